@@ -1,0 +1,57 @@
+"""Writing an artifact: everything goes to a hidden staging folder beside the destination, which is
+renamed into place only once complete, so DIR appears complete or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from jarscore.errors import ArtifactError
+from scorer.artifact import MANIFEST, sha256_of
+
+
+@contextlib.contextmanager
+def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
+    """Yields an empty folder to write into; on success it becomes ``out_dir``, on error it is removed."""
+    out_dir = out_dir.resolve()
+    if out_dir.exists() and not force:
+        raise ArtifactError(f"{out_dir} already exists; choose another --out or pass --force to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        yield work
+        os.chmod(work, 0o755)
+        _publish(work, out_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _publish(work: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        os.rename(work, out_dir)
+        return
+    retired = out_dir.with_name(f".{out_dir.name}.retired-{os.getpid()}")
+    os.rename(out_dir, retired)
+    try:
+        os.rename(work, out_dir)
+    except OSError:
+        os.rename(retired, out_dir)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def file_entry(path: Path) -> dict:
+    return {"sha256": sha256_of(path), "bytes": path.stat().st_size}
+
+
+def write_manifest(work: Path, manifest: dict) -> None:
+    """The manifest is written last: a folder with a manifest whose JAR checksum matches is complete."""
+    text = json.dumps(manifest, indent=2, sort_keys=False, allow_nan=False)
+    partial = work / (MANIFEST + ".partial")
+    partial.write_text(text + "\n", encoding="utf-8")
+    os.replace(partial, work / MANIFEST)

@@ -1,0 +1,170 @@
+"""The whole conversion: model -> PMML -> JAR -> parity check -> versioned artifact."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from converter.artifact import file_entry, staging, write_manifest
+from converter.kinds import ModelKind, identify, qualified_name
+from converter.loading import PmmlFile, load_model
+from converter.parity import check
+from converter.to_pmml import write_pmml
+from converter.transpile import class_name, transpile
+from jarscore import __version__
+from jarscore.errors import ConversionError
+from scorer import Scorer, jvm
+from scorer.artifact import FORMAT_VERSION, JAR, PMML, read_artifact
+
+VERIFICATION_ROWS = 20
+
+
+def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | None = None,
+            version: int | str | None = None, force: bool = False, keep_sources: bool = False,
+            log: Callable[[str], None] = print):
+    """Converts a fitted model (or a model file) into the artifact ``out_dir`` and returns it loaded
+    as a :class:`scorer.Scorer`. ``sample`` (DataFrame, 2-D array or CSV path) is scored by the native
+    model, the PMML and the JAR; disagreement beyond tolerance raises ParityError and writes nothing."""
+    out_dir = Path(out_dir)
+    source = load_model(model)
+    kind = ModelKind("pmml", "", "PMML") if isinstance(source, PmmlFile) else identify(source)
+    name = name or _default_name(model, out_dir)
+    version = _version(version)
+    java_class = class_name(name, version)
+    sample_frame = _sample_frame(sample, source)
+
+    with staging(out_dir, force=force) as work:
+        log(f"[1/4] {kind.estimator} -> PMML")
+        if isinstance(source, PmmlFile):
+            (work / PMML).write_bytes(source.path.read_bytes())
+        else:
+            write_pmml(source, work / PMML)
+        log(f"[2/4] PMML -> JAR ({java_class})")
+        transpile(work / PMML, work / JAR, java_class, work / "sources" if keep_sources else None)
+        jar_scorer = Scorer.load(work / JAR)
+        pmml_scorer = Scorer.load(work / PMML)
+        if isinstance(source, PmmlFile):
+            kind = ModelKind("pmml", "classification" if jar_scorer.is_classifier else "regression", "PMML")
+        try:
+            log("[3/4] parity check")
+            parity, verification = _verify(kind, source, sample_frame, pmml_scorer, jar_scorer, log)
+        finally:
+            jar_scorer.close()
+            pmml_scorer.close()
+        log(f"[4/4] writing {out_dir}")
+        manifest = _manifest(name, version, kind, source, java_class, jar_scorer, work, parity, verification)
+        write_manifest(work, manifest)
+    return Scorer.load(out_dir)
+
+
+def _verify(kind, source, sample, pmml_scorer, jar_scorer, log):
+    if sample is None:
+        log("      no sample given: parity NOT checked (pass sample=... / --sample FILE)")
+        return {"checked": False, "reason": "no sample given"}, None
+    native = None if isinstance(source, PmmlFile) else source
+    report = check(kind, native, sample, pmml_scorer, jar_scorer)
+    for line in report.lines():
+        log("      " + line)
+    rows = sample[jar_scorer.input_fields].head(VERIFICATION_ROWS)
+    outputs = jar_scorer.evaluate(rows)
+    verification = {"rows": _json_records(rows), "outputs": _json_records(outputs)}
+    return report.to_json(), verification
+
+
+def _manifest(name, version, kind, source, java_class, scorer: Scorer, work: Path, parity, verification) -> dict:
+    classes = None
+    if scorer.is_classifier:
+        native_classes = getattr(source, "classes_", None)
+        classes = [_json_value(c) for c in native_classes] if native_classes is not None else scorer.classes_
+    manifest = {
+        "format": FORMAT_VERSION,
+        "name": name,
+        "version": version,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": {"family": kind.family, "task": kind.task, "estimator": kind.estimator,
+                  "source": str(source.path) if isinstance(source, PmmlFile) else qualified_name(source)},
+        "java_class": java_class,
+        "libraries": _library_versions(),
+        "inputs": [f.to_json() for f in scorer.inputs],
+        "outputs": [f.to_json() for f in scorer.outputs],
+        "target": scorer.output_fields[0] if scorer.output_fields else None,
+        "files": {PMML: file_entry(work / PMML), JAR: file_entry(work / JAR)},
+        "parity": parity,
+    }
+    if classes is not None:
+        manifest["classes"] = classes
+        manifest["probability_fields"] = [f"probability({c})" for c in classes]
+    if verification is not None:
+        manifest["verification"] = verification
+    return manifest
+
+
+def _sample_frame(sample: Any, source: Any) -> pd.DataFrame | None:
+    if sample is None:
+        return None
+    if isinstance(sample, (str, Path)):
+        path = Path(sample)
+        if not path.is_file():
+            raise ConversionError(f"sample file not found: {path}")
+        try:
+            return pd.read_csv(path)
+        except Exception as exc:
+            raise ConversionError(f"cannot read sample CSV {path}: {exc}") from None
+    if isinstance(sample, pd.DataFrame):
+        return sample
+    if isinstance(sample, np.ndarray) and sample.ndim == 2:
+        names = getattr(source, "feature_names_in_", None)
+        columns = [str(n) for n in names] if names is not None else [f"x{i + 1}" for i in range(sample.shape[1])]
+        return pd.DataFrame(sample, columns=columns)
+    raise ConversionError(f"sample must be a DataFrame, a 2-D array or a CSV path, not {type(sample).__name__}")
+
+
+def _default_name(model: Any, out_dir: Path) -> str:
+    if isinstance(model, (str, Path)):
+        return Path(model).stem
+    return out_dir.resolve().name
+
+
+def _version(version: int | str | None) -> int:
+    if version is None:
+        return 1
+    try:
+        number = int(str(version))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConversionError(f"version must be a positive integer (versions order the model repository), got {version!r}")
+    return number
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {"jarscore": __version__, "python": platform.python_version(), "java": jvm.describe_java_version(),
+                "jpmml-evaluator": "1.7.7", "jpmml-transpiler": "1.5.1"}
+    for package in ("scikit-learn", "sklearn2pmml", "lightgbm", "xgboost", "numpy", "pandas"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json_records(frame: pd.DataFrame) -> list[dict]:
+    return [{str(k): _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+__all__ = ["convert", "read_artifact"]

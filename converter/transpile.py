@@ -1,0 +1,25 @@
+"""PMML file to JAR through jarscore's JVM transpile tool (JPMML-Transpiler)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from scorer import jvm
+
+_TOOL = "io.jarscore.transpile.TranspileCommand"
+
+
+def class_name(name: str, version: int) -> str:
+    """A deterministic Java class name for a model name and version."""
+    safe = re.sub(r"[^0-9A-Za-z_]", "_", name) or "model"
+    if safe[0].isdigit():
+        safe = "_" + safe
+    return f"jarscore.models.{safe}_v{version}"
+
+
+def transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None) -> None:
+    args = ["--pmml", str(pmml_path), "--jar", str(jar_path), "--class-name", java_class]
+    if sources_dir is not None:
+        args += ["--sources", str(sources_dir)]
+    jvm.run_java(_TOOL, args, what=f"transpiling {pmml_path.name} to a JAR")

@@ -1,0 +1,312 @@
+package io.jarscore.runtime;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.dmg.pmml.PMML;
+import org.jpmml.evaluator.Evaluator;
+import org.jpmml.evaluator.EvaluatorUtil;
+import org.jpmml.evaluator.FieldValue;
+import org.jpmml.evaluator.InputField;
+import org.jpmml.evaluator.ModelEvaluatorBuilder;
+import org.jpmml.evaluator.OutputField;
+import org.jpmml.evaluator.TargetField;
+import org.jpmml.model.PMMLUtil;
+
+/**
+ * One loaded model: either a transpiled JAR in a class loader of its own, or a PMML file evaluated
+ * by JPMML-Evaluator's interpreter. Thread-safe: JPMML evaluators keep no per-call state.
+ */
+public final class Model implements AutoCloseable {
+
+    private final String source;
+    private final Evaluator evaluator;
+    private final URLClassLoader classLoader;
+    private final List<InputField> inputFields;
+    private final List<FieldSpec> inputSpecs;
+    private final List<String> resultNames;
+    private final List<FieldSpec> resultSpecs;
+
+    private final List<String> targetNames;
+
+    private Model(String source, PMML pmml, Evaluator evaluator, URLClassLoader classLoader) {
+        this.source = source;
+        this.evaluator = evaluator;
+        this.classLoader = classLoader;
+        this.inputFields = inDataDictionaryOrder(pmml, evaluator.getInputFields());
+        this.inputSpecs = inputFields.stream().map(Model::describeInput).toList();
+        List<FieldSpec> results = new ArrayList<>();
+        for (TargetField target : evaluator.getTargetFields()) {
+            if (target.isSynthetic()) {
+                continue; // models without a target (e.g. anomaly detection) report through output fields only
+            }
+            results.add(describeTarget(target));
+        }
+        this.targetNames = results.stream().map(FieldSpec::name).toList();
+        for (OutputField output : evaluator.getOutputFields()) {
+            results.add(describeOutput(output));
+        }
+        this.resultSpecs = List.copyOf(results);
+        this.resultNames = results.stream().map(FieldSpec::name).toList();
+    }
+
+    /** Loads a JAR written by the transpile tool into a class loader of its own. */
+    public static Model loadJar(Path jar) {
+        if (!Files.isRegularFile(jar)) {
+            throw new ArtifactException("model JAR not found: " + jar);
+        }
+        URLClassLoader loader;
+        try {
+            loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, Model.class.getClassLoader());
+        } catch (IOException e) {
+            throw new ArtifactException("cannot open model JAR " + jar + ": " + e.getMessage(), e);
+        }
+        try {
+            PMML pmml = PMMLUtil.load(loader);
+            Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
+            return new Model(jar.toString(), pmml, evaluator, loader);
+        } catch (RuntimeException | LinkageError e) {
+            closeQuietly(loader);
+            throw new ArtifactException("cannot load a transpiled model from " + jar
+                + " (expected a JAR written by 'jarscore convert'): " + describe(e), e);
+        }
+    }
+
+    /** Loads a PMML file for JPMML-Evaluator's interpreter (the reference the JAR is checked against). */
+    public static Model loadPmml(Path pmmlFile) {
+        if (!Files.isRegularFile(pmmlFile)) {
+            throw new ArtifactException("PMML file not found: " + pmmlFile);
+        }
+        try (InputStream in = Files.newInputStream(pmmlFile)) {
+            PMML pmml = PMMLUtil.unmarshal(in);
+            Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
+            return new Model(pmmlFile.toString(), pmml, evaluator, null);
+        } catch (Exception | LinkageError e) {
+            throw new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
+        }
+    }
+
+    public String source() {
+        return source;
+    }
+
+    public boolean isTranspiled() {
+        return classLoader != null;
+    }
+
+    public String miningFunction() {
+        return evaluator.getMiningFunction().value();
+    }
+
+    public List<FieldSpec> inputFields() {
+        return inputSpecs;
+    }
+
+    /** Target fields first, then output fields, in the model's order. */
+    public List<FieldSpec> resultFields() {
+        return resultSpecs;
+    }
+
+    /** Names of the model's target fields (at the front of {@link #resultFields()}); empty for models without one. */
+    public List<String> targetNames() {
+        return targetNames;
+    }
+
+    /** Scores one row given by field name. Missing keys count as missing values. */
+    public Map<String, Object> score(Map<String, ?> row) {
+        Object[] values = new Object[inputFields.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = row.get(inputFields.get(i).getName());
+        }
+        Object[] results = scoreRow(values, 0);
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (int i = 0; i < results.length; i++) {
+            out.put(resultNames.get(i), results[i]);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Scores a batch given as columns in {@link #inputFields()} order. Each column is a
+     * {@code double[]} (NaN means missing) or a {@code String[]} (null means missing). Returns one
+     * column per {@link #resultFields()} entry: {@code double[]} for numeric fields, else {@code String[]}.
+     */
+    public Object[] scoreColumns(Object[] columns, int rows) {
+        if (columns.length != inputFields.size()) {
+            throw new ScoringException("expected " + inputFields.size() + " input columns "
+                + inputNames() + ", got " + columns.length);
+        }
+        Object[] out = new Object[resultSpecs.size()];
+        for (int j = 0; j < out.length; j++) {
+            out[j] = resultSpecs.get(j).numeric() ? new double[rows] : new String[rows];
+        }
+        Object[] values = new Object[columns.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < columns.length; c++) {
+                values[c] = cell(columns[c], r, c);
+            }
+            Object[] results = scoreRow(values, r);
+            for (int j = 0; j < results.length; j++) {
+                store(out[j], r, results[j], j);
+            }
+        }
+        return out;
+    }
+
+    private Object[] scoreRow(Object[] rawValues, int row) {
+        Map<String, FieldValue> arguments = new LinkedHashMap<>();
+        for (int c = 0; c < rawValues.length; c++) {
+            InputField field = inputFields.get(c);
+            Object raw = rawValues[c];
+            try {
+                arguments.put(field.getName(), field.prepare(raw));
+            } catch (RuntimeException e) {
+                throw new ScoringException("row " + row + ": field '" + field.getName() + "' value "
+                    + quote(raw) + " is not valid" + expectation(inputSpecs.get(c)) + ": " + describe(e), e);
+            }
+        }
+        Map<String, ?> decoded;
+        try {
+            decoded = EvaluatorUtil.decodeAll(evaluator.evaluate(arguments));
+        } catch (RuntimeException e) {
+            throw new ScoringException("row " + row + ": the model could not score " + quoteRow(rawValues)
+                + ": " + describe(e), e);
+        }
+        Object[] results = new Object[resultNames.size()];
+        for (int j = 0; j < results.length; j++) {
+            Object value = decoded.get(resultNames.get(j));
+            if (value == null || (value instanceof Double d && d.isNaN())) {
+                throw new ScoringException("row " + row + ": the model gave no value for '" + resultNames.get(j)
+                    + "' on input " + quoteRow(rawValues) + "; check for missing values in fields the model"
+                    + " cannot handle as missing");
+            }
+            results[j] = value;
+        }
+        return results;
+    }
+
+    private Object cell(Object column, int row, int index) {
+        if (column instanceof double[] doubles) {
+            double v = doubles[row];
+            return Double.isNaN(v) ? null : v;
+        }
+        if (column instanceof String[] strings) {
+            return strings[row];
+        }
+        throw new ScoringException("input column " + index + " ('" + inputFields.get(index).getName()
+            + "') must be double[] or String[], got " + (column == null ? "null" : column.getClass().getSimpleName()));
+    }
+
+    private void store(Object column, int row, Object value, int index) {
+        if (column instanceof double[] doubles) {
+            if (!(value instanceof Number number)) {
+                throw new ScoringException("row " + row + ": result '" + resultNames.get(index)
+                    + "' is declared numeric but the model gave " + quote(value));
+            }
+            doubles[row] = number.doubleValue();
+        } else {
+            ((String[]) column)[row] = value.toString();
+        }
+    }
+
+    private List<String> inputNames() {
+        return inputSpecs.stream().map(FieldSpec::name).toList();
+    }
+
+    private String quoteRow(Object[] rawValues) {
+        StringBuilder sb = new StringBuilder("{");
+        for (int c = 0; c < rawValues.length; c++) {
+            if (c > 0) {
+                sb.append(", ");
+            }
+            sb.append(inputFields.get(c).getName()).append('=').append(quote(rawValues[c]));
+        }
+        return sb.append('}').toString();
+    }
+
+    @Override
+    public void close() {
+        if (classLoader != null) {
+            closeQuietly(classLoader);
+        }
+    }
+
+    /** Input fields in the order the training data had them, so that array rows line up with them. */
+    private static List<InputField> inDataDictionaryOrder(PMML pmml, List<InputField> fields) {
+        List<String> order = pmml.requireDataDictionary().getDataFields().stream().map(f -> f.requireName()).toList();
+        List<InputField> sorted = new ArrayList<>(fields);
+        sorted.sort(java.util.Comparator.comparingInt(f -> {
+            int index = order.indexOf(f.getName());
+            return index < 0 ? Integer.MAX_VALUE : index;
+        }));
+        return List.copyOf(sorted);
+    }
+
+    private static FieldSpec describeInput(InputField field) {
+        String dataType = field.getDataType().value();
+        List<String> values = new ArrayList<>();
+        List<?> domain = field.getOpType() == org.dmg.pmml.OpType.CONTINUOUS ? null : field.getDiscreteDomain();
+        if (domain != null) {
+            for (Object value : domain) {
+                values.add(String.valueOf(value));
+            }
+        }
+        return new FieldSpec(field.getName(), dataType, field.getOpType().value(),
+            FieldSpec.isNumeric(dataType), List.copyOf(values));
+    }
+
+    private static FieldSpec describeTarget(TargetField field) {
+        String dataType = field.getDataType().value();
+        List<String> values = new ArrayList<>();
+        List<Object> categories = field.getCategories();
+        if (categories != null) {
+            for (Object value : categories) {
+                values.add(String.valueOf(value));
+            }
+        }
+        boolean numeric = FieldSpec.isNumeric(dataType) && values.isEmpty();
+        return new FieldSpec(field.getName(), dataType, field.getOpType().value(), numeric, List.copyOf(values));
+    }
+
+    private static FieldSpec describeOutput(OutputField field) {
+        String dataType = field.getDataType().value();
+        return new FieldSpec(field.getName(), dataType, field.getOpType().value(),
+            FieldSpec.isNumeric(dataType), List.of());
+    }
+
+    private static String expectation(FieldSpec spec) {
+        if (!spec.values().isEmpty()) {
+            return " (expected one of " + spec.values() + ")";
+        }
+        return spec.numeric() ? " (expected a number of type " + spec.dataType() + ")" : "";
+    }
+
+    private static String quote(Object value) {
+        if (value == null) {
+            return "<missing>";
+        }
+        return value instanceof String ? "'" + value + "'" : String.valueOf(value);
+    }
+
+    static String describe(Throwable e) {
+        String message = e.getMessage();
+        return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    private static void closeQuietly(URLClassLoader loader) {
+        try {
+            loader.close();
+        } catch (IOException ignored) {
+            // Closing only releases the JAR file handle; nothing to recover.
+        }
+    }
+}

@@ -1,0 +1,157 @@
+"""Rows in the shapes users have (DataFrame, 2-D array, mappings) become typed columns in the
+model's input-field order, with a clear error for anything the model cannot take."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Number
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from jarscore.errors import InputError
+
+
+@dataclass(frozen=True)
+class Field:
+    """One model field: name, PMML data and operational type, and valid values (categorical)."""
+
+    name: str
+    data_type: str
+    op_type: str
+    numeric: bool
+    values: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "data_type": self.data_type, "op_type": self.op_type,
+                "numeric": self.numeric, "values": list(self.values)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Field":
+        return cls(data["name"], data["data_type"], data["op_type"], bool(data["numeric"]),
+                   tuple(data.get("values", ())))
+
+
+def columns_from(X: Any, fields: Sequence[Field]) -> tuple[list, int]:
+    """Returns one column per field (float64 array or list of str/None) and the row count."""
+    names = [f.name for f in fields]
+    if isinstance(X, pd.DataFrame):
+        _check_names(list(map(str, X.columns)), names, what="column")
+        raw = [X[f.name] for f in fields]
+        rows = len(X)
+    elif isinstance(X, np.ndarray):
+        if X.ndim != 2:
+            raise InputError(f"expected a 2-D array of shape (rows, {len(fields)}), got shape {X.shape}; "
+                             "use predict_one for a single row")
+        if X.shape[1] != len(fields):
+            raise InputError(f"expected {len(fields)} columns in input-field order {names}, got {X.shape[1]}")
+        raw = [X[:, i] for i in range(len(fields))]
+        rows = X.shape[0]
+    elif isinstance(X, (list, tuple)) and all(isinstance(r, Mapping) for r in X):
+        for i, row in enumerate(X):
+            _check_names(list(row), names, what="field", row=i)
+        raw = [[row.get(f.name) for row in X] for f in fields]
+        rows = len(X)
+    else:
+        raise InputError(f"cannot score {type(X).__name__}: pass a pandas DataFrame, a 2-D numpy array "
+                         f"in input-field order {names}, or a list of mappings")
+    return [column_for(field, values) for field, values in zip(fields, raw)], rows
+
+
+def row_columns(row: Any, fields: Sequence[Field]) -> list:
+    """One row given as a mapping or a sequence in input-field order."""
+    names = [f.name for f in fields]
+    if isinstance(row, Mapping):
+        _check_names(list(row), names, what="field")
+        values = [row.get(name) for name in names]
+    elif isinstance(row, (Sequence, np.ndarray)) and not isinstance(row, (str, bytes)):
+        values = list(row)
+        if len(values) != len(fields):
+            raise InputError(f"expected {len(fields)} values in input-field order {names}, got {len(values)}")
+    else:
+        raise InputError(f"cannot score a row of type {type(row).__name__}: pass a mapping of field "
+                         f"to value or a sequence in input-field order {names}")
+    return [column_for(field, [value]) for field, value in zip(fields, values)]
+
+
+def column_for(field: Field, values: Any):
+    if field.numeric:
+        return _numeric_column(field, values)
+    return _string_column(field, values)
+
+
+def _check_names(given: list[str], expected: list[str], *, what: str, row: int | None = None) -> None:
+    where = "" if row is None else f" in row {row}"
+    # Extra columns are allowed: training frames often carry ids, targets or features the model
+    # ended up not using, and sklearn2pmml leaves unused features out of the model's inputs.
+    missing = [n for n in expected if n not in given]
+    if missing:
+        raise InputError(f"missing input {what}(s) {missing}{where}; the model needs {expected}")
+
+
+def _numeric_column(field: Field, values: Any) -> np.ndarray:
+    array = _as_float_array(field, values)
+    bad = np.isinf(array)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"row {row}: field '{field.name}' value {array[row]} is infinite; "
+                         "expected a finite number, or NaN/None for a missing value")
+    return array
+
+
+def _as_float_array(field: Field, values: Any) -> np.ndarray:
+    if isinstance(values, (pd.Series, np.ndarray)) and values.dtype.kind in "biuf":
+        return np.asarray(values, dtype=np.float64)
+    items = values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else list(values)
+    out = np.empty(len(items), dtype=np.float64)
+    for i, value in enumerate(items):
+        out[i] = _to_float(field, value, i)
+    return out
+
+
+def _to_float(field: Field, value: Any, row: int) -> float:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return math.nan
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, Number):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise InputError(f"row {row}: field '{field.name}' value {value!r} is not a number; "
+                     f"expected a {field.data_type} (or None/NaN for a missing value)")
+
+
+def _string_column(field: Field, values: Any) -> list:
+    items = values.tolist() if isinstance(values, (pd.Series, np.ndarray, pd.Categorical)) else list(values)
+    valid = set(field.values)
+    return [_to_string(field, value, valid, i) for i, value in enumerate(items)]
+
+
+def _to_string(field: Field, value: Any, valid: set[str], row: int) -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            raise InputError(f"row {row}: field '{field.name}' value {value} is infinite; expected a category")
+        # A float column holding integral codes (8.0) names the category "8".
+        text = repr(value)
+        if text not in valid and value.is_integer():
+            return str(int(value))
+        return text
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"row {row}: field '{field.name}' value {value!r} is not valid UTF-8") from None
+    if isinstance(value, (str, Number, np.generic)):
+        return str(value)
+    raise InputError(f"row {row}: field '{field.name}' value {value!r} of type {type(value).__name__} "
+                     "cannot be a category; expected a string or a number")

@@ -1,0 +1,148 @@
+"""The one module that owns the JVM: where the runtime jars are, start-up through JPype, and the
+translation of Java exceptions into jarscore's Python errors. Nothing else imports jpype."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from jarscore.errors import ArtifactError, InputError, JvmError
+
+_REPO_TARGET = Path(__file__).resolve().parent.parent / "jvm" / "target"
+_RUNTIME_JAR = "jarscore-jvm.jar"
+_MIN_JAVA = 17
+_start_lock = threading.Lock()
+
+
+def runtime_dir() -> Path:
+    """The folder holding jarscore-jvm.jar and lib/: $JARSCORE_JVM_HOME, else the repo's jvm/target."""
+    configured = os.environ.get("JARSCORE_JVM_HOME")
+    folder = Path(configured) if configured else _REPO_TARGET
+    if not (folder / _RUNTIME_JAR).is_file():
+        where = f"$JARSCORE_JVM_HOME={configured}" if configured else str(folder)
+        raise JvmError(
+            f"jarscore's JVM runtime is not built: {_RUNTIME_JAR} not found in {where}. "
+            "Run 'make setup' in the jarscore checkout (it builds jvm/ with Maven), "
+            "or point JARSCORE_JVM_HOME at a folder holding jarscore-jvm.jar and lib/."
+        )
+    return folder
+
+
+def classpath() -> list[str]:
+    folder = runtime_dir()
+    return [str(folder / _RUNTIME_JAR)] + sorted(str(p) for p in (folder / "lib").glob("*.jar"))
+
+
+def java_executable() -> str:
+    home = os.environ.get("JAVA_HOME")
+    candidate = Path(home) / "bin" / "java" if home else None
+    if candidate is not None and candidate.is_file():
+        return str(candidate)
+    found = shutil.which("java")
+    if found is None:
+        raise JvmError(
+            f"no Java found (JAVA_HOME={home!r}, nothing named 'java' on PATH); jarscore needs JDK "
+            f"{_MIN_JAVA} or newer: install it (e.g. 'apt-get install openjdk-17-jdk') or set JAVA_HOME"
+        )
+    return found
+
+
+def run_java(main_class: str, args: list[str], *, what: str) -> None:
+    """Runs a jarscore JVM command in a child process; raises JvmError with its stderr on failure."""
+    command = [java_executable(), "-cp", os.pathsep.join(classpath()), main_class, *args]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}"
+        raise JvmError(f"{what} failed: {detail}")
+
+
+def start() -> None:
+    """Starts the JVM in this process once, with jarscore's runtime on the classpath."""
+    import jpype
+
+    if jpype.isJVMStarted():
+        return
+    with _start_lock:
+        if jpype.isJVMStarted():
+            return
+        jars = classpath()
+        try:
+            jvm_path = jpype.getDefaultJVMPath()
+        except Exception as exc:  # JPype raises its own JVMNotFoundException
+            raise JvmError(
+                f"no JVM library found ({exc}); install JDK {_MIN_JAVA}+ "
+                "(e.g. 'apt-get install openjdk-17-jdk') or set JAVA_HOME"
+            ) from exc
+        jpype.startJVM(jvm_path, "-Xss4m", classpath=jars, convertStrings=False)
+        version = int(str(jpype.java.lang.Runtime.version().feature()))
+        if version < _MIN_JAVA:
+            raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
+
+
+def jclass(name: str):
+    import jpype
+
+    start()
+    return jpype.JClass(name)
+
+
+def double_array(values):
+    import jpype
+
+    return jpype.JArray(jpype.JDouble)(values)
+
+
+def string_array(values):
+    import jpype
+
+    return jpype.JArray(jpype.JString)(values)
+
+
+def object_array(values):
+    import jpype
+
+    return jpype.JArray(jpype.JObject)(values)
+
+
+def to_python_column(column):
+    """A Java double[] becomes a numpy float64 array, a String[] a list of str."""
+    import jpype
+    import numpy as np
+
+    if isinstance(column, jpype.JArray(jpype.JDouble)):
+        return np.asarray(column, dtype=np.float64)
+    return [str(v) for v in column]
+
+
+_ERRORS = {
+    "io.jarscore.runtime.ScoringException": InputError,
+    "io.jarscore.runtime.ArtifactException": ArtifactError,
+}
+
+
+@contextlib.contextmanager
+def java_errors() -> Iterator[None]:
+    """Turns Java exceptions raised inside the block into jarscore errors with the Java message."""
+    import jpype
+
+    try:
+        yield
+    except jpype.JException as exc:
+        java_name = exc.getClass().getName()
+        message = str(exc.getMessage())
+        error_type = _ERRORS.get(java_name)
+        if error_type is not None:
+            raise error_type(message) from None
+        raise JvmError(f"{java_name}: {message}") from exc
+
+
+def describe_java_version() -> str:
+    output = subprocess.run([java_executable(), "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "([^"]+)"', output)
+    return match.group(1) if match else "unknown"

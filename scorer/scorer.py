@@ -1,0 +1,159 @@
+"""Scorer: an artifact loaded into this process through JPype, scoring rows and batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from jarscore.errors import ArtifactError
+from scorer import jvm
+from scorer.artifact import Artifact, read_artifact
+from scorer.inputs import Field, columns_from, row_columns
+
+_MODEL_CLASS = "io.jarscore.runtime.Model"
+
+
+class Scorer:
+    """A loaded model. Use :meth:`Scorer.load`; thread-safe for scoring."""
+
+    def __init__(self, java_model, *, engine: str, manifest: Mapping[str, Any] | None, source: Path):
+        self._model = java_model
+        self.engine = engine
+        self.manifest = dict(manifest or {})
+        self.source = source
+        self._inputs = [_field(spec) for spec in java_model.inputFields()]
+        self._results = [_field(spec) for spec in java_model.resultFields()]
+        self._target = self._results[0] if self._results else None
+        self.is_classifier = str(java_model.miningFunction()) == "classification"
+        self.classes_ = self._classes() if self.is_classifier else None
+        self._label_of = {str(c): c for c in self.classes_} if self.is_classifier else {}
+        self._proba_fields = self._probability_fields() if self.is_classifier else []
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Scorer":
+        """Loads an artifact directory (checked against its manifest), a transpiled model.jar,
+        or a .pmml file (scored by JPMML-Evaluator's interpreter, engine 'pmml')."""
+        path = Path(path)
+        Model = jvm.jclass(_MODEL_CLASS)
+        java_path = jvm.jclass("java.nio.file.Path").of(str(path.resolve()), [])
+        if path.is_dir():
+            artifact: Artifact = read_artifact(path)
+            java_jar = jvm.jclass("java.nio.file.Path").of(str(artifact.jar.resolve()), [])
+            with jvm.java_errors():
+                model = Model.loadJar(java_jar)
+            return cls(model, engine="jar", manifest=artifact.manifest, source=path)
+        if not path.exists():
+            raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
+        if path.suffix == ".jar":
+            with jvm.java_errors():
+                model = Model.loadJar(java_path)
+            return cls(model, engine="jar", manifest=None, source=path)
+        if path.suffix == ".pmml":
+            with jvm.java_errors():
+                model = Model.loadPmml(java_path)
+            return cls(model, engine="pmml", manifest=None, source=path)
+        raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar or a .pmml file")
+
+    # metadata -----------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.manifest.get("name", self.source.stem)
+
+    @property
+    def version(self) -> str | None:
+        return self.manifest.get("version")
+
+    @property
+    def input_fields(self) -> list[str]:
+        return [f.name for f in self._inputs]
+
+    @property
+    def output_fields(self) -> list[str]:
+        return [f.name for f in self._results]
+
+    @property
+    def inputs(self) -> list[Field]:
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[Field]:
+        return list(self._results)
+
+    # scoring ------------------------------------------------------------------------------------
+    def evaluate(self, X: Any) -> pd.DataFrame:
+        """Every result field (the target, then the model's output fields) for each row."""
+        columns, rows = columns_from(X, self._inputs)
+        return self._frame(self._score(columns, rows))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Labels (in the classes' own type) for classifiers, values for regressors."""
+        columns, rows = columns_from(X, self._inputs)
+        return self._predictions(self._score(columns, rows)[0])
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (rows, classes), columns in ``classes_`` order."""
+        if not self.is_classifier:
+            raise ArtifactError(f"model '{self.name}' is a regressor; predict_proba needs a classifier")
+        if not self._proba_fields:
+            raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
+        columns, rows = columns_from(X, self._inputs)
+        results = self._score(columns, rows)
+        index = {f.name: i for i, f in enumerate(self._results)}
+        return np.column_stack([results[index[name]] for name in self._proba_fields])
+
+    def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
+        """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
+        results = self._score(row_columns(row, self._inputs), 1)
+        out = {}
+        for field, column in zip(self._results, results):
+            out[field.name] = column[0]
+        if self.is_classifier:
+            out[self._target.name] = self._label_of.get(out[self._target.name], out[self._target.name])
+        return out
+
+    def close(self) -> None:
+        self._model.close()
+
+    # internals ----------------------------------------------------------------------------------
+    def _score(self, columns: list, rows: int) -> list:
+        java_columns = jvm.object_array([
+            jvm.double_array(c) if isinstance(c, np.ndarray) else jvm.string_array(c) for c in columns
+        ])
+        with jvm.java_errors():
+            results = self._model.scoreColumns(java_columns, rows)
+        return [jvm.to_python_column(c) for c in results]
+
+    def _predictions(self, target_column) -> np.ndarray:
+        if not self.is_classifier:
+            return np.asarray(target_column, dtype=np.float64)
+        labels = [self._label_of.get(v, v) for v in target_column]
+        return np.asarray(labels, dtype=np.asarray(self.classes_).dtype)
+
+    def _frame(self, results: list) -> pd.DataFrame:
+        return pd.DataFrame({f.name: column for f, column in zip(self._results, results)})
+
+    def _classes(self) -> list:
+        if "classes" in self.manifest:
+            return list(self.manifest["classes"])
+        target = self._target
+        if target.data_type == "integer":
+            return [int(v) for v in target.values]
+        return list(target.values)
+
+    def _probability_fields(self) -> list[str]:
+        if "probability_fields" in self.manifest:
+            return list(self.manifest["probability_fields"])
+        wanted = [f"probability({c})" for c in self.classes_]
+        present = set(self.output_fields)
+        return wanted if all(name in present for name in wanted) else []
+
+    def __repr__(self) -> str:
+        return f"Scorer(name={self.name!r}, version={self.version!r}, engine={self.engine!r})"
+
+
+def _field(spec) -> Field:
+    return Field(str(spec.name()), str(spec.dataType()), str(spec.opType()), bool(spec.numeric()),
+                 tuple(str(v) for v in spec.values()))
