@@ -7,7 +7,7 @@ python=${1:?usage: install-pypi-jars.sh PYTHON}
 version=1.5.1
 deps=$("$python" -c 'import jpmml_evaluator, os; print(os.path.join(os.path.dirname(jpmml_evaluator.__file__), "dependencies"))') || {
   echo "jpmml_evaluator is not installed in $python; run 'make setup'" >&2; exit 1; }
-repo=$(mvn -q help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null || echo "$HOME/.m2/repository")
+repo="${MAVEN_LOCAL_REPOSITORY:-$HOME/.m2/repository}"  # Maven's default local repository
 for artifact in pmml-translator pmml-transpiler; do
   jar="$deps/$artifact-$version.jar"
   [ -f "$jar" ] || { echo "missing $jar: is jpmml_evaluator==0.16.0 installed?" >&2; exit 1; }

@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import org.dmg.pmml.PMML;
 import org.jpmml.evaluator.Evaluator;
@@ -32,18 +33,45 @@ public final class Model implements AutoCloseable {
     private final Evaluator evaluator;
     private final URLClassLoader classLoader;
     private final List<InputField> inputFields;
+    /** What callers send: one entry per scalar input, folded (list-valued) fields expanded. */
     private final List<FieldSpec> inputSpecs;
+    /** For each caller input: the index of the model field it feeds, and its list element (-1: scalar). */
+    private final int[] slotField;
+    private final int[] slotElement;
+    /** Per model field: list length for folded fields, 0 for scalar ones. */
+    private final int[] vectorSize;
     private final List<String> resultNames;
     private final List<FieldSpec> resultSpecs;
 
     private final List<String> targetNames;
 
-    private Model(String source, PMML pmml, Evaluator evaluator, URLClassLoader classLoader) {
+    private Model(String source, PMML pmml, Evaluator evaluator, URLClassLoader classLoader,
+                  Map<String, TreeMap<Integer, VectorizedInputs.FieldDeclaration>> vectors) {
         this.source = source;
         this.evaluator = evaluator;
         this.classLoader = classLoader;
         this.inputFields = inDataDictionaryOrder(pmml, evaluator.getInputFields());
-        this.inputSpecs = inputFields.stream().map(Model::describeInput).toList();
+        List<FieldSpec> specs = new ArrayList<>();
+        List<int[]> slots = new ArrayList<>();
+        this.vectorSize = new int[inputFields.size()];
+        for (int k = 0; k < inputFields.size(); k++) {
+            InputField field = inputFields.get(k);
+            TreeMap<Integer, VectorizedInputs.FieldDeclaration> elements = vectors.get(field.getName());
+            if (elements == null) {
+                specs.add(describeInput(field));
+                slots.add(new int[]{k, -1});
+                continue;
+            }
+            vectorSize[k] = elements.lastKey() + 1;
+            for (Map.Entry<Integer, VectorizedInputs.FieldDeclaration> e : elements.entrySet()) {
+                VectorizedInputs.FieldDeclaration d = e.getValue();
+                specs.add(new FieldSpec(d.name(), d.dataType(), d.opType(), FieldSpec.isNumeric(d.dataType()), List.of()));
+                slots.add(new int[]{k, e.getKey()});
+            }
+        }
+        this.inputSpecs = List.copyOf(specs);
+        this.slotField = slots.stream().mapToInt(s -> s[0]).toArray();
+        this.slotElement = slots.stream().mapToInt(s -> s[1]).toArray();
         List<FieldSpec> results = new ArrayList<>();
         for (TargetField target : evaluator.getTargetFields()) {
             if (target.isSynthetic()) {
@@ -73,7 +101,8 @@ public final class Model implements AutoCloseable {
         try {
             PMML pmml = PMMLUtil.load(loader);
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
-            return new Model(jar.toString(), pmml, evaluator, loader);
+            Path siblingPmml = jar.resolveSibling("model.pmml");
+            return new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml));
         } catch (RuntimeException | LinkageError e) {
             closeQuietly(loader);
             throw new ArtifactException("cannot load a transpiled model from " + jar
@@ -89,7 +118,7 @@ public final class Model implements AutoCloseable {
         try (InputStream in = Files.newInputStream(pmmlFile)) {
             PMML pmml = PMMLUtil.unmarshal(in);
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
-            return new Model(pmmlFile.toString(), pmml, evaluator, null);
+            return new Model(pmmlFile.toString(), pmml, evaluator, null, Map.of());
         } catch (Exception | LinkageError e) {
             throw new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
         }
@@ -123,9 +152,9 @@ public final class Model implements AutoCloseable {
 
     /** Scores one row given by field name. Missing keys count as missing values. */
     public Map<String, Object> score(Map<String, ?> row) {
-        Object[] values = new Object[inputFields.size()];
+        Object[] values = new Object[inputSpecs.size()];
         for (int i = 0; i < values.length; i++) {
-            values[i] = row.get(inputFields.get(i).getName());
+            values[i] = row.get(inputSpecs.get(i).name());
         }
         Object[] results = scoreRow(values, 0);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -141,8 +170,8 @@ public final class Model implements AutoCloseable {
      * column per {@link #resultFields()} entry: {@code double[]} for numeric fields, else {@code String[]}.
      */
     public Object[] scoreColumns(Object[] columns, int rows) {
-        if (columns.length != inputFields.size()) {
-            throw new ScoringException("expected " + inputFields.size() + " input columns "
+        if (columns.length != inputSpecs.size()) {
+            throw new ScoringException("expected " + inputSpecs.size() + " input columns "
                 + inputNames() + ", got " + columns.length);
         }
         Object[] out = new Object[resultSpecs.size()];
@@ -163,15 +192,30 @@ public final class Model implements AutoCloseable {
     }
 
     private Object[] scoreRow(Object[] rawValues, int row) {
-        Map<String, FieldValue> arguments = new LinkedHashMap<>();
+        Object[] fieldValues = new Object[inputFields.size()];
+        for (int k = 0; k < fieldValues.length; k++) {
+            if (vectorSize[k] > 0) {
+                fieldValues[k] = new ArrayList<>(Collections.nCopies(vectorSize[k], null));
+            }
+        }
         for (int c = 0; c < rawValues.length; c++) {
-            InputField field = inputFields.get(c);
-            Object raw = rawValues[c];
+            if (slotElement[c] < 0) {
+                fieldValues[slotField[c]] = rawValues[c];
+            } else {
+                @SuppressWarnings("unchecked")
+                List<Object> list = (List<Object>) fieldValues[slotField[c]];
+                list.set(slotElement[c], rawValues[c]);
+            }
+        }
+        Map<String, FieldValue> arguments = new LinkedHashMap<>();
+        for (int k = 0; k < fieldValues.length; k++) {
+            InputField field = inputFields.get(k);
+            Object raw = fieldValues[k];
             try {
                 arguments.put(field.getName(), field.prepare(raw));
             } catch (RuntimeException e) {
                 throw new ScoringException("row " + row + ": field '" + field.getName() + "' value "
-                    + quote(raw) + " is not valid" + expectation(inputSpecs.get(c)) + ": " + describe(e), e);
+                    + quote(raw) + " is not valid" + expectation(describeInput(field)) + ": " + describe(e), e);
             }
         }
         Map<String, ?> decoded;
@@ -202,7 +246,7 @@ public final class Model implements AutoCloseable {
         if (column instanceof String[] strings) {
             return strings[row];
         }
-        throw new ScoringException("input column " + index + " ('" + inputFields.get(index).getName()
+        throw new ScoringException("input column " + index + " ('" + inputSpecs.get(index).name()
             + "') must be double[] or String[], got " + (column == null ? "null" : column.getClass().getSimpleName()));
     }
 
@@ -228,7 +272,7 @@ public final class Model implements AutoCloseable {
             if (c > 0) {
                 sb.append(", ");
             }
-            sb.append(inputFields.get(c).getName()).append('=').append(quote(rawValues[c]));
+            sb.append(inputSpecs.get(c).name()).append('=').append(quote(rawValues[c]));
         }
         return sb.append('}').toString();
     }

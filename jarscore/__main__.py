@@ -1,0 +1,5 @@
+import sys
+
+from jarscore.cli import main
+
+sys.exit(main())

@@ -1,0 +1,76 @@
+"""The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from jarscore.errors import JarscoreError
+
+_CONVERT_HELP = """\
+Converts MODEL into the artifact folder --out (model.pmml, model.jar, manifest.json).
+
+MODEL is a .pmml file, a LightGBM text model, an XGBoost .json/.ubj model, or a joblib/pickle
+file (.pkl, .joblib) holding a fitted scikit-learn estimator or Pipeline, an LGBM/XGB
+scikit-learn wrapper or a PMMLPipeline.
+
+WARNING: loading a pickle or joblib file runs whatever code it contains. Only convert pickles you
+trust; for untrusted models use the LightGBM text, XGBoost JSON/UBJ or PMML formats, which are
+read as data only.
+"""
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from converter import convert
+
+    scorer = convert(args.model, args.out, sample=args.sample, name=args.name, version=args.version,
+                     force=args.force, keep_sources=args.keep_sources,
+                     log=lambda line: print(line, file=sys.stderr))
+    print(f"wrote {args.out}: {scorer.name} version {scorer.version}, inputs {scorer.input_fields}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from scorer.cli import score_csv
+
+    rows = score_csv(Path(args.model), Path(args.input), Path(args.output))
+    print(f"scored {rows} rows into {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jarscore", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    convert = commands.add_parser("convert", help="model -> verified artifact", description=_CONVERT_HELP,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    convert.add_argument("model", help="model file (see above)")
+    convert.add_argument("--out", required=True, help="artifact folder to write (must not exist unless --force)")
+    convert.add_argument("--name", help="model name (default: the model file's stem)")
+    convert.add_argument("--version", help="positive integer version (default 1)")
+    convert.add_argument("--sample", help="CSV of rows (not training rows) for the parity check")
+    convert.add_argument("--force", action="store_true", help="replace --out if it exists")
+    convert.add_argument("--keep-sources", action="store_true",
+                         help="keep the generated Java sources in OUT/sources for debugging")
+    convert.set_defaults(run=_convert)
+
+    score = commands.add_parser("score", help="score a CSV with an artifact")
+    score.add_argument("model", help="artifact folder, model.jar or .pmml file")
+    score.add_argument("--input", required=True, help="CSV with a header row naming the input fields")
+    score.add_argument("--output", required=True, help="CSV to write: every result field per row")
+    score.set_defaults(run=_score)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except JarscoreError as exc:
+        print(f"jarscore {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

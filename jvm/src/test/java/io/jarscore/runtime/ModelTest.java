@@ -1,0 +1,243 @@
+package io.jarscore.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input, bad artifacts and concurrent use of {@link Model}. */
+class ModelTest {
+
+    /** Audit rows; Employment is categorical with the default invalidValueTreatment (returnInvalid). */
+    private static Model audit;
+    /** The same features, but every MiningField says invalidValueTreatment="asMissing". */
+    private static Model auditNA;
+    private static Corpus.Table auditInput;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void load() throws Exception {
+        audit = Corpus.loadTranspiled("LightGBMAudit");
+        auditNA = Corpus.loadTranspiled("LightGBMAuditNA");
+        auditInput = Corpus.readCsv(Corpus.get("LightGBMAudit").input());
+    }
+
+    @AfterAll
+    static void close() {
+        audit.close();
+        auditNA.close();
+    }
+
+    private static Map<String, Object> firstAuditRow() {
+        return new HashMap<>(Corpus.inputRow(audit, auditInput, 0));
+    }
+
+    @Test
+    void fieldsAreDescribed() {
+        assertEquals(List.of("Employment", "Education", "Marital", "Occupation", "Gender", "Age", "Income", "Hours"),
+            audit.inputFields().stream().map(FieldSpec::name).toList());
+        FieldSpec age = audit.inputFields().get(5);
+        assertEquals(new FieldSpec("Age", "integer", "continuous", true, List.of()), age);
+        assertTrue(audit.inputFields().get(0).values().contains("Private"));
+        assertEquals(List.of("Adjusted", "probability(0)", "probability(1)"),
+            audit.resultFields().stream().map(FieldSpec::name).toList());
+        assertEquals(List.of("Adjusted"), audit.targetNames());
+        assertEquals("classification", audit.miningFunction());
+    }
+
+    @Test
+    void scoreAndScoreColumnsAgree() {
+        Map<String, Object> row = audit.score(Corpus.inputRow(audit, auditInput, 0));
+        Object[] columns = audit.scoreColumns(Corpus.inputColumns(audit, auditInput), auditInput.rows().size());
+        assertEquals(((String[]) columns[0])[0], row.get("Adjusted").toString());
+        assertEquals(((double[]) columns[1])[0], (Double) row.get("probability(0)"));
+        assertEquals(((double[]) columns[2])[0], (Double) row.get("probability(1)"));
+    }
+
+    @Test
+    void textWhereANumberBelongsNamesFieldAndValue() {
+        Map<String, Object> row = firstAuditRow();
+        row.put("Age", "forty");
+        ScoringException e = assertThrows(ScoringException.class, () -> audit.score(row));
+        assertMessageNames(e, "Age", "forty");
+
+        Object[] columns = Corpus.inputColumns(audit, auditInput);
+        String[] ages = new String[auditInput.rows().size()];
+        java.util.Arrays.fill(ages, "38");
+        ages[3] = "forty";
+        columns[5] = ages; // Age given as text; the model converts the valid ones
+        ScoringException batch = assertThrows(ScoringException.class, () -> audit.scoreColumns(columns, ages.length));
+        assertMessageNames(batch, "row 3", "Age", "forty");
+    }
+
+    @Test
+    void unknownCategoryIsRejectedWhenTheModelSaysReturnInvalid() {
+        Map<String, Object> row = firstAuditRow();
+        row.put("Employment", "Astronaut");
+        ScoringException e = assertThrows(ScoringException.class, () -> audit.score(row));
+        assertMessageNames(e, "Employment", "Astronaut");
+        assertTrue(e.getMessage().contains("Private"), "lists the valid values: " + e.getMessage());
+    }
+
+    @Test
+    void unknownCategoryCountsAsMissingWhenTheModelSaysAsMissing() {
+        Map<String, Object> row = new HashMap<>(Corpus.inputRow(auditNA, auditInput, 0));
+        row.put("Employment", "Astronaut");
+        Map<String, Object> unknown = auditNA.score(row);
+        row.put("Employment", null);
+        Map<String, Object> missing = auditNA.score(row);
+        assertEquals(missing, unknown);
+    }
+
+    @Test
+    void wrongNumberOfColumnsIsAScoringException() {
+        Object[] columns = Corpus.inputColumns(audit, auditInput);
+        Object[] tooFew = java.util.Arrays.copyOf(columns, columns.length - 1);
+        ScoringException e = assertThrows(ScoringException.class, () -> audit.scoreColumns(tooFew, 2));
+        assertMessageNames(e, "expected 8 input columns", "got 7");
+        Object[] tooMany = java.util.Arrays.copyOf(columns, columns.length + 1);
+        tooMany[columns.length] = new double[auditInput.rows().size()];
+        assertThrows(ScoringException.class, () -> audit.scoreColumns(tooMany, 2));
+    }
+
+    @Test
+    void columnOfTheWrongJavaTypeIsAScoringException() {
+        Object[] columns = Corpus.inputColumns(audit, auditInput);
+        columns[5] = new int[auditInput.rows().size()];
+        ScoringException e = assertThrows(ScoringException.class, () -> audit.scoreColumns(columns, 2));
+        assertMessageNames(e, "Age", "double[] or String[]");
+    }
+
+    @Test
+    void missingJarIsAnArtifactException() {
+        ArtifactException e = assertThrows(ArtifactException.class, () -> Model.loadJar(tmp.resolve("none.jar")));
+        assertMessageNames(e, "none.jar");
+    }
+
+    @Test
+    void garbageFileAsJarIsAnArtifactException() throws Exception {
+        Path garbage = tmp.resolve("garbage.jar");
+        byte[] bytes = new byte[4096];
+        new Random(7).nextBytes(bytes);
+        Files.write(garbage, bytes);
+        assertMessageNames(assertThrows(ArtifactException.class, () -> Model.loadJar(garbage)), "garbage.jar");
+
+        Path text = tmp.resolve("text.jar");
+        Files.writeString(text, "not a jar\n");
+        assertThrows(ArtifactException.class, () -> Model.loadJar(text));
+    }
+
+    @Test
+    void jarWithoutAModelIsAnArtifactException() throws Exception {
+        Path jar = tmp.resolve("empty-model.jar");
+        try (OutputStream out = Files.newOutputStream(jar); ZipOutputStream zip = new ZipOutputStream(out)) {
+            zip.putNextEntry(new ZipEntry("readme.txt"));
+            zip.write("nothing here".getBytes(StandardCharsets.UTF_8));
+            zip.closeEntry();
+        }
+        assertMessageNames(assertThrows(ArtifactException.class, () -> Model.loadJar(jar)), "empty-model.jar");
+    }
+
+    @Test
+    void pmmlThatIsNotXmlIsAnArtifactException() throws Exception {
+        Path pmml = tmp.resolve("model.pmml");
+        Files.writeString(pmml, "{\"this\": \"is json\"}\n");
+        assertMessageNames(assertThrows(ArtifactException.class, () -> Model.loadPmml(pmml)), "model.pmml");
+
+        Path truncated = tmp.resolve("truncated.pmml");
+        String full = Files.readString(Corpus.get("LightGBMAudit").pmml());
+        Files.writeString(truncated, full.substring(0, full.length() / 2));
+        assertThrows(ArtifactException.class, () -> Model.loadPmml(truncated));
+
+        assertThrows(ArtifactException.class, () -> Model.loadPmml(tmp.resolve("absent.pmml")));
+    }
+
+    @Test
+    void interpretedAndTranspiledAgree() throws Exception {
+        try (Model interpreted = Model.loadPmml(Corpus.get("LightGBMAudit").pmml())) {
+            assertTrue(!interpreted.isTranspiled() && audit.isTranspiled());
+            assertEquals(audit.inputFields(), interpreted.inputFields());
+            assertEquals(audit.resultFields(), interpreted.resultFields());
+            int rows = 300; // the interpreter is slow to warm up
+            Object[] a = audit.scoreColumns(Corpus.inputColumns(audit, auditInput), rows);
+            Object[] b = interpreted.scoreColumns(Corpus.inputColumns(interpreted, auditInput), rows);
+            assertArrayEquals((String[]) a[0], (String[]) b[0]);
+            for (int j = 1; j < a.length; j++) {
+                double[] x = (double[]) a[j];
+                double[] y = (double[]) b[j];
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(y[r], x[r], 1e-13 + 1e-13 * Math.abs(y[r]), "row " + r);
+                }
+            }
+        }
+    }
+
+    @Test
+    void concurrentScoringGivesTheSingleThreadedResults() throws Exception {
+        int rows = auditInput.rows().size();
+        Object[] columns = Corpus.inputColumns(audit, auditInput);
+        Object[] reference = audit.scoreColumns(columns, rows);
+        List<Map<String, Object>> referenceRows = new ArrayList<>();
+        for (int r = 0; r < 200; r++) {
+            referenceRows.add(audit.score(Corpus.inputRow(audit, auditInput, r)));
+        }
+
+        int threads = 4;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<Void>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int offset = t * 50;
+                Callable<Void> task = () -> {
+                    for (int round = 0; round < 3; round++) {
+                        Object[] result = audit.scoreColumns(columns, rows);
+                        assertArrayEquals((String[]) reference[0], (String[]) result[0]);
+                        assertArrayEquals((double[]) reference[1], (double[]) result[1]);
+                        assertArrayEquals((double[]) reference[2], (double[]) result[2]);
+                        for (int i = 0; i < referenceRows.size(); i++) {
+                            int r = (i + offset) % referenceRows.size(); // threads work on different rows at once
+                            assertEquals(referenceRows.get(r), audit.score(Corpus.inputRow(audit, auditInput, r)));
+                        }
+                    }
+                    return null;
+                };
+                futures.add(pool.submit(task));
+            }
+            for (Future<Void> future : futures) {
+                future.get(); // rethrows an assertion failure of any thread
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static void assertMessageNames(Exception e, String... parts) {
+        for (String part : parts) {
+            assertTrue(e.getMessage() != null && e.getMessage().contains(part),
+                "message should name " + part + ": " + e.getMessage());
+        }
+    }
+}
