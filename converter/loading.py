@@ -59,6 +59,7 @@ def _lightgbm_text(path: Path) -> Any:
     """A LightGBM text model wrapped in the scikit-learn estimator sklearn2pmml converts.
     A bare booster does not record class labels: classifiers get classes 0..k-1."""
     import lightgbm
+    from sklearn.preprocessing import LabelEncoder
 
     try:
         booster = lightgbm.Booster(model_file=str(path))
@@ -81,7 +82,7 @@ def _lightgbm_text(path: Path) -> Any:
     if classes:
         estimator._n_classes = classes
         estimator._classes = np.arange(classes)
-        estimator._le = None
+        estimator._le = LabelEncoder().fit(estimator._classes)
     return estimator
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from converter.kinds import ModelKind
-from jarscore.errors import ParityError
+from jarscore.errors import ConversionError, ParityError
 from scorer import Scorer
 
 
@@ -82,7 +82,14 @@ def _scorer_outputs(scorer: Scorer, X: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _native_outputs(native: Any, kind: ModelKind, sample: pd.DataFrame, jar: Scorer) -> dict[str, np.ndarray]:
-    X = native_frame(native, sample, jar)
+    try:
+        return _native_predictions(native, kind, native_frame(native, sample, jar))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise ConversionError(f"the native model could not score the sample ({type(exc).__name__}: {exc}); "
+                              "the sample needs the training columns with the training dtypes") from None
+
+
+def _native_predictions(native: Any, kind: ModelKind, X: pd.DataFrame) -> dict[str, np.ndarray]:
     if kind.task == "classification":
         proba = np.asarray(native.predict_proba(X), dtype=np.float64)
         classes = list(native.classes_)

@@ -174,6 +174,16 @@ public final class Model implements AutoCloseable {
             throw new ScoringException("expected " + inputSpecs.size() + " input columns "
                 + inputNames() + ", got " + columns.length);
         }
+        if (rows < 0) {
+            throw new ScoringException("rows must be >= 0, got " + rows);
+        }
+        for (int c = 0; c < columns.length; c++) {
+            int length = columns[c] instanceof double[] d ? d.length : columns[c] instanceof String[] s ? s.length : rows;
+            if (length < rows) {
+                throw new ScoringException("input column " + c + " ('" + inputSpecs.get(c).name() + "') has "
+                    + length + " values for " + rows + " rows");
+            }
+        }
         Object[] out = new Object[resultSpecs.size()];
         for (int j = 0; j < out.length; j++) {
             out[j] = resultSpecs.get(j).numeric() ? new double[rows] : new String[rows];

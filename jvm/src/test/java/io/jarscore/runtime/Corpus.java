@@ -107,7 +107,7 @@ final class Corpus {
         return value == null ? 0 : (Double) value;
     }
 
-    /** The case's PMML transpiled into a JAR (once per test run), as the brief's convert step does. */
+    /** The case's PMML transpiled into DIR/model.jar (once per test run), with the PMML as DIR/model.pmml. */
     static synchronized Path transpiled(String caseName) throws Exception {
         Path jar = TRANSPILED.get(caseName);
         if (jar == null) {
@@ -116,8 +116,11 @@ final class Corpus {
                 Path dirToDelete = transpileDir;
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dirToDelete)));
             }
+            // The artifact layout: DIR/model.jar next to DIR/model.pmml (which Model.loadJar reads for
+            // the x_0, x_1, ... fields that JPMML-Transpiler folds into one list-valued field x).
             jar = transpileDir.resolve(caseName).resolve("model.jar");
             TranspileCommand.transpile(get(caseName).pmml(), jar, "jarscore.test." + caseName, null);
+            Files.copy(get(caseName).pmml(), jar.resolveSibling("model.pmml"));
             TRANSPILED.put(caseName, jar);
         }
         return jar;

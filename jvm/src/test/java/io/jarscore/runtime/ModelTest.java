@@ -124,6 +124,16 @@ class ModelTest {
     }
 
     @Test
+    void columnsShorterThanRowsAreAScoringException() {
+        Object[] columns = Corpus.inputColumns(audit, auditInput);
+        columns[6] = new double[]{81838, 72099};
+        ScoringException e = assertThrows(ScoringException.class, () -> audit.scoreColumns(columns, 3));
+        assertMessageNames(e, "Income", "2 values", "3 rows");
+        assertThrows(ScoringException.class, () -> audit.scoreColumns(columns, -1));
+        assertEquals(2, ((double[]) audit.scoreColumns(columns, 2)[1]).length); // longer columns: the first rows
+    }
+
+    @Test
     void columnOfTheWrongJavaTypeIsAScoringException() {
         Object[] columns = Corpus.inputColumns(audit, auditInput);
         columns[5] = new int[auditInput.rows().size()];

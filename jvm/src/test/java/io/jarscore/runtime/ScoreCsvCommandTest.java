@@ -109,12 +109,14 @@ class ScoreCsvCommandTest {
     void runLoadsADirectoryAJarOrAPmmlFile() throws Exception {
         Corpus.Case testCase = Corpus.get("LightGBMAudit");
         Path jar = Corpus.transpiled(testCase.name());
-        for (Path artifact : List.of(jar.getParent(), jar, testCase.pmml())) {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
-                ScoreCsvCommand.run(new String[]{artifact.toString(), testCase.input().toString(), "--limit", "3"}, out);
+        try (Model model = Model.loadJar(jar)) {
+            for (Path artifact : List.of(jar.getParent(), jar, testCase.pmml())) {
+                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+                    ScoreCsvCommand.run(new String[]{artifact.toString(), testCase.input().toString(), "--limit", "3"}, out);
+                }
+                assertMatchesExpected(testCase, model, parse(bytes.toString(StandardCharsets.UTF_8)), 3);
             }
-            assertMatchesExpected(testCase, model, parse(bytes.toString(StandardCharsets.UTF_8)), 3);
         }
     }
 

@@ -1,0 +1,32 @@
+"""Parity against the native libraries on held-out rows, for every model in the zoo: labels
+identical, probabilities and values within the family's tolerance (converter.kinds)."""
+
+import numpy as np
+import pytest
+
+from converter import convert
+from converter.kinds import identify
+from converter.parity import native_frame
+from zoo import ZOO
+
+
+@pytest.mark.parametrize("entry", ZOO, ids=[z.name for z in ZOO])
+def test_artifact_matches_native_model(entry, tmp_path):
+    model, held_out = entry.fitted()
+    tolerance = identify(model).tolerance
+    scorer = convert(model, tmp_path / entry.name, sample=held_out, name=entry.name, log=lambda line: None)
+    assert scorer.manifest["parity"]["passed"] is True
+    assert scorer.manifest["parity"]["rows"] == len(held_out)
+
+    native_X = native_frame(model, held_out, scorer)
+    inputs = held_out[scorer.input_fields]
+    if entry.task == "classification":
+        assert list(scorer.classes_) == list(model.classes_)
+        np.testing.assert_array_equal(scorer.predict(inputs), model.predict(native_X))
+        expected = np.asarray(model.predict_proba(native_X), dtype=np.float64)
+        actual = scorer.predict_proba(inputs)
+    else:
+        expected = np.asarray(model.predict(native_X), dtype=np.float64)
+        actual = scorer.predict(inputs)
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)

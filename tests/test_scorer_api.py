@@ -1,0 +1,85 @@
+"""The Scorer API and the artifact it loads: shapes of input, metadata, manifest, integrity."""
+
+import json
+
+import numpy as np
+import pytest
+
+from converter import convert
+from jarscore.errors import ArtifactError
+from scorer import Scorer
+from scorer.artifact import sha256_of
+from zoo import ZOO
+
+MULTICLASS = next(z for z in ZOO if z.name == "lightgbm-multiclass")
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    model, held_out = MULTICLASS.fitted()
+    out = tmp_path_factory.mktemp("api") / "multi"
+    convert(model, out, sample=held_out, name="multi", version=4, log=lambda line: None)
+    return out, model, held_out
+
+
+def test_metadata(artifact):
+    out, model, held_out = artifact
+    scorer = Scorer.load(out)
+    assert (scorer.name, scorer.version, scorer.engine) == ("multi", 4, "jar")
+    assert scorer.input_fields == list(model.feature_names_in_)
+    assert list(scorer.classes_) == [0, 1, 2]
+    assert scorer.output_fields[0] == scorer.manifest["target"]
+    assert {"probability(0)", "probability(1)", "probability(2)"} <= set(scorer.output_fields)
+
+
+def test_every_input_shape_gives_the_same_answer(artifact):
+    out, model, held_out = artifact
+    scorer = Scorer.load(out)
+    rows = held_out.head(10)
+    from_frame = scorer.predict_proba(rows)
+    from_array = scorer.predict_proba(rows.to_numpy())
+    from_records = scorer.predict_proba(rows.to_dict(orient="records"))
+    np.testing.assert_array_equal(from_frame, from_array)
+    np.testing.assert_array_equal(from_frame, from_records)
+    one = scorer.predict_one(rows.iloc[3].to_dict())
+    seq = scorer.predict_one(list(rows.iloc[3]))
+    assert one == seq
+    assert one[scorer.manifest["target"]] == model.predict(rows.iloc[[3]])[0]
+    assert one["probability(2)"] == pytest.approx(model.predict_proba(rows.iloc[[3]])[0, 2], rel=1e-9)
+    frame = scorer.evaluate(rows)
+    assert list(frame.columns) == scorer.output_fields and len(frame) == 10
+
+
+def test_manifest_describes_the_artifact(artifact):
+    out, model, held_out = artifact
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"]["model.jar"]["sha256"] == sha256_of(out / "model.jar")
+    assert manifest["files"]["model.pmml"]["sha256"] == sha256_of(out / "model.pmml")
+    assert manifest["model"]["family"] == "lightgbm" and manifest["model"]["task"] == "classification"
+    assert manifest["parity"]["passed"] and manifest["parity"]["rows"] == len(held_out)
+    assert set(manifest["libraries"]) >= {"scikit-learn", "lightgbm", "sklearn2pmml", "jpmml-transpiler", "java"}
+    assert [f["name"] for f in manifest["inputs"]] == list(model.feature_names_in_)
+    assert len(manifest["verification"]["rows"]) == 20
+    assert manifest["java_class"] == "jarscore.models.multi_v4"
+
+
+def test_tampered_jar_is_refused(artifact, tmp_path):
+    import shutil
+
+    out, _, _ = artifact
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    with open(copy / "model.jar", "ab") as jar:
+        jar.write(b"tampered")
+    with pytest.raises(ArtifactError, match="does not match its manifest"):
+        Scorer.load(copy)
+
+
+def test_not_an_artifact(tmp_path):
+    with pytest.raises(ArtifactError, match="manifest.json is missing"):
+        Scorer.load(tmp_path)
+    (tmp_path / "x.jar").write_bytes(b"not a zip")
+    with pytest.raises(ArtifactError, match="cannot"):
+        Scorer.load(tmp_path / "x.jar")
+    with pytest.raises(ArtifactError, match="no model at"):
+        Scorer.load(tmp_path / "missing.pmml")
