@@ -66,7 +66,7 @@ def main() -> int:
     theirs = _median_us(lambda: booster.predict(native_row))
     print(f"   jarscore predict_one (mapping row): {ours:8.1f} us")
     print(f"   lightgbm Booster.predict (1 row):   {theirs:8.1f} us")
-    print("   (the benchmark suite in benchmarks/ gives the full, rerunnable comparison)")
+    print("   (one quick run on this machine; a full benchmark suite is not built yet)")
     return 0
 
 
