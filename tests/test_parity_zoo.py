@@ -30,3 +30,21 @@ def test_artifact_matches_native_model(entry, tmp_path):
         actual = scorer.predict(inputs)
     assert actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)
+
+
+def test_pmml_pipeline_is_converted_as_given(tmp_path):
+    from sklearn.tree import DecisionTreeRegressor
+    from sklearn2pmml.pipeline import PMMLPipeline
+
+    from zoo import numeric_frame, regression
+
+    frame = numeric_frame(rows=600, nan_share=0.0)
+    target = regression(frame)
+    model = PMMLPipeline([("tree", DecisionTreeRegressor(max_depth=5, random_state=0))])
+    model.fit(frame.iloc[:450], target.iloc[:450])
+    held_out = frame.iloc[450:]
+    scorer = convert(model, tmp_path / "pmml-pipeline", sample=held_out, log=lambda line: None)
+    # Features the tree never splits on are left out of the PMML's inputs; the rest keep their order.
+    assert scorer.input_fields == [c for c in frame.columns if c in scorer.input_fields]
+    assert set(scorer.input_fields) >= {"f0", "f1"}
+    np.testing.assert_allclose(scorer.predict(held_out), model.predict(held_out), rtol=1e-9, atol=1e-9)
