@@ -31,6 +31,8 @@ class Scorer:
         self.classes_ = self._classes() if self.is_classifier else None
         self._label_of = {str(c): c for c in self.classes_} if self.is_classifier else {}
         self._proba_fields = self._probability_fields() if self.is_classifier else []
+        positions = {f.name: i for i, f in enumerate(self._results)}
+        self._proba_positions = [positions[name] for name in self._proba_fields if name in positions]
 
     @classmethod
     def load(cls, path: str | Path) -> "Scorer":
@@ -38,13 +40,12 @@ class Scorer:
         or a .pmml file (scored by JPMML-Evaluator's interpreter, engine 'pmml')."""
         path = Path(path)
         Model = jvm.jclass(_MODEL_CLASS)
-        java_path = jvm.jclass("java.nio.file.Path").of(str(path.resolve()), [])
         if path.is_dir():
             artifact: Artifact = read_artifact(path)
-            java_jar = jvm.jclass("java.nio.file.Path").of(str(artifact.jar.resolve()), [])
             with jvm.java_errors():
-                model = Model.loadJar(java_jar)
+                model = Model.loadJar(_java_path(artifact.jar))
             return cls(model, engine="jar", manifest=artifact.manifest, source=path)
+        java_path = _java_path(path)
         if not path.exists():
             raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
         if path.suffix == ".jar":
@@ -101,8 +102,7 @@ class Scorer:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
         columns, rows = columns_from(X, self._inputs)
         results = self._score(columns, rows)
-        index = {f.name: i for i, f in enumerate(self._results)}
-        return np.column_stack([results[index[name]] for name in self._proba_fields])
+        return np.column_stack([results[i] for i in self._proba_positions])
 
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
@@ -152,6 +152,10 @@ class Scorer:
 
     def __repr__(self) -> str:
         return f"Scorer(name={self.name!r}, version={self.version!r}, engine={self.engine!r})"
+
+
+def _java_path(path: Path):
+    return jvm.jclass("java.nio.file.Path").of(str(path.resolve()), [])
 
 
 def _field(spec) -> Field:

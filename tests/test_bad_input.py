@@ -151,7 +151,9 @@ def test_parity_failure_is_refused(pipeline_scorer, tmp_path):
 def test_regressor_has_no_predict_proba(tmp_path):
     frame = numeric_frame(rows=200)
     from sklearn.linear_model import LinearRegression
-    scorer = convert(LinearRegression().fit(frame, frame["f0"] * 2), tmp_path / "lr", log=lambda line: None)
+    model = LinearRegression().fit(frame, frame["f0"] * 2)
+    scorer = convert(model, tmp_path / "lr", log=lambda line: None)
     with pytest.raises(JarscoreError, match="regressor"):
         scorer.predict_proba(frame)
-    assert isinstance(pd.DataFrame(scorer.evaluate(frame.head(2))), pd.DataFrame)
+    evaluated = scorer.evaluate(frame.head(2))
+    np.testing.assert_allclose(evaluated.iloc[:, 0], model.predict(frame.head(2)), rtol=1e-9, atol=1e-9)
