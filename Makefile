@@ -7,7 +7,7 @@ STAMPS := .setup-stamps
 JAVA_SOURCES := $(shell find jvm/src/main -name '*.java' 2>/dev/null)
 MVN := mvn -q -B
 
-.PHONY: setup demo test test-python test-java clean
+.PHONY: setup demo test test-python test-java bench bench-quick clean
 
 setup: $(STAMPS)/python $(STAMPS)/jvm
 
@@ -15,7 +15,7 @@ $(STAMPS)/python: pyproject.toml
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	@echo "setup: installing the Python package and its pinned dependencies into $(VENV)"
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
 	@touch $@
 
 $(STAMPS)/jvm: $(STAMPS)/python jvm/pom.xml jvm/install-pypi-jars.sh $(JAVA_SOURCES)
@@ -35,5 +35,13 @@ test-java: setup
 test-python: setup
 	$(PY) -m pytest -q tests
 
+# The full suite (about 30 minutes on 2 cores): results, report and plots in benchmarks/results/,
+# and the README's results table replaced with this run's.
+bench: setup
+	$(PY) -m benchmarks --readme
+
+bench-quick: setup
+	$(PY) -m benchmarks --quick
+
 clean:
-	rm -rf $(STAMPS) jvm/target models/artifacts models/trained
+	rm -rf $(STAMPS) jvm/target benchmarks/jvm/target benchmarks/.cache models/artifacts models/trained

@@ -92,6 +92,7 @@ def _manifest(name, version, kind, source, java_class, scorer: Scorer, work: Pat
                   "source": str(source.path) if isinstance(source, PmmlFile) else qualified_name(source)},
         "java_class": java_class,
         "libraries": _library_versions(),
+        "features": _training_features(source),
         "inputs": [f.to_json() for f in scorer.inputs],
         "outputs": [f.to_json() for f in scorer.outputs],
         "target": scorer.output_fields[0] if scorer.output_fields else None,
@@ -104,6 +105,13 @@ def _manifest(name, version, kind, source, java_class, scorer: Scorer, work: Pat
     if verification is not None:
         manifest["verification"] = verification
     return manifest
+
+
+def _training_features(source: Any) -> list[str] | None:
+    """The columns the native model was fitted on, in order: a 2-D array laid out for the native
+    model scores unchanged, even where the PMML dropped columns the model never uses."""
+    names = getattr(source, "feature_names_in_", None)
+    return [str(n) for n in names] if names is not None else None
 
 
 def _sample_frame(sample: Any, source: Any) -> pd.DataFrame | None:

@@ -1,4 +1,5 @@
-"""The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact."""
+"""The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact,
+`bench` the scoring engines side by side."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from benchmarks.run import main as bench_main
+
+    return bench_main(args.bench_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jarscore", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,10 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--input", required=True, help="CSV with a header row naming the input fields")
     score.add_argument("--output", required=True, help="CSV to write: every result field per row")
     score.set_defaults(run=_score)
+
+    bench = commands.add_parser("bench", add_help=False,
+                                help="latency/throughput benchmark suite (jarscore bench --help)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["bench"]:
+        # bench has its own parser (benchmarks/run.py); argparse's REMAINDER would swallow no options.
+        return _bench(argparse.Namespace(bench_args=given[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -34,8 +34,11 @@ class Field:
                    tuple(data.get("values", ())))
 
 
-def columns_from(X: Any, fields: Sequence[Field]) -> tuple[list, int]:
-    """Returns one column per field (float64 array or list of str/None) and the row count."""
+def columns_from(X: Any, fields: Sequence[Field], features: Sequence[str] | None = None) -> tuple[list, int]:
+    """Returns one column per field (float64 array or list of str/None) and the row count.
+
+    A 2-D array may have the model's training columns (``features``, from the manifest: the same
+    array the native model scores) or just the input fields, in input-field order."""
     names = [f.name for f in fields]
     if isinstance(X, pd.DataFrame):
         _check_names(list(map(str, X.columns)), names, what="column")
@@ -45,9 +48,8 @@ def columns_from(X: Any, fields: Sequence[Field]) -> tuple[list, int]:
         if X.ndim != 2:
             raise InputError(f"expected a 2-D array of shape (rows, {len(fields)}), got shape {X.shape}; "
                              "use predict_one for a single row")
-        if X.shape[1] != len(fields):
-            raise InputError(f"expected {len(fields)} columns in input-field order {names}, got {X.shape[1]}")
-        raw = [X[:, i] for i in range(len(fields))]
+        positions = _positions(X.shape[1], names, features, what="columns")
+        raw = [X[:, i] for i in positions]
         rows = X.shape[0]
     elif isinstance(X, (list, tuple)) and all(isinstance(r, Mapping) for r in X):
         for i, row in enumerate(X):
@@ -60,20 +62,29 @@ def columns_from(X: Any, fields: Sequence[Field]) -> tuple[list, int]:
     return [column_for(field, values) for field, values in zip(fields, raw)], rows
 
 
-def row_columns(row: Any, fields: Sequence[Field]) -> list:
-    """One row given as a mapping or a sequence in input-field order."""
+def row_columns(row: Any, fields: Sequence[Field], features: Sequence[str] | None = None) -> list:
+    """One row given as a mapping, or as a sequence of the training columns or the input fields."""
     names = [f.name for f in fields]
     if isinstance(row, Mapping):
         _check_names(list(row), names, what="field")
         values = [row.get(name) for name in names]
     elif isinstance(row, (Sequence, np.ndarray)) and not isinstance(row, (str, bytes)):
         values = list(row)
-        if len(values) != len(fields):
-            raise InputError(f"expected {len(fields)} values in input-field order {names}, got {len(values)}")
+        values = [values[i] for i in _positions(len(values), names, features, what="values")]
     else:
         raise InputError(f"cannot score a row of type {type(row).__name__}: pass a mapping of field "
                          f"to value or a sequence in input-field order {names}")
     return [column_for(field, [value]) for field, value in zip(fields, values)]
+
+
+def _positions(width: int, names: list[str], features: Sequence[str] | None, *, what: str) -> list[int]:
+    if features and width == len(features):
+        index = {name: i for i, name in enumerate(features)}
+        return [index[name] for name in names]
+    if width == len(names):
+        return list(range(width))
+    also = f", or {len(features)} in the training column order {list(features)}" if features else ""
+    raise InputError(f"expected {len(names)} {what} in input-field order {names}{also}; got {width}")
 
 
 def column_for(field: Field, values: Any):

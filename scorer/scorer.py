@@ -25,6 +25,7 @@ class Scorer:
         self.manifest = dict(manifest or {})
         self.source = source
         self._inputs = [_field(spec) for spec in java_model.inputFields()]
+        self._features = _training_features(self.manifest, self._inputs)
         self._results = [_field(spec) for spec in java_model.resultFields()]
         self._target = self._results[0] if self._results else None
         self.is_classifier = str(java_model.miningFunction()) == "classification"
@@ -86,12 +87,12 @@ class Scorer:
     # scoring ------------------------------------------------------------------------------------
     def evaluate(self, X: Any) -> pd.DataFrame:
         """Every result field (the target, then the model's output fields) for each row."""
-        columns, rows = columns_from(X, self._inputs)
+        columns, rows = columns_from(X, self._inputs, self._features)
         return self._frame(self._score(columns, rows))
 
     def predict(self, X: Any) -> np.ndarray:
         """Labels (in the classes' own type) for classifiers, values for regressors."""
-        columns, rows = columns_from(X, self._inputs)
+        columns, rows = columns_from(X, self._inputs, self._features)
         return self._predictions(self._score(columns, rows)[0])
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -100,13 +101,13 @@ class Scorer:
             raise ArtifactError(f"model '{self.name}' is a regressor; predict_proba needs a classifier")
         if not self._proba_fields:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
-        columns, rows = columns_from(X, self._inputs)
+        columns, rows = columns_from(X, self._inputs, self._features)
         results = self._score(columns, rows)
         return np.column_stack([results[i] for i in self._proba_positions])
 
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
-        results = self._score(row_columns(row, self._inputs), 1)
+        results = self._score(row_columns(row, self._inputs, self._features), 1)
         out = {}
         for field, column in zip(self._results, results):
             out[field.name] = column[0]
@@ -156,6 +157,14 @@ class Scorer:
 
 def _java_path(path: Path):
     return jvm.jclass("java.nio.file.Path").of(str(path.resolve()), [])
+
+
+def _training_features(manifest: Mapping[str, Any], inputs: list[Field]) -> list[str] | None:
+    """The native model's column order, when the manifest has it and it covers every input field."""
+    features = manifest.get("features")
+    if not features or not {f.name for f in inputs} <= set(features):
+        return None
+    return [str(name) for name in features]
 
 
 def _field(spec) -> Field:

@@ -1,0 +1,260 @@
+"""Every Python scoring engine behind one small interface, so each is timed the same way.
+
+``setup`` (loading the model) is timed apart from scoring. A row arrives as a mapping (field ->
+value, NaN for missing) or as a 1-D array in the model's input order; a batch arrives as whatever
+``batch_input`` made of a DataFrame, outside the timed region. An engine that cannot score one of
+these shapes raises :class:`NotApplicable` with the reason, and the report prints that reason."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.suite import BuiltModel
+
+
+class NotApplicable(Exception):
+    """This engine does not score this input shape or model; the message says why."""
+
+
+class Engine:
+    name = "?"
+    kind = "?"            # jarscore | native | pmml-runtime
+    families: tuple[str, ...] = ("lightgbm", "xgboost", "sklearn")
+
+    def check(self, model: BuiltModel) -> None:
+        """Raises NotApplicable when this engine cannot run ``model`` at all."""
+        if model.spec.family not in self.families:
+            raise NotApplicable(f"{self.name} only scores {', '.join(self.families)} models")
+
+    def setup(self, model: BuiltModel) -> None:
+        raise NotImplementedError
+
+    def score_mapping(self, row: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def score_array(self, row: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def batch_input(self, frame: pd.DataFrame) -> Any:
+        return frame
+
+    def score_batch(self, batch: Any) -> Any:
+        raise NotImplementedError
+
+    def batch_threads(self) -> int:
+        return 1
+
+    def close(self) -> None:
+        pass
+
+
+# jarscore -----------------------------------------------------------------------------------------
+class JarscoreEngine(Engine):
+    """jarscore's Scorer on the artifact's transpiled JAR (engine 'jar')."""
+    name = "jarscore"
+    kind = "jarscore"
+
+    def _path(self, model: BuiltModel) -> Path:
+        return model.artifact
+
+    def setup(self, model):
+        from scorer import Scorer
+        self.scorer = Scorer.load(self._path(model))
+        self.numeric = not model.spec.mixed
+
+    def score_mapping(self, row):
+        return self.scorer.predict_one(row)
+
+    def score_array(self, row):
+        return self.scorer.predict_proba(row.reshape(1, -1))
+
+    def batch_input(self, frame):
+        return frame.to_numpy(dtype=np.float64) if self.numeric else frame
+
+    def score_batch(self, batch):
+        return self.scorer.predict_proba(batch)
+
+    def close(self):
+        self.scorer.close()
+
+
+class JarscorePmmlEngine(JarscoreEngine):
+    """jarscore's Scorer on the artifact's model.pmml (JPMML-Evaluator interpreting, engine 'pmml').
+    A bare .pmml carries no manifest, so the training column order is applied here."""
+    name = "jarscore-pmml"
+
+    def _path(self, model):
+        return model.artifact / "model.pmml"
+
+    def setup(self, model):
+        super().setup(model)
+        features = list(model.rows(1).columns)
+        self.positions = [features.index(name) for name in self.scorer.input_fields]
+
+    def score_array(self, row):
+        return self.scorer.predict_proba(row[self.positions].reshape(1, -1))
+
+    def batch_input(self, frame):
+        return super().batch_input(frame[self.scorer.input_fields])
+
+
+# native libraries ---------------------------------------------------------------------------------
+class LightGBMEngine(Engine):
+    """LightGBM's own Booster.predict on the model's text file (all cores, LightGBM's default)."""
+    name = "lightgbm"
+    kind = "native"
+    families = ("lightgbm",)
+
+    def setup(self, model):
+        import lightgbm
+        self.booster = lightgbm.Booster(model_file=str(model.native_path))
+
+    def score_mapping(self, row):
+        return self.booster.predict(pd.DataFrame([row]))
+
+    def score_array(self, row):
+        return self.booster.predict(row.reshape(1, -1))
+
+    def batch_input(self, frame):
+        return frame.to_numpy(dtype=np.float64)
+
+    def score_batch(self, batch):
+        return self.booster.predict(batch)
+
+    def batch_threads(self):
+        return os.cpu_count() or 1
+
+
+class XGBoostEngine(Engine):
+    """XGBoost's own Booster.inplace_predict on the model's JSON file (all cores, XGBoost's default)."""
+    name = "xgboost"
+    kind = "native"
+    families = ("xgboost",)
+
+    def setup(self, model):
+        import xgboost
+        self.booster = xgboost.Booster()
+        self.booster.load_model(str(model.native_path))
+
+    def score_mapping(self, row):
+        return self.booster.inplace_predict(pd.DataFrame([row]))
+
+    def score_array(self, row):
+        return self.booster.inplace_predict(row.reshape(1, -1))
+
+    def batch_input(self, frame):
+        return frame.to_numpy(dtype=np.float64)
+
+    def score_batch(self, batch):
+        return self.booster.inplace_predict(batch)
+
+    def batch_threads(self):
+        return os.cpu_count() or 1
+
+
+class SklearnEngine(Engine):
+    """The fitted estimator's own predict_proba, unpickled (every model here is a scikit-learn API
+    object, so LightGBM and XGBoost also get their wrappers measured)."""
+    name = "sklearn-api"
+    kind = "native"
+
+    def setup(self, model):
+        self.model = model.native()
+        self.mixed = model.spec.mixed
+        self.forest = hasattr(self.model, "n_jobs") and model.spec.family == "sklearn"
+        # Users fit with feature names and score with arrays; scikit-learn then warns on every call.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+
+    def _rows_jobs(self):
+        if self.forest:
+            self.model.n_jobs = 1      # joblib's thread start-up would dominate one row
+
+    def score_mapping(self, row):
+        self._rows_jobs()
+        return self.model.predict_proba(pd.DataFrame([row]))
+
+    def score_array(self, row):
+        if self.mixed:
+            raise NotApplicable("its ColumnTransformer selects columns by name, so it needs a DataFrame")
+        self._rows_jobs()
+        return self.model.predict_proba(row.reshape(1, -1))
+
+    def batch_input(self, frame):
+        return frame if self.mixed else frame.to_numpy(dtype=np.float64)
+
+    def score_batch(self, batch):
+        if self.forest:
+            self.model.n_jobs = -1
+        return self.model.predict_proba(batch)
+
+    def batch_threads(self):
+        return (os.cpu_count() or 1) if self.forest else 1
+
+
+# other PMML runtimes ------------------------------------------------------------------------------
+class JpmmlEvaluatorEngine(Engine):
+    """The jpmml_evaluator package (JPype backend), interpreting the artifact's model.pmml."""
+    name = "jpmml_evaluator"
+    kind = "pmml-runtime"
+    transpile = False
+
+    def setup(self, model):
+        from jpmml_evaluator import make_evaluator
+        self.evaluator = make_evaluator(str(model.artifact / "model.pmml"), backend="jpype",
+                                        transpile=self.transpile).verify()
+
+    def score_mapping(self, row):
+        return self.evaluator.evaluate(row)
+
+    def score_array(self, row):
+        raise NotApplicable("its evaluate() takes a mapping of field names only")
+
+    def score_batch(self, batch):
+        return self.evaluator.evaluateAll(batch)
+
+    def batch_threads(self):
+        return os.cpu_count() or 1    # evaluateAll's default parallelism=-1 uses every core
+
+
+class JpmmlEvaluatorTranspiledEngine(JpmmlEvaluatorEngine):
+    """The jpmml_evaluator package with transpile=True (JPMML-Transpiler, in memory)."""
+    name = "jpmml_evaluator-transpiled"
+    transpile = True
+
+
+class PyPmmlEngine(Engine):
+    """pypmml (PMML4S on the JVM, reached over its default Py4J gateway)."""
+    name = "pypmml"
+    kind = "pmml-runtime"
+
+    def setup(self, model):
+        from pypmml import Model
+        self.model = Model.load(str(model.artifact / "model.pmml"))
+        self.inputs = list(self.model.inputNames)
+
+    def score_mapping(self, row):
+        # pypmml turns NaN into JSON it cannot read; None is its missing value.
+        return self.model.predict({k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()})
+
+    def score_array(self, row):
+        return self.model.predict([None if isinstance(v, float) and v != v else v for v in row.tolist()])
+
+    def score_batch(self, batch):
+        return self.model.predict(batch)
+
+    def close(self):
+        from pypmml import Model
+        Model.close()
+
+
+ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (
+    JarscoreEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine, SklearnEngine,
+    JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)}
+
+NATIVE = {"lightgbm": "lightgbm", "xgboost": "xgboost", "sklearn": "sklearn-api"}

@@ -1,0 +1,142 @@
+package io.jarscore.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.jarscore.runtime.FieldSpec;
+import io.jarscore.runtime.Model;
+import org.dmg.pmml.PMML;
+import org.jpmml.evaluator.Evaluator;
+import org.jpmml.evaluator.EvaluatorUtil;
+import org.jpmml.evaluator.FieldValue;
+import org.jpmml.evaluator.InputField;
+import org.jpmml.evaluator.ModelEvaluatorBuilder;
+import org.jpmml.model.PMMLUtil;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * One row per call, cycling through the model's held-out rows, for each engine on the same
+ * artifact: jarscore's runtime ({@link Model#score}), and JPMML-Evaluator used directly on the
+ * artifact's model.pmml (interpreted) and on its model.jar (transpiled classes).
+ *
+ * {@code model} is a benchmark cache folder holding {@code artifact/} and {@code rows.csv}
+ * (written by {@code jarscore bench}).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+public class ScoringBenchmark {
+
+    @Param({""})
+    public String model;
+
+    @Param({"jarscore", "jpmml-interpreted", "jpmml-transpiled"})
+    public String engine;
+
+    private List<Map<String, Object>> rows;
+    private int next;
+    private Model jarscore;
+    private Evaluator evaluator;
+    private URLClassLoader loader;
+
+    @Setup(Level.Trial)
+    public void load() throws Exception {
+        Path folder = Path.of(model);
+        Path jar = folder.resolve("artifact/model.jar");
+        Path pmmlFile = folder.resolve("artifact/model.pmml");
+        try (Model schema = Model.loadPmml(pmmlFile)) {
+            rows = RowsCsv.read(folder.resolve("rows.csv"), schema.inputFields());
+        }
+        switch (engine) {
+            case "jarscore" -> jarscore = Model.loadJar(jar);
+            case "jpmml-interpreted" -> evaluator = build(unmarshal(pmmlFile));
+            case "jpmml-transpiled" -> {
+                loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, getClass().getClassLoader());
+                evaluator = build(PMMLUtil.load(loader));
+            }
+            default -> throw new IllegalArgumentException("unknown engine '" + engine
+                + "': expected jarscore, jpmml-interpreted or jpmml-transpiled");
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void close() throws IOException {
+        if (jarscore != null) {
+            jarscore.close();
+        }
+        if (loader != null) {
+            loader.close();
+        }
+    }
+
+    @Benchmark
+    public Object scoreOneRow() {
+        Map<String, Object> row = rows.get(next);
+        next = next + 1 == rows.size() ? 0 : next + 1;
+        if (jarscore != null) {
+            return jarscore.score(row);
+        }
+        // The documented JPMML-Evaluator loop: prepare each input field, evaluate, decode.
+        Map<String, FieldValue> arguments = new LinkedHashMap<>();
+        for (InputField field : evaluator.getInputFields()) {
+            arguments.put(field.getName(), field.prepare(row.get(field.getName())));
+        }
+        return EvaluatorUtil.decodeAll(evaluator.evaluate(arguments));
+    }
+
+    private static PMML unmarshal(Path pmmlFile) throws Exception {
+        try (InputStream in = Files.newInputStream(pmmlFile)) {
+            return PMMLUtil.unmarshal(in);
+        }
+    }
+
+    private static Evaluator build(PMML pmml) {
+        Evaluator built = new ModelEvaluatorBuilder(pmml).build();
+        built.verify();
+        return built;
+    }
+
+    /** Reads rows.csv: a header of field names, then one row per line; an empty cell is missing. */
+    static final class RowsCsv {
+        static List<Map<String, Object>> read(Path csv, List<FieldSpec> fields) throws IOException {
+            Map<String, Boolean> numeric = new HashMap<>();
+            for (FieldSpec field : fields) {
+                numeric.put(field.name(), field.numeric());
+            }
+            List<String> lines = Files.readAllLines(csv);
+            String[] header = lines.get(0).split(",", -1);
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (String line : lines.subList(1, lines.size())) {
+                String[] cells = line.split(",", -1);
+                Map<String, Object> row = new HashMap<>();
+                for (int i = 0; i < header.length; i++) {
+                    if (!numeric.containsKey(header[i]) || cells[i].isEmpty()) {
+                        continue;
+                    }
+                    row.put(header[i], numeric.get(header[i]) ? (Object) Double.valueOf(cells[i]) : cells[i]);
+                }
+                out.add(row);
+            }
+            return out;
+        }
+    }
+}

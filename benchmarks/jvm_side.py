@@ -1,0 +1,93 @@
+"""The JVM side of the suite: JMH on jarscore's Java runtime and on JPMML-Evaluator (interpreted and
+transpiled), plus the Java cold start (a fresh `java` process scoring one row)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from scorer import jvm
+
+ROOT = Path(__file__).resolve().parent.parent
+JMH_PROJECT = ROOT / "benchmarks" / "jvm"
+JMH_ENGINES = ("jarscore", "jpmml-interpreted", "jpmml-transpiled")
+JAVA_NAMES = {"jarscore": "jarscore-java", "jpmml-interpreted": "jpmml-java-interpreted",
+              "jpmml-transpiled": "jpmml-java-transpiled"}
+
+
+class JvmBenchError(Exception):
+    """The JMH project could not be built or run; the message carries Maven's or Java's words."""
+
+
+def _run(command: list[str], cwd: Path, what: str, timeout: float) -> str:
+    try:
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise JvmBenchError(f"{what} took longer than {timeout:.0f} s") from None
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise JvmBenchError(f"{what} failed (exit {done.returncode}): {tail}")
+    return done.stdout
+
+
+def build_jmh(log: Callable[[str], None]) -> None:
+    """Installs jarscore-jvm into the local Maven repository and packages the JMH project."""
+    log("bench: building the JMH project (jvm/ installed into ~/.m2, then benchmarks/jvm)")
+    _run(["mvn", "-q", "-B", "-DskipTests", "install"], ROOT / "jvm", "mvn install in jvm/", 900)
+    _run(["mvn", "-q", "-B", "package"], JMH_PROJECT, "mvn package in benchmarks/jvm", 900)
+
+
+def run_jmh(model_folders: dict[str, Path], quick: bool, log: Callable[[str], None]) -> dict:
+    """Runs ScoringBenchmark for every model and engine; returns {model: {engine: figures}}."""
+    timing = (["-wi", "1", "-w", "300ms", "-i", "1", "-r", "500ms"] if quick
+              else ["-wi", "3", "-w", "2s", "-i", "5", "-r", "2s"])
+    out: dict = {}
+    for model, folder in model_folders.items():
+        log(f"bench: JMH {model}: {', '.join(JMH_ENGINES)}")
+        with tempfile.TemporaryDirectory() as tmp:
+            results = Path(tmp) / "jmh.json"
+            command = [jvm.java_executable(), "-cp", f"{JMH_PROJECT}/target/classes:{JMH_PROJECT}/target/lib/*",
+                       "org.openjdk.jmh.Main", "ScoringBenchmark", "-p", f"model={folder}",
+                       "-p", f"engine={','.join(JMH_ENGINES)}", "-f", "1", "-t", "1",
+                       "-rf", "json", "-rff", str(results), *timing]
+            try:
+                _run(command, JMH_PROJECT, f"JMH on {model}", 1800)
+                records = json.loads(results.read_text())
+            except (JvmBenchError, OSError, ValueError) as exc:
+                out[model] = {JAVA_NAMES[e]: {"failed": str(exc)} for e in JMH_ENGINES}
+                continue
+        out[model] = {}
+        for record in records:
+            engine = record["params"]["engine"]
+            out[model][JAVA_NAMES[engine]] = _figures(record)
+        for engine in JMH_ENGINES:
+            out[model].setdefault(JAVA_NAMES[engine], {"failed": "JMH reported no result for this engine"})
+    return out
+
+
+def _figures(record: dict) -> dict:
+    metric = record["primaryMetric"]
+    pct = metric["scorePercentiles"]
+    # rawDataHistogram: forks -> iterations -> [value, count] pairs
+    samples = sum(count for fork in metric.get("rawDataHistogram", []) for iteration in fork
+                  for _, count in iteration)
+    return {"kind": "java", "latency": {"mapping": {
+        "rounds": samples, "mean_us": metric["score"], "median_us": pct["50.0"],
+        "p50_us": pct["50.0"], "p90_us": pct["90.0"], "p99_us": pct["99.0"], "p99.9_us": pct["99.9"],
+        "unit": metric["scoreUnit"], "tool": "JMH SampleTime, 1 thread"}}}
+
+
+def java_cold_start(artifact: Path, rows_csv: Path) -> dict:
+    """Wall time of a fresh `java` process that loads the artifact and scores one row."""
+    command = [jvm.java_executable(), "-cp", ":".join(jvm.classpath()), "io.jarscore.runtime.ScoreCsvCommand",
+               str(artifact), str(rows_csv), "--limit", "1"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        return {"failed": f"ScoreCsvCommand exit {done.returncode}: {done.stderr.strip()[-500:]}"}
+    return {"cold_start_seconds": seconds, "how": "java ScoreCsvCommand ARTIFACT rows.csv --limit 1"}

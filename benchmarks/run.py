@@ -1,0 +1,192 @@
+"""`jarscore bench` / `python -m benchmarks`: builds the standard models, runs every engine on each
+in a process of its own, runs JMH, and writes benchmarks/results/<date>-<host>[-quick].json plus the
+Markdown report and plots generated from it."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from benchmarks import jvm_side, report
+from benchmarks.engines import ENGINES, NotApplicable
+from benchmarks.suite import BuiltModel, build, standard_specs
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FORMAT = 1
+PLANS = {
+    # Budgets are per engine, model and case; every call is timed on its own (pytest-benchmark,
+    # iterations=1). Batches whose one call would exceed max_call_seconds are skipped with a reason.
+    "full": {"row_seconds": 4.0, "row_rounds_min": 2000, "row_rounds_max": 20000, "row_warmup": 500,
+             "batch_sizes": [1, 100, 10_000, 1_000_000], "batch_seconds": 6.0, "batch_rounds_min": 3,
+             "batch_rounds_max": 2000, "max_call_seconds": 60.0},
+    "quick": {"row_seconds": 0.1, "row_rounds_min": 200, "row_rounds_max": 1000, "row_warmup": 50,
+              "batch_sizes": [1, 100, 10_000], "batch_seconds": 0.1, "batch_rounds_min": 2,
+              "batch_rounds_max": 50, "max_call_seconds": 2.0},
+}
+PACKAGES = ("jarscore", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "sklearn2pmml",
+            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    models = list(standard_specs(False))
+    parser = argparse.ArgumentParser(prog="jarscore bench", description=__doc__)
+    parser.add_argument("--models", nargs="+", choices=models, default=models, metavar="MODEL",
+                        help=f"models to run (default: all of {', '.join(models)})")
+    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java"], default=None,
+                        metavar="ENGINE", help=f"engines to run (default: all of {', '.join(ENGINES)}, java)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
+    parser.add_argument("--max-call-seconds", type=float, default=None,
+                        help="skip a batch size when one call would take longer than this (default 60, quick 2)")
+    parser.add_argument("--readme", action="store_true",
+                        help="also replace the results table in README.md with this run's (full runs only)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+    plan = dict(PLANS["quick" if args.quick else "full"])
+    if args.max_call_seconds is not None:
+        plan["max_call_seconds"] = args.max_call_seconds
+    engines = args.engines or list(ENGINES) + ["java"]
+    started = time.time()
+    results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
+               "machine": _machine(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "models": {}, "runs": []}
+
+    phases = results["phase_seconds"] = {}
+    built = {}
+    for name in args.models:
+        spec = standard_specs(args.quick)[name]
+        model = build(spec, log)
+        model.rows(1000).to_csv(model.folder / "rows.csv", index=False)
+        built[name] = model
+        results["models"][name] = {"describe": spec.describe, "family": spec.family, "trees": spec.size,
+                                   "sizes_bytes": model.sizes(), "build": model.build,
+                                   "inputs": len(json.loads((model.artifact / "manifest.json").read_text())["inputs"])}
+
+    phases["models"] = time.time() - started
+    python_engines = [e for e in engines if e in ENGINES]
+    jobs = [(m, e) for m in built for e in python_engines]
+    for index, (model_name, engine_name) in enumerate(jobs, 1):
+        record = _run_python_engine(engine_name, built[model_name], args.quick, plan)
+        results["runs"].append(record)
+        log(f"bench: [{index}/{len(jobs)}] {model_name} x {engine_name}: {_one_line(record)}")
+
+    phases["python"] = time.time() - started - phases["models"]
+    if "java" in engines:
+        _run_java(built, args.quick, results, log)
+    phases["java"] = time.time() - started - phases["models"] - phases["python"]
+
+    results["seconds"] = time.time() - started
+    path = write_results(results, args.out_dir)
+    outputs = report.write(path)
+    log(f"bench: wrote {path} and {', '.join(str(p) for p in outputs)} in {results['seconds']:.0f} s")
+    if args.readme and not args.quick:
+        report.update_readme(path)
+        log("bench: README.md results section updated")
+    failed = [r for r in results["runs"] if "failed" in r]
+    if failed:
+        log(f"bench: {len(failed)} engine run(s) failed; the report says why")
+    return 0
+
+
+def _run_python_engine(engine_name: str, model: BuiltModel, quick: bool, plan: dict) -> dict:
+    try:
+        ENGINES[engine_name]().check(model)
+    except NotApplicable as reason:
+        return {"engine": engine_name, "model": model.spec.name, "kind": ENGINES[engine_name].kind,
+                "unavailable": str(reason)}
+    out = model.folder / f"run-{engine_name}.json"
+    out.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "benchmarks.worker", "--engine", engine_name, "--model", model.spec.name,
+               "--plan", json.dumps(plan), "--out", str(out)] + (["--quick"] if quick else [])
+    spawned = time.time()
+    try:
+        done = subprocess.run(command + ["--spawned-at", repr(spawned)], capture_output=True, text=True,
+                              timeout=3600, cwd=Path(__file__).resolve().parent.parent)
+    except subprocess.TimeoutExpired:
+        return {"engine": engine_name, "model": model.spec.name, "failed": "worker ran for over an hour"}
+    if not out.exists():
+        tail = " | ".join(line for line in done.stderr.strip().splitlines()[-6:])
+        return {"engine": engine_name, "model": model.spec.name,
+                "failed": f"worker process died (exit {done.returncode}): {tail}"}
+    return json.loads(out.read_text())
+
+
+def _run_java(built: dict[str, BuiltModel], quick: bool, results: dict, log) -> None:
+    try:
+        jvm_side.build_jmh(log)
+        by_model = jvm_side.run_jmh({name: model.folder for name, model in built.items()}, quick, log)
+    except jvm_side.JvmBenchError as exc:
+        by_model = {name: {java: {"failed": str(exc)} for java in jvm_side.JAVA_NAMES.values()} for name in built}
+    for name, engines in by_model.items():
+        for engine, figures in engines.items():
+            record = {"engine": engine, "model": name, "kind": "java", **figures}
+            if engine == "jarscore-java" and "failed" not in figures:
+                record.update(jvm_side.java_cold_start(built[name].artifact, built[name].folder / "rows.csv"))
+            results["runs"].append(record)
+            log(f"bench: {name} x {engine}: {_one_line(record)}")
+
+
+def _one_line(record: dict) -> str:
+    if "failed" in record:
+        return "FAILED " + record["failed"].splitlines()[0][:200]
+    if "unavailable" in record:
+        return "n/a (" + record["unavailable"] + ")"
+    parts = [f"{shape} p50 {fig['median_us']:.1f} us" for shape, fig in record.get("latency", {}).items()]
+    if "10000" in record.get("throughput", {}):
+        parts.append(f"10k batch {record['throughput']['10000']['rows_per_second']:,.0f} rows/s")
+    return ", ".join(parts)
+
+
+def write_results(results: dict, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{dt.date.today().isoformat()}-{socket.gethostname()}" + ("-quick" if results["quick"] else "")
+    path = out_dir / f"{stem}.json"
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(results, indent=1, allow_nan=False))
+    os.replace(partial, path)
+    return path
+
+
+def _command(argv: list[str] | None) -> str:
+    given = sys.argv[1:] if argv is None else argv
+    return "jarscore bench" + ("" if not given else " " + shlex.join(given))
+
+
+def _machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from scorer import jvm
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(),
+            "python": platform.python_version(), "java": jvm.describe_java_version(), "packages": versions}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

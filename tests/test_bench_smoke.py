@@ -1,0 +1,109 @@
+"""The benchmark suite's quick run as a smoke test: every engine ran on every model (or says why it
+cannot), the results file is well-formed, and the report and plots were generated from it. How fast
+anything was is not tested here; that is what the full run reports."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import report
+from benchmarks.engines import ENGINES, NATIVE
+from benchmarks.jvm_side import JAVA_NAMES
+from benchmarks.suite import standard_specs
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = list(standard_specs(quick=True))
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out-dir", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    files = list(out.glob("*-quick.json"))
+    assert len(files) == 1, f"expected one results file in {out}, found {files}"
+    return files[0]
+
+
+@pytest.fixture(scope="module")
+def results(quick_run) -> dict:
+    return json.loads(quick_run.read_text())
+
+
+def _figure_ok(fig: dict) -> None:
+    assert fig["median_us"] > 0 and math.isfinite(fig["median_us"])
+    if fig.get("p99_us") is not None:
+        assert fig["p99_us"] >= fig["median_us"]
+
+
+def test_results_file_describes_the_run(results):
+    assert results["format"] == 1 and results["quick"] is True
+    assert results["command"].startswith("jarscore bench")
+    assert set(results["models"]) == set(MODELS)
+    for info in results["models"].values():
+        assert info["build"]["parity"]["passed"] is True
+        assert all(size > 0 for size in info["sizes_bytes"].values())
+        assert info["inputs"] > 0
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_python_engine_ran_or_says_why(results, model):
+    family = standard_specs(quick=True)[model].family
+    records = {r["engine"]: r for r in results["runs"] if r["model"] == model}
+    for engine in ENGINES:
+        record = records[engine]
+        assert "failed" not in record, f"{model} x {engine}: {record.get('failed')}"
+        if engine in NATIVE.values() and engine != NATIVE[family]:
+            assert record["unavailable"], f"{engine} should not claim to score a {family} model"
+            continue
+        assert "unavailable" not in record, f"{model} x {engine} did not run: {record['unavailable']}"
+        assert record["latency"], f"{model} x {engine} has no single-row figures"
+        for fig in record["latency"].values():
+            _figure_ok(fig)
+        assert "1" in record["throughput"], f"{model} x {engine}: {record['skipped']}"
+        for size in results["plan"]["batch_sizes"]:
+            # A batch too slow for the quick plan's per-call limit is skipped, and says so.
+            assert str(size) in record["throughput"] or record["skipped"][f"batch-{size}"].startswith("skipped: ")
+        for size, fig in record["throughput"].items():
+            assert fig["rows"] == int(size) and fig["rows_per_second"] > 0
+        assert record["cold_start_seconds"] >= record["load_seconds"] > 0
+        assert record["rss_after_load_bytes"] > 0
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_java_engine_ran(results, model):
+    records = {r["engine"]: r for r in results["runs"] if r["model"] == model}
+    for engine in JAVA_NAMES.values():
+        record = records[engine]
+        assert "failed" not in record, f"{model} x {engine}: {record.get('failed')}"
+        fig = record["latency"]["mapping"]
+        _figure_ok(fig)
+        assert fig["rounds"] > 0
+    assert records["jarscore-java"]["cold_start_seconds"] > 0
+
+
+def test_report_and_plots_come_from_the_results_file(quick_run, results):
+    markdown = quick_run.with_suffix(".md").read_text()
+    assert "Quick run" in markdown and results["command"] in markdown
+    for model in MODELS:
+        assert f"## {model}: single-row latency" in markdown
+        assert f"## {model}: batch throughput" in markdown
+    for suffix in ("-latency.png", "-throughput.png"):
+        png = quick_run.with_name(quick_run.stem + suffix)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    section = report.readme_section(results, quick_run)
+    assert section.startswith(report.README_START) and section.endswith(report.README_END)
+    assert all(f"| {model} |" in section for model in MODELS)
+
+
+def test_ratios_say_which_way():
+    assert report.ratio_text(100.0, 10.0) == "10.0x faster"
+    assert report.ratio_text(10.0, 40.0) == "4.0x slower"
+    assert report.ratio_text(None, 40.0) == ""
