@@ -98,12 +98,13 @@ def render(results: dict, plots: list[Path]) -> str:
 
 
 def _models_table(results: dict) -> list[str]:
-    lines = ["## Models", "", "| model | what | inputs used | convert + transpile + parity (s) | "
-             "pickle | PMML | JAR |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["## Models", "", "| model | what | inputs used | conversion (s) | stages (s) | "
+             "pickle | PMML | JAR |", "|---|---|---:|---:|---|---:|---:|---:|"]
     for name, info in results["models"].items():
         sizes = info["sizes_bytes"]
+        stages = "; ".join(f"{stage} {seconds:.1f}" for stage, seconds in info["build"].get("stage_seconds", {}).items())
         lines.append(f"| {name} | {info['describe']} | {info['inputs']} | {info['build']['convert_seconds']:.1f} | "
-                     f"{_kb(sizes['pickle'])} | {_kb(sizes['pmml'])} | {_kb(sizes['jar'])} |")
+                     f"{stages} | {_kb(sizes['pickle'])} | {_kb(sizes['pmml'])} | {_kb(sizes['jar'])} |")
     lines += ["", "Conversion time is measured when a model is first built and cached "
               "(`benchmarks/.cache/`); delete the cache to measure it again.", ""]
     return lines

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+STAGES = ("to PMML", "transpile", "parity", "write")     # the converter's [1/4]..[4/4] steps
 SEED = 20261122
-BUILD_FORMAT = 2          # bump when the way models or artifacts are built changes
+BUILD_FORMAT = 3          # bump when the way models or artifacts are built changes
 TRAIN_ROWS = 20_000
 NUMERIC_FEATURES = 50
 NAN_SHARE = 0.05
@@ -185,12 +186,20 @@ def build(spec: ModelSpec, log: Callable[[str], None] = print) -> BuiltModel:
     from converter import convert
     log(f"bench: converting {spec.name} (PMML, transpile, parity on 1000 held-out rows)")
     sample = rows_for(spec, 1000, SEED + 99)
+    marks: list[tuple[str, float]] = []
+
+    def convert_log(line: str) -> None:
+        if line.startswith("[") and "/4]" in line[:6]:
+            marks.append((STAGES[int(line[1]) - 1], time.perf_counter()))
+        log(f"bench:   {line}")
+
     started = time.perf_counter()
-    scorer = convert(model, folder / "artifact", sample=sample, name=spec.name, force=True,
-                     log=lambda line: log(f"bench:   {line}"))
+    scorer = convert(model, folder / "artifact", sample=sample, name=spec.name, force=True, log=convert_log)
     converted = time.perf_counter() - started
+    ends = [t for _, t in marks[1:]] + [started + converted]
+    stages = {name: end - begin for (name, begin), end in zip(marks, ends)}
     parity = scorer.manifest.get("parity", {})
     scorer.close()
-    built = {"train_seconds": trained, "convert_seconds": converted, "parity": parity}
+    built = {"train_seconds": trained, "convert_seconds": converted, "stage_seconds": stages, "parity": parity}
     record.write_text(json.dumps(built, indent=1, default=str))
     return BuiltModel(spec, folder, built)

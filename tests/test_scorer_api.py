@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from converter import convert
-from jarscore.errors import ArtifactError
+from jarscore.errors import ArtifactError, InputError
 from scorer import Scorer
 from scorer.artifact import sha256_of
 from zoo import ZOO
@@ -83,3 +83,24 @@ def test_not_an_artifact(tmp_path):
         Scorer.load(tmp_path / "x.jar")
     with pytest.raises(ArtifactError, match="no model at"):
         Scorer.load(tmp_path / "missing.pmml")
+
+
+def test_array_in_training_column_order_when_the_pmml_drops_unused_columns(tmp_path):
+    """sklearn2pmml leaves out features no split uses; an array laid out for the native model must
+    still score (the manifest's `features` maps it), and so must one with just the input fields."""
+    from sklearn.tree import DecisionTreeClassifier
+    from zoo import binary, numeric_frame
+
+    frame = numeric_frame(rows=600, features=8)
+    train, held_out = frame.iloc[:400], frame.iloc[400:]
+    model = DecisionTreeClassifier(max_depth=2, random_state=0).fit(train, binary(train))
+    scorer = convert(model, tmp_path / "tree", sample=held_out, log=lambda line: None)
+    assert scorer.manifest["features"] == [f"f{i}" for i in range(8)]
+    assert len(scorer.input_fields) < 8, "the test needs a model whose PMML dropped a column"
+    expected = model.predict_proba(held_out.to_numpy())
+    np.testing.assert_allclose(scorer.predict_proba(held_out.to_numpy()), expected, rtol=1e-12)
+    np.testing.assert_allclose(scorer.predict_proba(held_out[scorer.input_fields].to_numpy()), expected, rtol=1e-12)
+    one = scorer.predict_one(held_out.to_numpy()[0])
+    assert one[scorer.manifest["probability_fields"][1]] == pytest.approx(expected[0, 1], rel=1e-12)
+    with pytest.raises(InputError, match=r"expected \d+ columns in input-field order .* or 8 in the training column order"):
+        scorer.predict_proba(held_out.to_numpy()[:, :5])
