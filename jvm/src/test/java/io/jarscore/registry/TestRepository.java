@@ -28,7 +28,9 @@ import io.jarscore.transpile.TranspileCommand;
 final class TestRepository {
 
     static final String NAME = "iris";
-    static final Map<Integer, String> CASES = Map.of(1, "DecisionTreeIris", 2, "LogisticRegressionIris");
+    /** Iris models by number: 1 and 2 are the two versions most tests use; 3 and 4 are larger ones. */
+    static final Map<Integer, String> CASES = Map.of(1, "DecisionTreeIris", 2, "LogisticRegressionIris",
+        3, "RandomForestIris", 4, "GradientBoostingIris");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<Integer, Path> TRANSPILED = new HashMap<>();
     private static List<Map<String, Object>> irisRows;
@@ -70,7 +72,7 @@ final class TestRepository {
         if (dir == null) {
             dir = Files.createTempDirectory("jarscore-registry-v" + version + "-");
             Path pmml = corpus().resolve("pmml/" + CASES.get(version) + ".pmml");
-            TranspileCommand.transpile(pmml, dir.resolve(Artifact.JAR), "jarscore.models.iris_v" + version, null);
+            TranspileCommand.transpile(pmml, dir.resolve(Artifact.JAR), "jarscore.models.iris_m" + version, null);
             Files.copy(pmml, dir.resolve(Artifact.PMML));
             Path toDelete = dir;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(toDelete)));
@@ -82,6 +84,13 @@ final class TestRepository {
     /** Writes ROOT/iris/VERSION as the converter does: a hidden staging directory renamed into place. */
     static Path publish(Path root, int version) throws Exception {
         return publish(root, version, version, manifest(version));
+    }
+
+    /** Writes ROOT/iris/VERSION holding model {@code model} (see {@link #CASES}) with its own manifest. */
+    static Path publish(Path root, int version, int model) throws Exception {
+        Map<String, Object> manifest = manifest(model);
+        manifest.put("version", version);
+        return publish(root, version, model, manifest);
     }
 
     /** Writes ROOT/iris/VERSION holding the files of version {@code model} (1 or 2) and {@code manifest}. */
