@@ -54,12 +54,16 @@ class ClassUnloadingTest {
                 classesBefore, classesAfter, unloaded, heapBefore / 1e6, heapAfter / 1e6, perModelHeap / 1e6);
 
             assertTrue(perCycle > 0, "each cycle loads the model's classes afresh");
-            long classBound = 2 * perCycle + 100;
+            // A few of the latest versions may still be reachable after the GCs (observed: up to 4, depending on
+            // the tests run before), most likely through JPMML-Evaluator's weak-key Guava caches, which drop an entry
+            // whose key was collected only on later cache activity. The bound is a constant: a leak that grows with
+            // the cycles fails it.
+            long classBound = 10 * perCycle;
             assertTrue(classesAfter - classesBefore <= classBound, "loaded classes grew from " + classesBefore
                 + " to " + classesAfter + " (bound +" + classBound + "): retired versions' classes were not unloaded");
-            assertTrue(unloaded >= (CYCLES - 2) * perCycle, "only " + unloaded + " classes unloaded over " + CYCLES
+            assertTrue(unloaded >= (CYCLES - 10) * perCycle, "only " + unloaded + " classes unloaded over " + CYCLES
                 + " cycles of " + perCycle);
-            long heapBound = 10 * perModelHeap + HEAP_SLACK; // fails if even 10 of the 200 versions leaked
+            long heapBound = 10 * perModelHeap + HEAP_SLACK; // 200 leaked versions would hold about twice this
             assertTrue(heapAfter - heapBefore <= heapBound, "heap used grew from " + heapBefore + " to " + heapAfter
                 + " (bound +" + heapBound + ")");
         }
