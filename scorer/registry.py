@@ -162,6 +162,7 @@ class ModelRegistry:
         self._shadow_queue: queue.Queue | None = None
         self._shadow_thread: threading.Thread | None = None
         self._watcher: Watcher | None = None
+        self._watcher_lock = threading.Lock()
         self._closed = False
 
     # configuration ------------------------------------------------------------------------------
@@ -255,7 +256,7 @@ class ModelRegistry:
 
     def watch(self, interval: float = 5.0) -> "Watcher":
         """Polls the repository every ``interval`` seconds on a daemon thread; :meth:`close` stops it."""
-        with self._swap_lock:
+        with self._watcher_lock:  # not the swap lock: the old watcher may be waiting for it inside reload()
             if self._watcher is not None:
                 self._watcher.stop()
             self._watcher = Watcher(self, interval)
@@ -366,11 +367,11 @@ class ModelRegistry:
 
     def close(self) -> None:
         """Stops the watcher and shadow scoring and retires every version (each closes once drained)."""
-        watcher = self._watcher
-        if watcher is not None:
-            watcher.stop()
+        with self._watcher_lock:
+            if self._watcher is not None:
+                self._watcher.stop()
+                self._watcher = None
         with self._swap_lock:
-            self._watcher = None
             self._closed = True
             if self._shadow_thread is not None:
                 self._shadow_queue.put(None)

@@ -17,6 +17,7 @@ public final class Watcher implements AutoCloseable {
     private final ModelRegistry registry;
     private final Duration interval;
     private ScheduledExecutorService executor;
+    private volatile Thread thread;
 
     public Watcher(ModelRegistry registry, Duration interval) {
         if (interval.isNegative() || interval.isZero()) {
@@ -39,7 +40,7 @@ public final class Watcher implements AutoCloseable {
             return;
         }
         executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "jarscore-watcher " + registry.repository().root());
+            thread = new Thread(runnable, "jarscore-watcher " + registry.repository().root());
             thread.setDaemon(true);
             return thread;
         });
@@ -52,6 +53,10 @@ public final class Watcher implements AutoCloseable {
             return;
         }
         executor.shutdown();
+        if (Thread.currentThread() == thread) {
+            executor = null; // called from a callback during a poll: that poll is the last one
+            return;
+        }
         try {
             if (!executor.awaitTermination(5, TimeUnit.MINUTES)) {
                 LOG.log(System.Logger.Level.WARNING, "the watcher's reload did not finish within 5 minutes");
