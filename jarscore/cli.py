@@ -10,7 +10,8 @@ from pathlib import Path
 from jarscore.errors import JarscoreError
 
 _CONVERT_HELP = """\
-Converts MODEL into the artifact folder --out (model.pmml, model.jar, manifest.json).
+Converts MODEL into the artifact folder --out, or ROOT/NAME/VERSION with --repository ROOT
+(model.pmml, model.jar, manifest.json; the folder appears complete or not at all).
 
 MODEL is a .pmml file, a LightGBM text model, an XGBoost .json/.ubj model, or a joblib/pickle
 file (.pkl, .joblib) holding a fitted scikit-learn estimator or Pipeline, an LGBM/XGB
@@ -25,10 +26,13 @@ read as data only.
 def _convert(args: argparse.Namespace) -> int:
     from converter import convert
 
-    scorer = convert(args.model, args.out, sample=args.sample, name=args.name, version=args.version,
+    out = args.out
+    if args.repository:
+        out = Path(args.repository) / (args.name or Path(args.model).stem) / str(args.version or 1)
+    scorer = convert(args.model, out, sample=args.sample, name=args.name, version=args.version,
                      force=args.force, keep_sources=args.keep_sources,
                      log=lambda line: print(line, file=sys.stderr))
-    print(f"wrote {args.out}: {scorer.name} version {scorer.version}, inputs {scorer.input_fields}")
+    print(f"wrote {out}: {scorer.name} version {scorer.version}, inputs {scorer.input_fields}")
     return 0
 
 
@@ -53,7 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="model -> verified artifact", description=_CONVERT_HELP,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     convert.add_argument("model", help="model file (see above)")
-    convert.add_argument("--out", required=True, help="artifact folder to write (must not exist unless --force)")
+    where = convert.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="artifact folder to write (must not exist unless --force)")
+    where.add_argument("--repository", metavar="ROOT",
+                       help="write into a model repository, as ROOT/NAME/VERSION (served by scorer.ModelRegistry)")
     convert.add_argument("--name", help="model name (default: the model file's stem)")
     convert.add_argument("--version", help="positive integer version (default 1)")
     convert.add_argument("--sample", help="CSV of rows (not training rows) for the parity check")

@@ -27,3 +27,18 @@ class JvmError(JarscoreError):
 
 class ModelError(JarscoreError):
     """The model itself failed while scoring a row (e.g. a missing value it cannot handle)."""
+
+
+class VersionLoadError(ArtifactError):
+    """A model version that could not be served: incomplete or corrupt on disk, failing to load, or
+    refused by a validator. The message names the model, the version and the directory."""
+
+    def __init__(self, model: str, version: int, directory, problem: str):
+        super().__init__(f"model '{model}' version {version} ({directory}): {problem}")
+        self.model = model
+        self.version = version
+        self.directory = directory
+
+
+class ModelNotServedError(JarscoreError):
+    """A request for a model that has no version serving (never loaded, unloaded, or the registry is closed)."""

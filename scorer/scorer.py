@@ -42,10 +42,7 @@ class Scorer:
         path = Path(path)
         Model = jvm.jclass(_MODEL_CLASS)
         if path.is_dir():
-            artifact: Artifact = read_artifact(path)
-            with jvm.java_errors():
-                model = Model.loadJar(_java_path(artifact.jar))
-            return cls(model, engine="jar", manifest=artifact.manifest, source=path)
+            return cls.load_artifact(read_artifact(path))
         java_path = _java_path(path)
         if not path.exists():
             raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
@@ -58,6 +55,14 @@ class Scorer:
                 model = Model.loadPmml(java_path)
             return cls(model, engine="pmml", manifest=None, source=path)
         raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar or a .pmml file")
+
+    @classmethod
+    def load_artifact(cls, artifact: Artifact) -> "Scorer":
+        """Loads an artifact already read and checked by :func:`scorer.artifact.read_artifact`."""
+        Model = jvm.jclass(_MODEL_CLASS)
+        with jvm.java_errors():
+            model = Model.loadJar(_java_path(artifact.jar))
+        return cls(model, engine="jar", manifest=artifact.manifest, source=artifact.directory)
 
     # metadata -----------------------------------------------------------------------------------
     @property

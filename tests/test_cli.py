@@ -94,3 +94,18 @@ def test_score_errors_write_no_output(data, tmp_path):
     assert "missing input column(s) ['f2']" in failed.stderr
     assert not (tmp_path / "o.csv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.csv")]
+
+
+def test_convert_into_a_repository_writes_root_name_version(data, tmp_path):
+    from scorer import ModelRegistry
+
+    X, y, held_out = data
+    model = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1).fit(X, y)
+    model.booster_.save_model(str(tmp_path / "model.txt"))
+    converted = jarscore("convert", str(tmp_path / "model.txt"), "--repository", str(tmp_path / "repo"),
+                         "--name", "churn", "--version", "4")
+    assert converted.returncode == 0, converted.stderr
+    assert sorted(p.name for p in (tmp_path / "repo" / "churn").iterdir()) == ["4"], "no staging folder left"
+    with ModelRegistry(tmp_path / "repo") as registry:
+        registry.reload()
+        assert registry.versions("churn") == [4]

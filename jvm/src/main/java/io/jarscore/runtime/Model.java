@@ -2,7 +2,6 @@ package io.jarscore.runtime;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,7 +93,7 @@ public final class Model implements AutoCloseable {
         }
         URLClassLoader loader;
         try {
-            loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, Model.class.getClassLoader());
+            loader = new ModelClassLoader(jar.toUri().toURL(), Model.class.getClassLoader());
         } catch (IOException e) {
             throw new ArtifactException("cannot open model JAR " + jar + ": " + e.getMessage(), e);
         }

@@ -1,0 +1,527 @@
+package io.jarscore.registry;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+import io.jarscore.runtime.Model;
+
+/**
+ * Serves the models of a repository ({@code ROOT/<name>/<version>/}) by name, swapping versions
+ * while requests run. Requests never lock: each reads the immutable map of served versions and
+ * takes a reference on the version it scores with, so it finishes on that version even if a swap
+ * retires it meanwhile; the retired version closes when its last request releases it. Loads,
+ * unloads and reloads are serialized, and a version serves only after it is complete on disk,
+ * loaded, and accepted by every {@code beforeSwap} validator.
+ */
+public final class ModelRegistry implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(ModelRegistry.class.getName());
+    private static final int SHADOW_QUEUE = 1024;
+
+    private final Repository repository;
+    private final VersionPolicy defaultPolicy;
+    private final Map<String, VersionPolicy> policies = new ConcurrentHashMap<>();
+    private final List<Validator> validators = new CopyOnWriteArrayList<>();
+    private final List<BiConsumer<ModelVersion, ModelVersion>> afterSwap = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Exception>> onError = new CopyOnWriteArrayList<>();
+    /** Per model, its served versions: an immutable map, replaced whole on every swap. */
+    private final Map<String, NavigableMap<Integer, ModelVersion>> served = new ConcurrentHashMap<>();
+    private final Map<String, Router> routes = new ConcurrentHashMap<>();
+    private final Map<String, Shadow> shadows = new ConcurrentHashMap<>();
+    /** Version directories that failed, by their files' sizes and times: reload() retries them once they change. */
+    private final Map<Path, String> refused = new ConcurrentHashMap<>();
+    private final Metrics metrics = new Metrics();
+    private final ReentrantLock swapLock = new ReentrantLock();
+    private final ThreadPoolExecutor shadowExecutor;
+    private Watcher watcher;
+    private volatile boolean closed;
+
+    private record Shadow(int version, BiConsumer<Result<?>, Result<?>> callback) {
+    }
+
+    /** A registry serving the latest version of every model under {@code root}. */
+    public ModelRegistry(Path root) {
+        this(root, VersionPolicy.latest());
+    }
+
+    /** A registry over {@code root}; the default {@link VerificationValidator} is installed. */
+    public ModelRegistry(Path root, VersionPolicy policy) {
+        this.repository = new Repository(root);
+        this.defaultPolicy = policy;
+        this.validators.add(new VerificationValidator());
+        this.shadowExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(SHADOW_QUEUE), runnable -> {
+                Thread thread = new Thread(runnable, "jarscore-shadow " + repository.root());
+                thread.setDaemon(true);
+                return thread;
+            });
+    }
+
+    public Repository repository() {
+        return repository;
+    }
+
+    // configuration -------------------------------------------------------------------------------
+
+    /** Overrides the version policy for one model. */
+    public ModelRegistry policy(String name, VersionPolicy policy) {
+        policies.put(name, policy);
+        return this;
+    }
+
+    public VersionPolicy policyFor(String name) {
+        return policies.getOrDefault(name, defaultPolicy);
+    }
+
+    /** Adds a check a candidate must pass before it serves (after the default verification). */
+    public ModelRegistry beforeSwap(Validator validator) {
+        validators.add(validator);
+        return this;
+    }
+
+    /** Called after a swap with the version that served by default before (or null) and the one after (or null). */
+    public ModelRegistry afterSwap(BiConsumer<ModelVersion, ModelVersion> callback) {
+        afterSwap.add(callback);
+        return this;
+    }
+
+    /** Called with every failed load ({@link VersionLoadException}) and every failing callback. */
+    public ModelRegistry onError(Consumer<Exception> callback) {
+        onError.add(callback);
+        return this;
+    }
+
+    /** Routes requests that carry a key between versions by weight; see {@link Router}. */
+    public void route(String name, Map<Integer, Integer> weights) {
+        routes.put(name, new Router(weights));
+    }
+
+    public void clearRoute(String name) {
+        routes.remove(name);
+    }
+
+    /**
+     * Scores every request of {@code name} on {@code version} as well, on a background thread, and
+     * hands both results to {@code callback}; the caller only ever gets the primary result.
+     */
+    public void shadow(String name, int version, BiConsumer<Result<?>, Result<?>> callback) {
+        shadows.put(name, new Shadow(version, callback));
+    }
+
+    public void clearShadow(String name) {
+        shadows.remove(name);
+    }
+
+    // explicit hooks ------------------------------------------------------------------------------
+
+    /**
+     * Makes the served versions of every model in the repository match its version policy: loads the
+     * complete versions the policy selects and then unloads the versions it no longer selects. A version
+     * that fails is reported (onError, the log) and skipped until its files change; the versions
+     * serving stay. A model with no complete version left keeps serving what it has.
+     */
+    public void reload() {
+        swapLock.lock();
+        try {
+            requireOpen();
+            Set<String> names = new LinkedHashSet<>(repository.modelNames());
+            for (String name : names) {
+                reload(name);
+            }
+        } catch (RuntimeException e) {
+            report(e);
+            throw e;
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    /** Loads one version and makes it serve (under the latest policy: instead of the others). */
+    public ModelVersion load(String name, int version) {
+        swapLock.lock();
+        try {
+            requireOpen();
+            Path dir = repository.directory(name, version);
+            try {
+                ModelVersion loaded = swapIn(name, version, dir);
+                refused.remove(dir);
+                return loaded;
+            } catch (VersionLoadException e) {
+                refused.put(dir, fingerprint(dir));
+                failed(e);
+                throw e;
+            }
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    /** Stops serving a version; it closes once its requests in flight finish. False if it was not served. */
+    public boolean unload(String name, int version) {
+        swapLock.lock();
+        try {
+            NavigableMap<Integer, ModelVersion> before = served.getOrDefault(name, Collections.emptyNavigableMap());
+            ModelVersion leaving = before.get(version);
+            if (leaving == null) {
+                return false;
+            }
+            TreeMap<Integer, ModelVersion> after = new TreeMap<>(before);
+            after.remove(version);
+            publish(name, after);
+            notifySwap(before.lastEntry().getValue(), after.isEmpty() ? null : after.lastEntry().getValue());
+            leaving.retire();
+            LOG.log(System.Logger.Level.INFO, "unloaded {0}", leaving);
+            return true;
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    /** Polls the repository every {@code interval} on a daemon thread; {@link #close()} stops it. */
+    public Watcher watch(Duration interval) {
+        synchronized (this) {
+            if (watcher != null) {
+                watcher.stop();
+            }
+            watcher = new Watcher(this, interval);
+            watcher.start();
+            return watcher;
+        }
+    }
+
+    // scoring -------------------------------------------------------------------------------------
+
+    public Result<Map<String, Object>> score(String name, Map<String, ?> row) {
+        return score(name, null, row);
+    }
+
+    /** Scores one row; {@code key} (may be null) picks the version when the model is routed. */
+    public Result<Map<String, Object>> score(String name, String key, Map<String, ?> row) {
+        return call(name, key, model -> model.score(row));
+    }
+
+    /** Scores a batch of columns; see {@link Model#scoreColumns}. */
+    public Result<Object[]> scoreColumns(String name, String key, Object[] columns, int rows) {
+        return call(name, key, model -> model.scoreColumns(columns, rows));
+    }
+
+    private <T> Result<T> call(String name, String key, Function<Model, T> scoring) {
+        ModelVersion version = acquire(name, key);
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            Result<T> result = new Result<>(name, version.version(), scoring.apply(version.model()));
+            failed = false;
+            Shadow shadow = shadows.get(name);
+            if (shadow != null && shadow.version() != version.version()) {
+                submitShadow(name, shadow, scoring, result);
+            }
+            return result;
+        } finally {
+            metrics.recordRequest(name, version.version(), System.nanoTime() - start, failed);
+            version.release();
+        }
+    }
+
+    /**
+     * The version to score with, with a reference taken. If a swap retires and closes the version
+     * between reading the map and taking the reference, the swap has already published a newer map.
+     */
+    private ModelVersion acquire(String name, String key) {
+        while (true) {
+            NavigableMap<Integer, ModelVersion> versions = served.get(name);
+            if (versions == null || versions.isEmpty()) {
+                throw new ModelNotServedException(closed ? "the model registry is closed"
+                    : "model '" + name + "' has no version serving (serving: " + new TreeSet<>(served.keySet())
+                    + "); call load(\"" + name + "\", version) or reload(), or check " + repository.root().resolve(name));
+            }
+            ModelVersion chosen = versions.lastEntry().getValue();
+            Router router = key == null ? null : routes.get(name);
+            if (router != null) {
+                int routed = router.pick(key, versions.keySet());
+                if (routed > 0) {
+                    chosen = versions.get(routed);
+                }
+            }
+            if (chosen.tryAcquire()) {
+                return chosen;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private <T> void submitShadow(String name, Shadow shadow, Function<Model, T> scoring, Result<T> primary) {
+        Metrics.Series series = metrics.of(name, shadow.version());
+        try {
+            shadowExecutor.execute(() -> runShadow(name, shadow, scoring, primary, series));
+        } catch (RejectedExecutionException e) {
+            series.shadowDropped.increment();
+        }
+    }
+
+    private <T> void runShadow(String name, Shadow shadow, Function<Model, T> scoring, Result<T> primary,
+                               Metrics.Series series) {
+        ModelVersion version = served.getOrDefault(name, Collections.emptyNavigableMap()).get(shadow.version());
+        if (version == null || !version.tryAcquire()) {
+            series.shadowDropped.increment();
+            return;
+        }
+        series.shadowRequests.increment();
+        Result<T> result;
+        try {
+            result = new Result<>(name, version.version(), scoring.apply(version.model()));
+        } catch (RuntimeException e) {
+            series.shadowErrors.increment();
+            LOG.log(System.Logger.Level.DEBUG, "shadow scoring on " + version + " failed: " + e);
+            return;
+        } finally {
+            version.release();
+        }
+        try {
+            shadow.callback().accept(primary, result);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the shadow callback of " + name + " failed: " + e, e);
+            report(e);
+        }
+    }
+
+    // state ---------------------------------------------------------------------------------------
+
+    /** The versions of {@code name} serving now (empty if none). */
+    public SortedSet<Integer> versions(String name) {
+        return new TreeSet<>(served.getOrDefault(name, Collections.emptyNavigableMap()).keySet());
+    }
+
+    /** The version that serves requests without a routing key: the highest served; -1 if none. */
+    public int currentVersion(String name) {
+        NavigableMap<Integer, ModelVersion> versions = served.get(name);
+        return versions == null || versions.isEmpty() ? -1 : versions.lastKey();
+    }
+
+    /** Names of the models with a version serving. */
+    public SortedSet<String> modelNames() {
+        return new TreeSet<>(served.keySet());
+    }
+
+    /** Requests, errors and latency per model and version; see {@link Metrics#snapshot}. */
+    public Map<String, Object> metrics() {
+        Map<String, Integer> current = new HashMap<>();
+        served.forEach((name, versions) -> {
+            if (!versions.isEmpty()) {
+                current.put(name, versions.lastKey());
+            }
+        });
+        return metrics.snapshot(current);
+    }
+
+    /** {@link #metrics()} in the Prometheus text exposition format. */
+    public String prometheus() {
+        return Metrics.prometheus(metrics());
+    }
+
+    /** Stops the watcher and shadow scoring and retires every version (each closes once drained). */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (watcher != null) {
+                watcher.stop();
+                watcher = null;
+            }
+        }
+        swapLock.lock();
+        try {
+            closed = true;
+            shadowExecutor.shutdown();
+            for (String name : List.copyOf(served.keySet())) {
+                NavigableMap<Integer, ModelVersion> versions = served.remove(name);
+                versions.values().forEach(ModelVersion::retire);
+            }
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    // swapping ------------------------------------------------------------------------------------
+
+    private void reload(String name) {
+        VersionPolicy policy = policyFor(name);
+        SortedMap<Integer, Path> directories = repository.versionDirectories(name);
+        SortedSet<Integer> usable = new TreeSet<>(directories.keySet());
+        while (true) {
+            NavigableMap<Integer, ModelVersion> current = served.getOrDefault(name, Collections.emptyNavigableMap());
+            usable.removeIf(v -> !current.containsKey(v) && !worthTrying(name, v, directories.get(v)));
+            SortedSet<Integer> wanted = policy.select(usable);
+            Integer failed = null;
+            for (int version : wanted) {
+                if (current.containsKey(version)) {
+                    continue;
+                }
+                try {
+                    swapIn(name, version, directories.get(version));
+                } catch (VersionLoadException e) {
+                    refused.put(directories.get(version), fingerprint(directories.get(version)));
+                    failed(e);
+                    failed = version;
+                    break;
+                }
+            }
+            if (failed != null) {
+                usable.remove(failed);
+                continue; // the policy may pick another version now, e.g. the latest one that loads
+            }
+            if (wanted.isEmpty()) {
+                if (!current.isEmpty()) {
+                    LOG.log(System.Logger.Level.DEBUG, "{0}: no complete version selected by the policy ({1});"
+                        + " keeping {2}", name, policy, current.keySet());
+                }
+                return;
+            }
+            for (int version : List.copyOf(served.getOrDefault(name, Collections.emptyNavigableMap()).keySet())) {
+                if (!wanted.contains(version)) {
+                    unload(name, version);
+                }
+            }
+            return;
+        }
+    }
+
+    /** False for a directory that is not a version yet (no manifest) or that failed before and has not changed. */
+    private boolean worthTrying(String name, int version, Path dir) {
+        if (!Files.isRegularFile(dir.resolve(Artifact.MANIFEST))) {
+            LOG.log(System.Logger.Level.DEBUG, "{0} v{1}: no manifest yet in {2}; not a complete version", name,
+                version, dir);
+            return false;
+        }
+        String before = refused.get(dir);
+        return before == null || !before.equals(fingerprint(dir));
+    }
+
+    /** Checks, loads and validates a version, then publishes it; the caller holds the swap lock. */
+    private ModelVersion swapIn(String name, int version, Path dir) {
+        Artifact artifact = Artifact.verify(name, version, dir);
+        Model model;
+        try {
+            model = Model.loadJar(artifact.jar());
+        } catch (RuntimeException | LinkageError e) {
+            throw new VersionLoadException(name, version, dir, "cannot load its JAR: " + e.getMessage(), e);
+        }
+        ModelVersion candidate = new ModelVersion(artifact, model);
+        validate(candidate);
+        NavigableMap<Integer, ModelVersion> before = served.getOrDefault(name, Collections.emptyNavigableMap());
+        TreeMap<Integer, ModelVersion> after = policyFor(name) instanceof VersionPolicy.Latest
+            ? new TreeMap<>() : new TreeMap<>(before);
+        after.put(version, candidate);
+        publish(name, after);
+        notifySwap(before.isEmpty() ? null : before.lastEntry().getValue(), after.lastEntry().getValue());
+        for (ModelVersion old : before.values()) {
+            if (after.get(old.version()) != old) {
+                old.retire();
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "{0} serving (versions {1}, from {2})", candidate, after.keySet(), dir);
+        return candidate;
+    }
+
+    private void validate(ModelVersion candidate) {
+        for (int i = 0; i < validators.size(); i++) {
+            Validator validator = validators.get(i);
+            String which = i == 0 && validator instanceof VerificationValidator ? "the verification check"
+                : "beforeSwap validator " + (i + 1) + " of " + validators.size();
+            String refusal;
+            Throwable cause = null;
+            try {
+                refusal = validator.accept(candidate) ? null : which + " said no";
+            } catch (Exception | LinkageError e) {
+                refusal = which + " failed: " + e.getMessage();
+                cause = e;
+            }
+            if (refusal != null) {
+                candidate.retire();
+                throw new VersionLoadException(candidate.name(), candidate.version(), candidate.directory(),
+                    "refused: " + refusal, cause);
+            }
+        }
+    }
+
+    private void publish(String name, TreeMap<Integer, ModelVersion> versions) {
+        if (versions.isEmpty()) {
+            served.remove(name);
+        } else {
+            served.put(name, Collections.unmodifiableNavigableMap(versions));
+        }
+    }
+
+    private void notifySwap(ModelVersion before, ModelVersion after) {
+        for (BiConsumer<ModelVersion, ModelVersion> callback : afterSwap) {
+            try {
+                callback.accept(before, after);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "an afterSwap callback failed: " + e, e);
+                report(e);
+            }
+        }
+    }
+
+    private void failed(VersionLoadException e) {
+        metrics.recordLoadError(e.model());
+        String serving = versions(e.model()).isEmpty() ? "nothing serves it" : "still serving versions " + versions(e.model());
+        LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; " + serving, e.getCause());
+        report(e);
+    }
+
+    private void report(Exception e) {
+        for (Consumer<Exception> callback : onError) {
+            try {
+                callback.accept(e);
+            } catch (RuntimeException inner) {
+                LOG.log(System.Logger.Level.WARNING, "an onError callback failed: " + inner, inner);
+            }
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the model registry over " + repository.root() + " is closed");
+        }
+        if (!Files.isDirectory(repository.root())) {
+            throw new IllegalStateException("model repository not found: " + repository.root()
+                + " (expected ROOT/<name>/<version>/ directories written by 'jarscore convert')");
+        }
+    }
+
+    private static String fingerprint(Path dir) {
+        StringBuilder sb = new StringBuilder();
+        for (String file : new String[]{Artifact.MANIFEST, Artifact.JAR}) {
+            Path path = dir.resolve(file);
+            try {
+                sb.append(Files.size(path)).append('@').append(Files.getLastModifiedTime(path).toMillis()).append(';');
+            } catch (IOException e) {
+                sb.append("absent;");
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,536 @@
+"""ModelRegistry: the models of a repository (``ROOT/<name>/<version>/``) served by name, with versions
+swapped while requests run. The same semantics as ``io.jarscore.registry.ModelRegistry`` in Java.
+
+Requests take no lock on the registry: each reads the current (immutable) dict of served versions and
+takes a reference on the version it scores with, so it finishes on that version even if a swap retires
+it meanwhile; a retired version closes (its JVM class loader with it) when its last request releases
+it. Loads, unloads and reloads are serialized, and a version serves only once it is complete on disk,
+loaded, and accepted by every ``before_swap`` validator."""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from jarscore.errors import JarscoreError, ModelNotServedError, VersionLoadError
+from scorer.artifact import JAR, Artifact, sha256_of
+from scorer.metrics import Metrics, prometheus
+from scorer.repository import Repository, VersionPolicy, check_version, fingerprint
+from scorer.routing import Router
+from scorer.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+_SHADOW_QUEUE = 1024
+#: Recorded verification outputs went through JSON; both sides come from the same JAR.
+VERIFICATION_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a version computed (``values``), and which model name and version computed it."""
+
+    model: str
+    version: int
+    values: Any
+
+
+class ModelVersion:
+    """One loaded version of a model, reference-counted: the registry holds one reference while it
+    serves and every request one while it scores; it closes when the count reaches zero."""
+
+    def __init__(self, artifact: Artifact, name: str, version: int, scorer: Scorer):
+        self.name = name
+        self.version = version
+        self.directory = artifact.directory
+        self.manifest = artifact.manifest
+        self._scorer: Scorer | None = scorer
+        self._lock = threading.Lock()
+        self._references = 1
+        self._retired = False
+        self._closed = threading.Event()
+
+    @property
+    def scorer(self) -> Scorer:
+        """The loaded model. Score through the registry, which keeps the version open meanwhile."""
+        scorer = self._scorer
+        if scorer is None:
+            raise JarscoreError(f"{self} is closed: it was retired and its requests have finished")
+        return scorer
+
+    @property
+    def retired(self) -> bool:
+        return self._retired
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Waits until the version has closed (its requests drained); True if it did within the timeout."""
+        return self._closed.wait(timeout)
+
+    def _try_acquire(self) -> bool:
+        with self._lock:
+            if self._references == 0:
+                return False
+            self._references += 1
+            return True
+
+    def _release(self) -> None:
+        with self._lock:
+            self._references -= 1
+            last = self._references == 0
+        if last:
+            scorer, self._scorer = self._scorer, None  # drop the Java reference so its classes can unload
+            scorer.close()
+            self._closed.set()
+
+    def _retire(self) -> None:
+        with self._lock:
+            if self._retired:
+                return
+            self._retired = True
+        self._release()
+
+    def __repr__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+Validator = Callable[[ModelVersion], Any]
+
+
+def verify_outputs(candidate: ModelVersion) -> bool:
+    """The default ``before_swap`` check: the JAR still matches its manifest, and the candidate
+    reproduces the outputs the converter recorded for the manifest's verification rows."""
+    expected = candidate.manifest["files"][JAR]["sha256"]
+    actual = sha256_of(candidate.directory / JAR)
+    if actual != expected:
+        raise JarscoreError(f"{JAR} changed after it was checked (sha256 {actual}, manifest says {expected})")
+    verification = candidate.manifest.get("verification")
+    if not verification:
+        log.info("%s: the manifest has no verification rows; only its checksum was checked", candidate)
+        return True
+    rows, outputs = verification["rows"], verification["outputs"]
+    if len(rows) != len(outputs):
+        raise JarscoreError("the manifest's verification needs as many 'rows' as 'outputs'")
+    scored = candidate.scorer.evaluate(rows)
+    for r, recorded in enumerate(outputs):
+        for field, value in recorded.items():
+            actual = scored[field].iloc[r]
+            if not _same(value, actual):
+                raise JarscoreError(f"verification row {r}: '{field}' is {actual!r}, the manifest recorded {value!r}")
+    return True
+
+
+def _same(recorded: Any, actual: Any) -> bool:
+    if recorded is None:
+        return True  # recorded as null: a non-finite value JSON cannot hold
+    if isinstance(recorded, (int, float)) and not isinstance(recorded, bool):
+        try:
+            a, b = float(recorded), float(actual)
+        except (TypeError, ValueError):
+            return False
+        return math.isclose(a, b, rel_tol=VERIFICATION_TOLERANCE, abs_tol=VERIFICATION_TOLERANCE)
+    return str(recorded) == str(actual)
+
+
+class ModelRegistry:
+    """Serves the models under ``root``. ``policy`` applies to every model unless ``policies`` names one;
+    the default validator :func:`verify_outputs` runs before any added with :meth:`before_swap`."""
+
+    def __init__(self, root: str | Path, policy: VersionPolicy | None = None,
+                 policies: Mapping[str, VersionPolicy] | None = None):
+        self.repository = Repository(root)
+        self._policy = policy or VersionPolicy.latest()
+        self._policies = dict(policies or {})
+        self._validators: list[Validator] = [verify_outputs]
+        self._after_swap: list[Callable[[ModelVersion | None, ModelVersion | None], Any]] = []
+        self._on_error: list[Callable[[Exception], Any]] = []
+        self._served: dict[str, dict[int, ModelVersion]] = {}  # replaced whole on every swap, never mutated
+        self._routes: dict[str, Router] = {}
+        self._shadows: dict[str, tuple[int, Callable[[Result, Result], Any]]] = {}
+        self._refused: dict[Path, str] = {}
+        self._metrics = Metrics()
+        self._swap_lock = threading.RLock()
+        self._shadow_queue: queue.Queue | None = None
+        self._shadow_thread: threading.Thread | None = None
+        self._watcher: Watcher | None = None
+        self._watcher_lock = threading.Lock()
+        self._closed = False
+
+    # configuration ------------------------------------------------------------------------------
+    def policy_for(self, name: str) -> VersionPolicy:
+        return self._policies.get(name, self._policy)
+
+    def set_policy(self, name: str, policy: VersionPolicy) -> None:
+        self._policies[name] = policy
+
+    def before_swap(self, validator: Validator) -> Validator:
+        """Adds a check a candidate version must pass before it serves: returning False or raising
+        refuses it. Usable as a decorator."""
+        self._validators.append(validator)
+        return validator
+
+    def after_swap(self, callback: Callable[[ModelVersion | None, ModelVersion | None], Any]):
+        """Called after a swap with the version that served by default before (or None) and the one
+        after (or None). Usable as a decorator."""
+        self._after_swap.append(callback)
+        return callback
+
+    def on_error(self, callback: Callable[[Exception], Any]):
+        """Called with every failed load (:class:`VersionLoadError`) and every failing callback."""
+        self._on_error.append(callback)
+        return callback
+
+    def route(self, name: str, weights: Mapping[int, int]) -> None:
+        """Routes requests that carry a key between versions by weight; see :class:`scorer.routing.Router`."""
+        self._routes[name] = Router(weights)
+
+    def clear_route(self, name: str) -> None:
+        self._routes.pop(name, None)
+
+    def shadow(self, name: str, version: int, callback: Callable[[Result, Result], Any]) -> None:
+        """Scores every request of ``name`` on ``version`` as well, on a background thread, and hands
+        both results to ``callback(primary, shadow)``; the caller only ever gets the primary result."""
+        with self._swap_lock:
+            if self._shadow_thread is None:
+                self._shadow_queue = queue.Queue(_SHADOW_QUEUE)
+                self._shadow_thread = threading.Thread(target=self._shadow_loop, name="jarscore-shadow", daemon=True)
+                self._shadow_thread.start()
+            self._shadows[name] = (int(version), callback)
+
+    def clear_shadow(self, name: str) -> None:
+        self._shadows.pop(name, None)
+
+    # explicit hooks -----------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Makes the served versions of every model in the repository match its version policy: loads
+        the complete versions the policy selects, then unloads those it no longer selects. A version that
+        fails is reported (on_error, the log) and skipped until its files change; the versions serving
+        stay. A model with no complete version left keeps serving what it has."""
+        with self._swap_lock:
+            try:
+                self._require_open()
+                for name in self.repository.model_names():
+                    self._reload(name)
+            except JarscoreError as exc:
+                self._report(exc)
+                raise
+
+    def load(self, name: str, version: int) -> ModelVersion:
+        """Loads one version and makes it serve (under the latest policy: instead of the others).
+        Raises :class:`VersionLoadError` (also reported to on_error) if it is incomplete, fails to load
+        or is refused; the versions serving stay."""
+        with self._swap_lock:
+            self._require_open()
+            directory = self.repository.directory(name, version)
+            try:
+                loaded = self._swap_in(name, int(version), directory)
+            except VersionLoadError as exc:
+                self._refused[directory] = fingerprint(directory)
+                self._failed(exc)
+                raise
+            self._refused.pop(directory, None)
+            return loaded
+
+    def unload(self, name: str, version: int) -> bool:
+        """Stops serving a version; it closes once its requests in flight finish. False if it was not served."""
+        with self._swap_lock:
+            before = self._served.get(name, {})
+            leaving = before.get(version)
+            if leaving is None:
+                return False
+            after = {v: m for v, m in before.items() if v != version}
+            self._publish(name, after)
+            self._notify_swap(before[max(before)], after[max(after)] if after else None)
+            leaving._retire()
+            log.info("unloaded %s", leaving)
+            return True
+
+    def watch(self, interval: float = 5.0) -> "Watcher":
+        """Polls the repository every ``interval`` seconds on a daemon thread; :meth:`close` stops it."""
+        with self._watcher_lock:  # not the swap lock: the old watcher may be waiting for it inside reload()
+            if self._watcher is not None:
+                self._watcher.stop()
+            self._watcher = Watcher(self, interval)
+            self._watcher.start()
+            return self._watcher
+
+    # scoring ------------------------------------------------------------------------------------
+    def predict(self, name: str, X: Any, key: str | None = None) -> Result:
+        """:meth:`Scorer.predict` on the version serving ``name`` (chosen by ``key`` when routed)."""
+        return self._call(name, key, lambda scorer: scorer.predict(X))
+
+    def predict_proba(self, name: str, X: Any, key: str | None = None) -> Result:
+        return self._call(name, key, lambda scorer: scorer.predict_proba(X))
+
+    def evaluate(self, name: str, X: Any, key: str | None = None) -> Result:
+        return self._call(name, key, lambda scorer: scorer.evaluate(X))
+
+    def predict_one(self, name: str, row: Any, key: str | None = None) -> Result:
+        return self._call(name, key, lambda scorer: scorer.predict_one(row))
+
+    def _call(self, name: str, key: str | None, scoring: Callable[[Scorer], Any]) -> Result:
+        version = self._acquire(name, key)
+        start = time.perf_counter()
+        failed = True
+        try:
+            result = Result(name, version.version, scoring(version._scorer))
+            failed = False
+            shadow = self._shadows.get(name)
+            if shadow is not None and shadow[0] != version.version:
+                self._submit_shadow(name, shadow, scoring, result)
+            return result
+        finally:
+            self._metrics.record_request(name, version.version, time.perf_counter() - start, failed)
+            version._release()
+
+    def _acquire(self, name: str, key: str | None) -> ModelVersion:
+        # If a swap retires and closes the version between reading the dict and taking the reference,
+        # the swap has already published a newer dict: read again.
+        while True:
+            versions = self._served.get(name)
+            if not versions:
+                if self._closed:
+                    raise ModelNotServedError("the model registry is closed")
+                raise ModelNotServedError(
+                    f"model '{name}' has no version serving (serving: {sorted(self._served)}); call "
+                    f"load('{name}', version) or reload(), or check {self.repository.root / name}")
+            chosen = versions[max(versions)]
+            router = self._routes.get(name) if key is not None else None
+            if router is not None:
+                routed = router.pick(key, versions.keys())
+                if routed is not None:
+                    chosen = versions[routed]
+            if chosen._try_acquire():
+                return chosen
+
+    def _submit_shadow(self, name, shadow, scoring, primary: Result) -> None:
+        try:
+            self._shadow_queue.put_nowait((name, shadow, scoring, primary))
+        except queue.Full:
+            self._metrics.record_shadow(name, shadow[0], "dropped")
+
+    def _shadow_loop(self) -> None:
+        while True:
+            task = self._shadow_queue.get()
+            if task is None:
+                return
+            name, (version_number, callback), scoring, primary = task
+            version = self._served.get(name, {}).get(version_number)
+            if version is None or not version._try_acquire():
+                self._metrics.record_shadow(name, version_number, "dropped")
+                continue
+            self._metrics.record_shadow(name, version_number, "requests")
+            try:
+                result = Result(name, version_number, scoring(version._scorer))
+            except Exception as exc:  # a shadow failure never reaches the caller
+                self._metrics.record_shadow(name, version_number, "errors")
+                log.debug("shadow scoring on %s failed: %s", version, exc)
+                continue
+            finally:
+                version._release()
+            try:
+                callback(primary, result)
+            except Exception as exc:
+                log.warning("the shadow callback of %s failed: %s", name, exc, exc_info=True)
+                self._report(exc)
+
+    # state --------------------------------------------------------------------------------------
+    def versions(self, name: str) -> list[int]:
+        """The versions of ``name`` serving now (empty if none)."""
+        return sorted(self._served.get(name, {}))
+
+    def current_version(self, name: str) -> int | None:
+        """The version that serves requests without a routing key: the highest served; None if none."""
+        versions = self._served.get(name)
+        return max(versions) if versions else None
+
+    def model_names(self) -> list[str]:
+        return sorted(self._served)
+
+    def metrics(self) -> dict:
+        """Requests, errors and latency per model and version; see :meth:`scorer.metrics.Metrics.snapshot`."""
+        current = {name: max(versions) for name, versions in list(self._served.items()) if versions}
+        return self._metrics.snapshot(current)
+
+    def prometheus(self) -> str:
+        """:meth:`metrics` in the Prometheus text exposition format."""
+        return prometheus(self.metrics())
+
+    def close(self) -> None:
+        """Stops the watcher and shadow scoring and retires every version (each closes once drained)."""
+        with self._watcher_lock:
+            if self._watcher is not None:
+                self._watcher.stop()
+                self._watcher = None
+        with self._swap_lock:
+            self._closed = True
+            if self._shadow_thread is not None:
+                self._shadow_queue.put(None)
+            served, self._served = self._served, {}
+            for versions in served.values():
+                for version in versions.values():
+                    version._retire()
+
+    def __enter__(self) -> "ModelRegistry":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # swapping -----------------------------------------------------------------------------------
+    def _reload(self, name: str) -> None:
+        policy = self.policy_for(name)
+        directories = self.repository.version_directories(name)
+        usable = set(directories)
+        while True:
+            current = self._served.get(name, {})
+            usable = {v for v in usable if v in current or self._worth_trying(name, v, directories[v])}
+            wanted = policy.select(usable)
+            failed = None
+            for version in wanted:
+                if version in current:
+                    continue
+                try:
+                    self._swap_in(name, version, directories[version])
+                except VersionLoadError as exc:
+                    self._refused[directories[version]] = fingerprint(directories[version])
+                    self._failed(exc)
+                    failed = version
+                    break
+            if failed is not None:
+                usable.discard(failed)
+                continue  # the policy may pick another version now, e.g. the latest one that loads
+            if not wanted:
+                if current:
+                    log.debug("%s: no complete version selected by the policy (%s); keeping %s",
+                              name, policy, sorted(current))
+                return
+            for version in sorted(self._served.get(name, {})):
+                if version not in wanted:
+                    self.unload(name, version)
+            return
+
+    def _worth_trying(self, name: str, version: int, directory: Path) -> bool:
+        """False for a directory that is not a version yet (no manifest) or that failed before and has not changed."""
+        if not (directory / "manifest.json").is_file():
+            log.debug("%s v%s: no manifest yet in %s; not a complete version", name, version, directory)
+            return False
+        before = self._refused.get(directory)
+        return before is None or before != fingerprint(directory)
+
+    def _swap_in(self, name: str, version: int, directory: Path) -> ModelVersion:
+        artifact = check_version(name, version, directory)
+        try:
+            scorer = Scorer.load_artifact(artifact)
+        except JarscoreError as exc:
+            raise VersionLoadError(name, version, directory, f"cannot load its JAR: {exc}") from exc
+        candidate = ModelVersion(artifact, name, version, scorer)
+        self._validate(candidate)
+        before = self._served.get(name, {})
+        after = {} if self.policy_for(name).kind == "latest" else dict(before)
+        after[version] = candidate
+        self._publish(name, after)
+        self._notify_swap(before[max(before)] if before else None, after[max(after)])
+        for old in before.values():
+            if after.get(old.version) is not old:
+                old._retire()
+        log.info("%s serving (versions %s, from %s)", candidate, sorted(after), directory)
+        return candidate
+
+    def _validate(self, candidate: ModelVersion) -> None:
+        for i, validator in enumerate(self._validators):
+            which = ("the verification check" if validator is verify_outputs
+                     else f"before_swap validator {getattr(validator, '__name__', repr(validator))}")
+            try:
+                refusal = None if validator(candidate) is not False else f"{which} said no"
+            except Exception as exc:
+                refusal = f"{which} failed: {exc}"
+            if refusal is not None:
+                candidate._retire()
+                raise VersionLoadError(candidate.name, candidate.version, candidate.directory, f"refused: {refusal}")
+
+    def _publish(self, name: str, versions: dict[int, ModelVersion]) -> None:
+        served = dict(self._served)
+        if versions:
+            served[name] = dict(sorted(versions.items()))
+        else:
+            served.pop(name, None)
+        self._served = served
+
+    def _notify_swap(self, before: ModelVersion | None, after: ModelVersion | None) -> None:
+        for callback in list(self._after_swap):
+            try:
+                callback(before, after)
+            except Exception as exc:
+                log.warning("an after_swap callback failed: %s", exc, exc_info=True)
+                self._report(exc)
+
+    def _failed(self, exc: VersionLoadError) -> None:
+        self._metrics.record_load_error(exc.model)
+        serving = self.versions(exc.model)
+        log.warning("%s; %s", exc, f"still serving versions {serving}" if serving else "nothing serves it")
+        self._report(exc)
+
+    def _report(self, exc: Exception) -> None:
+        for callback in list(self._on_error):
+            try:
+                callback(exc)
+            except Exception as inner:
+                log.warning("an on_error callback failed: %s", inner, exc_info=True)
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise JarscoreError(f"the model registry over {self.repository.root} is closed")
+        if not self.repository.root.is_dir():
+            raise JarscoreError(f"model repository not found: {self.repository.root} (expected "
+                                "ROOT/<name>/<version>/ directories written by 'jarscore convert')")
+
+
+class Watcher:
+    """Polls the repository: every ``interval`` seconds (from the end of the previous poll) it calls
+    :meth:`ModelRegistry.reload`. One daemon thread that sleeps in between."""
+
+    def __init__(self, registry: ModelRegistry, interval: float):
+        if not interval > 0:
+            raise ValueError(f"the watcher's interval must be positive, got {interval!r}")
+        self.registry = registry
+        self.interval = float(interval)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"jarscore-watcher {self.registry.repository.root}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops polling; waits for a reload in progress to finish (it is not interrupted mid-load)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.registry.reload()
+            except Exception as exc:  # reload() has reported it; keep polling
+                log.warning("reload failed: %s", exc)
+            self._stop.wait(self.interval)

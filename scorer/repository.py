@@ -1,0 +1,110 @@
+"""A model repository on disk, ``ROOT/<name>/<version>/`` (manifest.json, model.jar, model.pmml), and
+the version policies that choose which of a model's complete versions serve. Mirrors
+``io.jarscore.registry.Repository`` and ``VersionPolicy`` on the Java side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from jarscore.errors import ArtifactError, VersionLoadError
+from scorer.artifact import JAR, MANIFEST, Artifact, read_artifact
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """Which complete versions serve: ``latest()``, ``specific(1, 3)`` or ``all()``."""
+
+    kind: str
+    versions: frozenset[int] = frozenset()
+
+    @classmethod
+    def latest(cls) -> "VersionPolicy":
+        return cls("latest")
+
+    @classmethod
+    def specific(cls, *versions: int) -> "VersionPolicy":
+        if not versions:
+            raise ValueError("VersionPolicy.specific needs at least one version")
+        return cls("specific", frozenset(int(v) for v in versions))
+
+    @classmethod
+    def all(cls) -> "VersionPolicy":
+        return cls("all")
+
+    def select(self, available: Iterable[int]) -> list[int]:
+        """The versions to serve out of ``available``, the complete versions in the repository."""
+        available = sorted(set(available))
+        if self.kind == "latest":
+            return available[-1:]
+        if self.kind == "specific":
+            return [v for v in available if v in self.versions]
+        return available
+
+    def __str__(self) -> str:
+        return f"specific {sorted(self.versions)}" if self.kind == "specific" else self.kind
+
+
+class Repository:
+    """Names starting with '.' (the converter's staging directories) and version directories that are
+    not positive integers are ignored."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+
+    def directory(self, name: str, version: int) -> Path:
+        return self.root / name / str(version)
+
+    def model_names(self) -> list[str]:
+        return sorted(p.name for p in _visible_dirs(self.root))
+
+    def version_directories(self, name: str) -> dict[int, Path]:
+        """The model's version directories by number, complete or not, in ascending order."""
+        versions = {}
+        for path in _visible_dirs(self.root / name):
+            number = version_number(path.name)
+            if number is not None:
+                versions[number] = path
+        return dict(sorted(versions.items()))
+
+
+def version_number(directory_name: str) -> int | None:
+    if not directory_name.isdigit() or not directory_name.isascii() or len(directory_name) > 9:
+        return None
+    number = int(directory_name)
+    return number if number > 0 else None
+
+
+def check_version(name: str, version: int, directory: Path) -> Artifact:
+    """The version's artifact if it is complete: the manifest parses and the JAR's sha256 matches it.
+    The converter writes the manifest last and renames the directory into place, and a copy in any
+    file order fails one of these checks until its last byte is there. Nothing is class-loaded here."""
+    if not (directory / MANIFEST).is_file():
+        raise VersionLoadError(name, version, directory, f"{MANIFEST} is missing: the version is incomplete "
+                               "(still being written or copied?); it is loaded once its manifest is there")
+    try:
+        return read_artifact(directory)
+    except ArtifactError as exc:
+        raise VersionLoadError(name, version, directory, f"{exc}; the JAR is incomplete, modified or corrupt"
+                               if "does not match" in str(exc) else str(exc)) from None
+    except OSError as exc:
+        raise VersionLoadError(name, version, directory, f"cannot read it: {exc}") from None
+
+
+def fingerprint(directory: Path) -> str:
+    """Sizes and modification times of the manifest and the JAR: a failed version is retried once they change."""
+    parts = []
+    for file in (MANIFEST, JAR):
+        try:
+            stat = (directory / file).stat()
+            parts.append(f"{stat.st_size}@{stat.st_mtime_ns}")
+        except OSError:
+            parts.append("absent")
+    return ";".join(parts)
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir()]

@@ -1,0 +1,48 @@
+"""Two versions of one model for the registry tests: LightGBM regressors on the same features with
+different trees, so their outputs differ on every row, converted by the real converter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import lightgbm
+
+from converter import convert
+from zoo import SEED, numeric_frame, regression
+
+NAME = "price"
+
+
+def build_versions(folder: Path) -> dict[int, Path]:
+    """Converted artifacts of version 1 and 2 under ``folder``, keyed by version."""
+    frame = numeric_frame(rows=600, nan_share=0.05)
+    target = regression(frame)
+    sources = {}
+    for version, trees in ((1, 10), (2, 40)):
+        model = lightgbm.LGBMRegressor(n_estimators=trees, num_leaves=7, verbose=-1, random_state=SEED)
+        model.fit(frame, target)
+        out = folder / f"v{version}"
+        convert(model, out, sample=frame.head(200), name=NAME, version=version, log=lambda line: None).close()
+        sources[version] = out
+    return sources
+
+
+def publish(root: Path, version: int, source: Path) -> Path:
+    """Copies an artifact into ROOT/price/VERSION as the converter publishes: a hidden staging
+    directory renamed into place."""
+    model_dir = root / NAME
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = model_dir / f".partial-{version}"
+    shutil.copytree(source, staging)
+    target = model_dir / str(version)
+    staging.rename(target)
+    return target
+
+
+def rewrite_manifest(directory: Path, change) -> None:
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    change(manifest)
+    manifest_path.write_text(json.dumps(manifest))
