@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 from benchmarks.engines import NATIVE
 
@@ -198,7 +199,9 @@ def _styler(results: dict):
     names = sorted({r["engine"] for r in results["runs"]})
     colours = matplotlib.colormaps["tab20"]
     kinds = {r["engine"]: r.get("kind", "?") for r in results["runs"]}
-    return lambda engine: {"color": colours(names.index(engine) % 20), "linestyle": STYLE.get(kinds[engine], "-")}
+    # tab20 comes in dark/light pairs: take every dark colour first, then the light ones.
+    slot = lambda engine: (2 * names.index(engine)) % 20 + (2 * names.index(engine)) // 20 % 2
+    return lambda engine: {"color": colours(slot(engine)), "linestyle": STYLE.get(kinds[engine], "-")}
 
 
 def _grid(plt, count: int):
@@ -210,59 +213,64 @@ def _grid(plt, count: int):
     return figure, axes.flat
 
 
-def _plot_latency(results: dict, out: Path) -> None:
+def _plot(results: dict, out: Path, draw: Callable, title: str, xlabel: str | None, ylabel: str,
+          shape_x: Callable) -> None:
+    """One panel per model, one line per engine (see ``_styler``), log scales; ``draw(axis, record,
+    style)`` plots a record's lines and ``shape_x(axis)`` sets the x axis."""
     plt = _plt()
     models = list(results["models"])
     figure, axes = _grid(plt, len(models))
     style = _styler(results)
     for axis, model in zip(axes, models):
         for record in runs(results, model):
-            for shape, fig in record.get("latency", {}).items():
-                points = [(p, fig.get(f"p{p:g}_us")) for p in (1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9)]
-                points = [(p, v) for p, v in points if v is not None]
-                if points:
-                    label = f"{record['engine']} ({'Java' if record.get('kind') == 'java' else shape})"
-                    axis.plot([p / 100 for p, _ in points], [v for _, v in points], marker="o" if shape == "array"
-                              else "s", markersize=3, label=label, **style(record["engine"]))
+            draw(axis, record, style)
+        shape_x(axis)
         axis.set_yscale("log")
-        axis.set_xscale("logit")
-        axis.set_xlim(0.008, 0.9995)
-        axis.set_xticks([0.01, 0.1, 0.5, 0.9, 0.99, 0.999])
-        axis.minorticks_off()
-        axis.set_xticklabels(["p1", "p10", "p50", "p90", "p99", "p99.9"])
-        axis.set_title(f"{model}: single-row latency distribution")
-        axis.set_ylabel("microseconds per call (log)")
+        axis.set_title(f"{model}: {title}")
+        if xlabel:
+            axis.set_xlabel(xlabel)
+        axis.set_ylabel(ylabel)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7, loc="best", framealpha=0.6)
     figure.suptitle(f"{results['started'][:10]} {results['machine']['host']}" + (" (quick run)" if results["quick"] else ""))
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
+
+
+def _draw_latency(axis, record: dict, style) -> None:
+    for shape, fig in record.get("latency", {}).items():
+        points = [(p, fig.get(f"p{p:g}_us")) for p in (1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9)]
+        points = [(p, v) for p, v in points if v is not None]
+        if points:
+            label = f"{record['engine']} ({'Java' if record.get('kind') == 'java' else shape})"
+            axis.plot([p / 100 for p, _ in points], [v for _, v in points], marker="o" if shape == "array" else "s",
+                      markersize=3, label=label, **style(record["engine"]))
+
+
+def _percentile_axis(axis) -> None:
+    axis.set_xscale("logit")
+    axis.set_xlim(0.008, 0.9995)
+    axis.set_xticks([0.01, 0.1, 0.5, 0.9, 0.99, 0.999])
+    axis.minorticks_off()
+    axis.set_xticklabels(["p1", "p10", "p50", "p90", "p99", "p99.9"])
+
+
+def _draw_throughput(axis, record: dict, style) -> None:
+    points = sorted((int(size), fig["rows_per_second"]) for size, fig in record.get("throughput", {}).items())
+    if points:
+        axis.plot([s for s, _ in points], [r for _, r in points], marker="o",
+                  label=f"{record['engine']} ({record.get('batch_threads', '?')} threads)", **style(record["engine"]))
+
+
+def _plot_latency(results: dict, out: Path) -> None:
+    _plot(results, out, _draw_latency, "single-row latency distribution", None, "microseconds per call (log)",
+          _percentile_axis)
 
 
 def _plot_throughput(results: dict, out: Path) -> None:
-    plt = _plt()
-    models = list(results["models"])
-    figure, axes = _grid(plt, len(models))
-    style = _styler(results)
-    for axis, model in zip(axes, models):
-        for record in runs(results, model):
-            points = sorted((int(size), fig["rows_per_second"]) for size, fig in record.get("throughput", {}).items())
-            if points:
-                axis.plot([s for s, _ in points], [r for _, r in points], marker="o",
-                          label=f"{record['engine']} ({record.get('batch_threads', '?')} threads)",
-                          **style(record["engine"]))
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_title(f"{model}: batch throughput")
-        axis.set_xlabel("rows per call (log)")
-        axis.set_ylabel("rows per second (log)")
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=7, loc="best", framealpha=0.6)
-    figure.suptitle(f"{results['started'][:10]} {results['machine']['host']}" + (" (quick run)" if results["quick"] else ""))
-    figure.tight_layout()
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
+    _plot(results, out, _draw_throughput, "batch throughput", "rows per call (log)", "rows per second (log)",
+          lambda axis: axis.set_xscale("log"))
 
 
 # README -------------------------------------------------------------------------------------------
