@@ -18,6 +18,35 @@ _REPO_TARGET = Path(__file__).resolve().parent.parent / "jvm" / "target"
 _RUNTIME_JAR = "jarscore-jvm.jar"
 _MIN_JAVA = 17
 _start_lock = threading.Lock()
+_jvm_pid: int | None = None   # the process that started the JVM
+
+
+def _forget_jvm_in_child() -> None:
+    """After fork(): the child has a copy of the JVM's memory but none of its threads, so any call
+    into it would hang. Never shut it down at exit either (that call would hang too)."""
+    if _jvm_pid is not None:
+        import gc
+
+        import _jpype
+        import jpype.config
+        jpype.config.onexit = False
+        # JPype asks the JVM for a collection when Python's gc runs; in the child that waits forever
+        # for the JVM's (absent) VM thread.
+        gc.callbacks[:] = [callback for callback in gc.callbacks if callback is not _jpype._collect]
+
+
+os.register_at_fork(after_in_child=_forget_jvm_in_child)
+
+
+def check_not_forked() -> None:
+    """Raises JvmError in a process forked after the JVM started, before anything touches the JVM."""
+    if _jvm_pid is not None and os.getpid() != _jvm_pid:
+        raise JvmError(
+            f"this process (pid {os.getpid()}) was forked from pid {_jvm_pid} after the JVM started there, "
+            "and a JVM does not survive fork(). Start the JVM only in the processes that score: load the "
+            "Scorer or ModelRegistry after the fork, in a parent that has not loaded one (gunicorn: no "
+            "--preload of anything that loads a model; multiprocessing: the 'spawn' or 'forkserver' start "
+            "method)")
 
 
 def runtime_dir() -> Path:
@@ -64,8 +93,10 @@ def run_java(main_class: str, args: list[str], *, what: str) -> None:
 
 def start() -> None:
     """Starts the JVM in this process once, with jarscore's runtime on the classpath."""
+    global _jvm_pid
     import jpype
 
+    check_not_forked()
     if jpype.isJVMStarted():
         return
     with _start_lock:
@@ -80,6 +111,7 @@ def start() -> None:
                 "(e.g. 'apt-get install openjdk-17-jdk') or set JAVA_HOME"
             ) from exc
         jpype.startJVM(jvm_path, "-Xss4m", classpath=jars, convertStrings=False)
+        _jvm_pid = os.getpid()
         version = int(str(jpype.java.lang.Runtime.version().feature()))
         if version < _MIN_JAVA:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
@@ -95,18 +127,21 @@ def jclass(name: str):
 def double_array(values):
     import jpype
 
+    check_not_forked()
     return jpype.JArray(jpype.JDouble)(values)
 
 
 def string_array(values):
     import jpype
 
+    check_not_forked()
     return jpype.JArray(jpype.JString)(values)
 
 
 def object_array(values):
     import jpype
 
+    check_not_forked()
     return jpype.JArray(jpype.JObject)(values)
 
 
@@ -131,6 +166,7 @@ def java_errors() -> Iterator[None]:
     """Turns Java exceptions raised inside the block into jarscore errors with the Java message."""
     import jpype
 
+    check_not_forked()
     try:
         yield
     except jpype.JException as exc:
