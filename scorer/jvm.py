@@ -110,11 +110,28 @@ def start() -> None:
                 f"no JVM library found ({exc}); install JDK {_MIN_JAVA}+ "
                 "(e.g. 'apt-get install openjdk-17-jdk') or set JAVA_HOME"
             ) from exc
+        _refuse_old_java(Path(jvm_path))
         jpype.startJVM(jvm_path, "-Xss4m", classpath=jars, convertStrings=False)
         _jvm_pid = os.getpid()
         version = int(str(jpype.java.lang.Runtime.version().feature()))
         if version < _MIN_JAVA:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
+
+
+def _refuse_old_java(jvm_path: Path) -> None:
+    """Reads the JDK's `release` file (JAVA_VERSION="11.0.2") before the JVM starts: a JVM cannot be
+    started twice in one process, so an old one must be refused before it is."""
+    for home in jvm_path.parents[:4]:
+        release = home / "release"
+        if release.is_file():
+            match = re.search(r'^JAVA_VERSION="(\d+)(?:\.(\d+))?', release.read_text(errors="replace"), re.M)
+            if match:
+                feature = int(match.group(2)) if match.group(1) == "1" else int(match.group(1))  # 1.8 -> 8
+                if feature < _MIN_JAVA:
+                    raise JvmError(
+                        f"Java {feature} found at {home} (from {jvm_path}); jarscore needs Java {_MIN_JAVA} or "
+                        f"newer: install it (e.g. 'apt-get install openjdk-17-jdk') and point JAVA_HOME at it")
+            return
 
 
 def jclass(name: str):

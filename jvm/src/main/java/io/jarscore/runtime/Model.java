@@ -350,9 +350,24 @@ public final class Model implements AutoCloseable {
         return value instanceof String ? "'" + value + "'" : String.valueOf(value);
     }
 
-    static String describe(Throwable e) {
-        String message = e.getMessage();
-        return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    /** The exception and, where it only wraps another (as JAXB does a SAX parse error), the root cause. */
+    public static String describe(Throwable e) {
+        StringBuilder text = new StringBuilder(e.getClass().getSimpleName());
+        if (e.getMessage() != null) {
+            text.append(": ").append(e.getMessage());
+        }
+        Throwable root = e;
+        for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 10; depth++) {
+            root = root.getCause();
+        }
+        if (root != e && (root.getMessage() == null || !text.toString().contains(root.getMessage()))) {
+            text.append(" (caused by ").append(root.getClass().getSimpleName());
+            if (root.getMessage() != null) {
+                text.append(": ").append(root.getMessage());
+            }
+            text.append(')');
+        }
+        return text.toString();
     }
 
     private static void closeQuietly(URLClassLoader loader) {

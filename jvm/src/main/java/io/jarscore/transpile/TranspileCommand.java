@@ -1,5 +1,6 @@
 package io.jarscore.transpile;
 
+import io.jarscore.runtime.Model;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -32,7 +33,7 @@ public final class TranspileCommand {
             System.err.println(Options.USAGE);
             System.exit(2);
         } catch (Exception | LinkageError e) {
-            System.err.println("jarscore transpile: failed: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            System.err.println("jarscore transpile: failed: " + Model.describe(e));
             System.exit(1);
         }
     }
