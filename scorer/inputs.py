@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Number
+from numbers import Number, Real
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -122,19 +122,29 @@ def _as_float_array(field: Field, values: Any) -> np.ndarray:
     return out
 
 
+def shown(value: Any, limit: int = 80) -> str:
+    """repr(value) for an error message, cut short: a message never repeats a 100 000-character input."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 20]}... ({len(text)} characters)"
+
+
 def _to_float(field: Field, value: Any, row: int) -> float:
     if value is None or value is pd.NA or value is pd.NaT:
         return math.nan
     if isinstance(value, (bool, np.bool_)):
         return float(value)
-    if isinstance(value, Number):
-        return float(value)
+    if isinstance(value, Real):           # not complex: no number a model takes has an imaginary part
+        try:
+            return float(value)
+        except OverflowError:
+            raise InputError(f"row {row}: field '{field.name}' value {shown(value)} is too large for a "
+                             f"{field.data_type}; expected a finite number") from None
     if isinstance(value, str):
         try:
             return float(value)
         except ValueError:
             pass
-    raise InputError(f"row {row}: field '{field.name}' value {value!r} is not a number; "
+    raise InputError(f"row {row}: field '{field.name}' value {shown(value)} is not a number; "
                      f"expected a {field.data_type} (or None/NaN for a missing value)")
 
 
@@ -161,8 +171,15 @@ def _to_string(field: Field, value: Any, valid: set[str], row: int) -> str | Non
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
-            raise InputError(f"row {row}: field '{field.name}' value {value!r} is not valid UTF-8") from None
-    if isinstance(value, (str, Number, np.generic)):
+            raise InputError(f"row {row}: field '{field.name}' value {shown(value)} is not valid UTF-8") from None
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"row {row}: field '{field.name}' value {shown(value)} is not valid Unicode text "
+                             "(it holds a lone surrogate); expected a string that encodes as UTF-8") from None
+        return value
+    if isinstance(value, (Number, np.generic)):
         return str(value)
-    raise InputError(f"row {row}: field '{field.name}' value {value!r} of type {type(value).__name__} "
+    raise InputError(f"row {row}: field '{field.name}' value {shown(value)} of type {type(value).__name__} "
                      "cannot be a category; expected a string or a number")

@@ -347,14 +347,23 @@ public final class Model implements AutoCloseable {
         if (value == null) {
             return "<missing>";
         }
-        return value instanceof String ? "'" + value + "'" : String.valueOf(value);
+        String text = value instanceof String ? "'" + value + "'" : String.valueOf(value);
+        return shorten(text);
     }
+
+    /** Error messages quote what the caller sent, but never a whole 100 000-character string. */
+    static String shorten(String text) {
+        return text.length() <= MAX_QUOTE ? text
+            : text.substring(0, MAX_QUOTE - 20) + "... (" + text.length() + " characters)";
+    }
+
+    private static final int MAX_QUOTE = 120;
 
     /** The exception and, where it only wraps another (as JAXB does a SAX parse error), the root cause. */
     public static String describe(Throwable e) {
         StringBuilder text = new StringBuilder(e.getClass().getSimpleName());
         if (e.getMessage() != null) {
-            text.append(": ").append(e.getMessage());
+            text.append(": ").append(shorten(e.getMessage()));
         }
         Throwable root = e;
         for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 10; depth++) {
@@ -363,7 +372,7 @@ public final class Model implements AutoCloseable {
         if (root != e && (root.getMessage() == null || !text.toString().contains(root.getMessage()))) {
             text.append(" (caused by ").append(root.getClass().getSimpleName());
             if (root.getMessage() != null) {
-                text.append(": ").append(root.getMessage());
+                text.append(": ").append(shorten(root.getMessage()));
             }
             text.append(')');
         }
