@@ -84,6 +84,17 @@ class JarscoreEngine(Engine):
         self.scorer.close()
 
 
+class JarscoreRemoteEngine(JarscoreEngine):
+    """jarscore's Scorer with out_of_process=True: the JAR scored in a gateway JVM over Py4J, the mode
+    for servers that fork; shows what leaving the process costs against in-process JPype."""
+    name = "jarscore-remote"
+
+    def setup(self, model):
+        from scorer import Scorer
+        self.scorer = Scorer.load(self._path(model), out_of_process=True)
+        self.numeric = not model.spec.mixed
+
+
 class JarscorePmmlEngine(JarscoreEngine):
     """jarscore's Scorer on the artifact's model.pmml (JPMML-Evaluator interpreting, engine 'pmml').
     A bare .pmml carries no manifest, so the training column order is applied here."""
@@ -254,7 +265,7 @@ class PyPmmlEngine(Engine):
 
 
 ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (
-    JarscoreEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine, SklearnEngine,
+    JarscoreEngine, JarscoreRemoteEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine, SklearnEngine,
     JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)}
 
 NATIVE = {"lightgbm": "lightgbm", "xgboost": "xgboost", "sklearn": "sklearn-api"}

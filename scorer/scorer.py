@@ -36,10 +36,15 @@ class Scorer:
         self._proba_positions = [positions[name] for name in self._proba_fields if name in positions]
 
     @classmethod
-    def load(cls, path: str | Path) -> "Scorer":
+    def load(cls, path: str | Path, *, out_of_process: bool = False) -> "Scorer":
         """Loads an artifact directory (checked against its manifest), a transpiled model.jar,
-        or a .pmml file (scored by JPMML-Evaluator's interpreter, engine 'pmml')."""
+        or a .pmml file (scored by JPMML-Evaluator's interpreter, engine 'pmml').
+
+        ``out_of_process=True`` scores in a JVM of its own (a child process reached over Py4J)
+        instead of one inside this process: the mode for servers that fork after loading."""
         path = Path(path)
+        if out_of_process:
+            return cls._load_remote(path)
         Model = jvm.jclass(_MODEL_CLASS)
         if path.is_dir():
             return cls.load_artifact(read_artifact(path))
@@ -63,6 +68,23 @@ class Scorer:
         with jvm.java_errors():
             model = Model.loadJar(_java_path(artifact.jar))
         return cls(model, engine="jar", manifest=artifact.manifest, source=artifact.directory)
+
+    @classmethod
+    def _load_remote(cls, path: Path) -> "Scorer":
+        from scorer.remote import RemoteModel
+
+        if path.is_dir():
+            artifact = read_artifact(path)
+            return cls(RemoteModel(artifact.jar, pmml=False), engine="jar", manifest=artifact.manifest, source=path)
+        if path.suffix in (".jar", ".pmml") and path.is_file():
+            engine = path.suffix[1:]
+            return cls(RemoteModel(path, pmml=engine == "pmml"), engine=engine, manifest=None, source=path)
+        raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar or a .pmml file")
+
+    @property
+    def out_of_process(self) -> bool:
+        """True when the model is scored in a gateway JVM process rather than in this process."""
+        return not hasattr(self._model, "scoreColumns")
 
     # metadata -----------------------------------------------------------------------------------
     @property
@@ -125,6 +147,8 @@ class Scorer:
 
     # internals ----------------------------------------------------------------------------------
     def _score(self, columns: list, rows: int) -> list:
+        if self.out_of_process:
+            return self._model.score_columns(columns, rows)
         java_columns = jvm.object_array([
             jvm.double_array(c) if isinstance(c, np.ndarray) else jvm.string_array(c) for c in columns
         ])
