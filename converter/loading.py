@@ -94,6 +94,11 @@ def _objective_line(path: Path) -> str:
     return "regression"
 
 
+def _without_native_trace(exc: Exception) -> str:
+    """XGBoost's errors end in a C++ stack trace ("Stack trace: [bt] (0) ..."), of no use to a caller."""
+    return str(exc).split("Stack trace:")[0].strip()
+
+
 def _xgboost_file(path: Path) -> Any:
     import xgboost
 
@@ -101,7 +106,7 @@ def _xgboost_file(path: Path) -> Any:
         booster = xgboost.Booster(model_file=str(path))
         config = json.loads(booster.save_config())
     except Exception as exc:
-        raise ConversionError(f"cannot read XGBoost model {path}: {exc}") from None
+        raise ConversionError(f"cannot read XGBoost model {path}: {_without_native_trace(exc)}") from None
     objective = config["learner"]["objective"]["name"]
     is_classifier = objective.startswith(("binary:", "multi:"))
     estimator = xgboost.XGBClassifier() if is_classifier else xgboost.XGBRegressor()

@@ -157,3 +157,21 @@ def test_cli_errors_are_the_projects(served, tmp_path):
     code, err = _run_cli(["score", str(tmp_path / "nowhere"), "--input", "x.csv", "--output", "y.csv"])
     assert code == 1 and "jarscore score: error:" in err
     assert issubclass(InputError, JarscoreError)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode),
+                         st.just(b"<?xml version='1.0'?><PMML"), st.just(b'{"learner": {}}'),
+                         st.just(b"tree\nversion=v4\nnum_class=1\n")),
+       suffix=st.sampled_from([".txt", ".json", ".ubj", ".pmml", ".model"]))
+def test_cli_convert_on_garbage_model_files_fails_cleanly(tmp_path, payload, suffix):
+    # Pickles are left out on purpose: unpickling runs code, which is why the CLI warns about them.
+    source = tmp_path / f"model{suffix}"
+    source.write_bytes(payload)
+    out = tmp_path / "artifact"
+    code, err = _run_cli(["convert", str(source), "--out", str(out), "--force"])
+    assert code == 1 and "jarscore convert: error: " in err, err[-500:]
+    assert "[bt]" not in err and "Traceback" not in err, err[-500:]
+    assert not out.exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".artifact")], "staging left behind"
