@@ -39,8 +39,18 @@ class ModelSpec:
     nan_share: float = NAN_SHARE
 
     def key(self) -> str:
-        text = json.dumps([BUILD_FORMAT, asdict(self), SEED, TRAIN_ROWS, NUMERIC_FEATURES, NAN_SHARE, CATEGORIES])
+        text = json.dumps([BUILD_FORMAT, asdict(self), SEED, TRAIN_ROWS, NUMERIC_FEATURES, NAN_SHARE, CATEGORIES,
+                           _converter_digest()])
         return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _converter_digest() -> str:
+    """The converter's and the JVM side's sources: a change to either can change the artifact."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("converter/*.py"), *root.glob("jvm/src/main/java/**/*.java")]):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def standard_specs(quick: bool) -> dict[str, ModelSpec]:
