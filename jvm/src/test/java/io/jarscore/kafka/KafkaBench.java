@@ -75,6 +75,7 @@ public final class KafkaBench {
                 AppConfig.MODEL_ROOT, root.toString(), AppConfig.MODEL_NAME, name, AppConfig.WATCH_INTERVAL_MS, "0",
                 AppConfig.INPUT_TOPIC, INPUT, AppConfig.OUTPUT_TOPIC, OUTPUT, AppConfig.DLQ_TOPIC, "bench-dead-letters",
                 AppConfig.CONTROL_TOPIC, "bench-control"));
+            settings.put("state.dir", root.resolve("state").toString());
             settings.put(APP_LINGER, "5"); // Kafka Streams' producer waits 100 ms by default to fill batches
             AppConfig config = AppConfig.of(settings);
             try (ScoringApp app = ScoringApp.start(config);

@@ -84,7 +84,8 @@ class ScoringAppBrokerTest {
             AppConfig.MODEL_NAME, TestRepository.NAME,
             AppConfig.WATCH_INTERVAL_MS, "0",
             AppConfig.NUM_STREAM_THREADS, "2",
-            AppConfig.PROCESSING_GUARANTEE, StreamsConfig.EXACTLY_ONCE_V2));
+            AppConfig.PROCESSING_GUARANTEE, StreamsConfig.EXACTLY_ONCE_V2,
+            StreamsConfig.STATE_DIR_CONFIG, root.resolve("state").toString()));
         broker.createTopic(config.inputTopic(), 4);
         broker.createTopic(config.outputTopic(), 4);
         broker.createTopic(config.dlqTopic(), 1);
@@ -168,6 +169,84 @@ class ScoringAppBrokerTest {
             System.out.printf("ScoringAppBrokerTest: %d results (%d by v1, %d by v2), %d dead letters, 0 duplicates%n",
                 resultCount.size(), versions[1], versions[2], letterCount.size());
         }
+    }
+
+    @Test
+    void twoInstancesShareThePartitionsAndBothSwitchOnOneAnnouncement() throws Exception {
+        Path repository = Files.createTempDirectory("jarscore-two-instances-");
+        TestRepository.publish(repository, 1);
+        TestRepository.publish(repository, 2);
+        AppConfig[] configs = new AppConfig[2];
+        for (int n = 0; n < 2; n++) {
+            configs[n] = AppConfig.of(settings(
+                AppConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
+                AppConfig.APPLICATION_ID, "jarscore-two",
+                AppConfig.MODEL_ROOT, repository.toString(),
+                AppConfig.MODEL_NAME, TestRepository.NAME,
+                AppConfig.MODEL_POLICY, "specific:1",
+                AppConfig.WATCH_INTERVAL_MS, "0",
+                AppConfig.INPUT_TOPIC, "two-input", AppConfig.OUTPUT_TOPIC, "two-scores",
+                AppConfig.DLQ_TOPIC, "two-dead-letters", AppConfig.CONTROL_TOPIC, "two-control",
+                StreamsConfig.STATE_DIR_CONFIG, repository.resolve("state-" + n).toString()));
+        }
+        broker.createTopic("two-input", 4);
+        broker.createTopic("two-scores", 4);
+        broker.createTopic("two-dead-letters", 1);
+        broker.createTopic("two-control", 1);
+        List<Map<String, Object>> rows = TestRepository.irisRows();
+        List<Map<String, Object>> v2 = TestRepository.expectedOutputs(2);
+        Map<String, Integer> versionByKey = new HashMap<>();
+        try (ScoringApp first = ScoringApp.start(configs[0]);
+             ScoringApp second = ScoringApp.start(configs[1]);
+             KafkaProducer<byte[], byte[]> producer = producer();
+             KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+            List<TopicPartition> outputs = partitions(consumer, "two-scores");
+            consumer.assign(outputs);
+            consumer.seekToBeginning(outputs);
+            Consume consume = () -> {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    Map<String, Object> result = JSON.readValue(record.value(), new TypeReference<Map<String, Object>>() { });
+                    String key = new String(record.key(), StandardCharsets.UTF_8);
+                    versionByKey.put(key, (Integer) result.get("version"));
+                    if ((Integer) result.get("version") == 2) {
+                        assertEquals(v2.get(Integer.parseInt(key.substring(1)) % rows.size()), result.get("outputs"), key);
+                    }
+                }
+            };
+            await("both instances to own input partitions", () -> activeTasks(first) > 0 && activeTasks(second) > 0
+                && activeTasks(first) + activeTasks(second) == 4, consume);
+            assertEquals(1, first.registry().currentVersion(TestRepository.NAME));
+            assertEquals(1, second.registry().currentVersion(TestRepository.NAME));
+
+            producer.send(new ProducerRecord<>("two-control", null, new Announcement(TestRepository.NAME, 2).toJson())).get();
+            await("both instances to switch", () -> first.registry().currentVersion(TestRepository.NAME) == 2
+                && second.registry().currentVersion(TestRepository.NAME) == 2, consume);
+            for (int i = 0; i < 2_000; i++) {
+                producer.send(new ProducerRecord<>("two-input", ("t" + i).getBytes(StandardCharsets.UTF_8),
+                    JSON.writeValueAsBytes(rows.get(i % rows.size()))));
+            }
+            producer.flush();
+            await("2 000 results", () -> versionByKey.size() == 2_000, consume);
+            assertEquals(Set.of(2), Set.copyOf(versionByKey.values()), "every instance scores with v2 after one announcement");
+            assertTrue(activeTasks(first) > 0 && activeTasks(second) > 0, "both instances kept partitions");
+        } finally {
+            TestRepository.deleteTree(repository);
+        }
+    }
+
+    private static Map<String, String> settings(String... keysAndValues) {
+        Map<String, String> settings = new HashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            settings.put(keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return settings;
+    }
+
+    private static int activeTasks(ScoringApp app) {
+        if (app.streams().state() != org.apache.kafka.streams.KafkaStreams.State.RUNNING) {
+            return 0;
+        }
+        return app.streams().metadataForLocalThreads().stream().mapToInt(t -> t.activeTasks().size()).sum();
     }
 
     /** Produces good records {@code from..to} (keys r<i>) with a bad one (keys bad<i>) after every {@link #BAD_EVERY}. */

@@ -49,7 +49,8 @@ class ScoringTopologyTest {
         root = Files.createTempDirectory("jarscore-topology-");
         TestRepository.publish(root, 1);
         config = AppConfig.of(Map.of(AppConfig.BOOTSTRAP_SERVERS, "unused:9092", AppConfig.MODEL_ROOT, root.toString(),
-            AppConfig.MODEL_NAME, TestRepository.NAME, AppConfig.WATCH_INTERVAL_MS, "0"));
+            AppConfig.MODEL_NAME, TestRepository.NAME, AppConfig.WATCH_INTERVAL_MS, "0",
+            "state.dir", root.resolve("state").toString()));
         registry = ScoringApp.openRegistry(config);
         driver = new TopologyTestDriver(ScoringTopology.build(config, registry), config.streamsProperties());
         input = driver.createInputTopic(config.inputTopic(), new ByteArraySerializer(), new ByteArraySerializer());
