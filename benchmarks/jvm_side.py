@@ -91,3 +91,28 @@ def java_cold_start(artifact: Path, rows_csv: Path) -> dict:
     if done.returncode != 0:
         return {"failed": f"ScoreCsvCommand exit {done.returncode}: {done.stderr.strip()[-500:]}"}
     return {"cold_start_seconds": seconds, "how": "java ScoreCsvCommand ARTIFACT rows.csv --limit 1"}
+
+
+KAFKA_PLAN = {"full": {"throughput_records": 200_000, "latency_records": 20_000, "latency_rate": 2_000},
+              "quick": {"throughput_records": 20_000, "latency_records": 2_000, "latency_rate": 1_000}}
+
+
+def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], None]) -> dict:
+    """The Kafka Streams app against a real KRaft broker (io.jarscore.kafka.KafkaBench, test scope):
+    records/s through the app and p50/p99 producer-timestamp-to-result latency."""
+    plan = KAFKA_PLAN["quick" if quick else "full"]
+    jvm_dir = ROOT / "jvm"
+    log("bench: Kafka app: compiling jvm/ test classes and resolving the test classpath")
+    classpath_file = jvm_dir / "target" / "test-classpath.txt"
+    _run(["mvn", "-q", "-B", "-DskipTests", "test-compile", "dependency:build-classpath",
+          "-Dmdep.includeScope=test", f"-Dmdep.outputFile={classpath_file}"], jvm_dir, "mvn test-compile in jvm/", 900)
+    classpath = ":".join([str(jvm_dir / "target" / "test-classes"), str(jvm_dir / "target" / "classes"),
+                          classpath_file.read_text().strip()])
+    log(f"bench: Kafka app: {plan['throughput_records']:,} records flat out, then "
+        f"{plan['latency_records']:,} at {plan['latency_rate']:,}/s for latency")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "kafka.json"
+        _run([jvm.java_executable(), "-cp", classpath, "io.jarscore.kafka.KafkaBench", str(artifact), str(rows_csv),
+              str(plan["throughput_records"]), str(plan["latency_records"]), str(plan["latency_rate"]), str(out)],
+             jvm_dir, "the Kafka benchmark", 1800)
+        return json.loads(out.read_text())

@@ -93,6 +93,7 @@ def render(results: dict, plots: list[Path]) -> str:
         lines += _latency_table(results, model)
         lines += _throughput_table(results, model)
     lines += _start_table(results)
+    lines += _kafka_section(results)
     lines += _did_not_run(results)
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     return "\n".join(lines)
@@ -167,6 +168,29 @@ def _start_table(results: dict) -> list[str]:
                          f"{'-' if load is None else f'{load:.3f}'} | {_mb(record.get('rss_after_load_bytes'))} |")
     lines += ["", "Resident memory is the whole process tree (pypmml's Py4J gateway is a child JVM). "
               "Load time includes starting the JVM where the engine needs one.", ""]
+    return lines
+
+
+def _kafka_section(results: dict) -> list[str]:
+    kafka = results.get("kafka")
+    if not kafka:
+        return []
+    lines = [f"## Kafka Streams app ({kafka['model']}, real broker)", ""]
+    if "failed" in kafka or "unavailable" in kafka:
+        reason = kafka.get("failed") or kafka.get("unavailable")
+        return lines + [f"Did not run: {reason.splitlines()[0]}", ""]
+    throughput, latency, setup = kafka["throughput"], kafka["latency"], kafka["setup"]
+    lines += ["| records/s through the app | records | end-to-end p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | paced at |",
+              "|---:|---:|---:|---:|---:|---:|---:|",
+              f"| {throughput['records_per_second']:,.0f} | {throughput['records']:,} | {latency['p50_ms']:.0f} | "
+              f"{latency['p90_ms']:.0f} | {latency['p99_ms']:.0f} | {latency['max_ms']:.0f} | "
+              f"{latency['rate_per_second']:,}/s |", "",
+              f"The broker ({setup['broker']}, started in {kafka['broker_start_seconds']:.1f} s) and "
+              f"the app ({setup['app']}; {setup['stream_threads']} stream thread, {setup['processing_guarantee']}, "
+              f"{setup['partitions']} input partitions) share this machine with the producer and consumer. "
+              "Records/s: records sent flat out, from the first send to the last result read. Latency: records "
+              "paced at the rate shown, from the producer's timestamp to when the consumer reads the result "
+              "(millisecond clock).", ""]
     return lines
 
 

@@ -34,6 +34,7 @@ PLANS = {
               "batch_sizes": [1, 100, 10_000], "batch_seconds": 0.1, "batch_rounds_min": 2,
               "batch_rounds_max": 50, "max_call_seconds": 2.0},
 }
+KAFKA_MODEL = "lgbm500"
 PACKAGES = ("jarscore", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "sklearn2pmml",
             "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark")
 
@@ -43,8 +44,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="jarscore bench", description=__doc__)
     parser.add_argument("--models", nargs="+", choices=models, default=models, metavar="MODEL",
                         help=f"models to run (default: all of {', '.join(models)})")
-    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java"], default=None,
-                        metavar="ENGINE", help=f"engines to run (default: all of {', '.join(ENGINES)}, java)")
+    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka"],
+                        default=None, metavar="ENGINE",
+                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java; and kafka, the Kafka "
+                             f"Streams app on {KAFKA_MODEL} with a real broker, in full runs)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     if args.max_call_seconds is not None:
         plan["max_call_seconds"] = args.max_call_seconds
-    engines = args.engines or list(ENGINES) + ["java"]
+    engines = args.engines or list(ENGINES) + ["java"] + ([] if args.quick else ["kafka"])
     started = time.time()
     results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
                "machine": _machine(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -90,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     if "java" in engines:
         _run_java(built, args.quick, results, log)
     phases["java"] = time.time() - started - phases["models"] - phases["python"]
+    if "kafka" in engines:
+        results["kafka"] = _run_kafka(built, args.quick, log)
+        phases["kafka"] = time.time() - started - phases["models"] - phases["python"] - phases["java"]
 
     results["seconds"] = time.time() - started
     path = write_results(results, args.out_dir)
@@ -140,6 +146,19 @@ def _run_java(built: dict[str, BuiltModel], quick: bool, results: dict, log) -> 
                 record.update(jvm_side.java_cold_start(built[name].artifact, built[name].folder / "rows.csv"))
             results["runs"].append(record)
             log(f"bench: {name} x {engine}: {_one_line(record)}")
+
+
+def _run_kafka(built: dict[str, BuiltModel], quick: bool, log) -> dict:
+    if KAFKA_MODEL not in built:
+        return {"model": KAFKA_MODEL, "unavailable": f"the Kafka benchmark runs on {KAFKA_MODEL}, not in --models"}
+    model = built[KAFKA_MODEL]
+    try:
+        figures = jvm_side.run_kafka(model.artifact, model.folder / "rows.csv", quick, log)
+    except (jvm_side.JvmBenchError, OSError, ValueError) as exc:
+        return {"model": KAFKA_MODEL, "failed": str(exc)}
+    log(f"bench: Kafka app on {KAFKA_MODEL}: {figures['throughput']['records_per_second']:,.0f} records/s, "
+        f"p50 {figures['latency']['p50_ms']:.0f} ms, p99 {figures['latency']['p99_ms']:.0f} ms")
+    return {"model": KAFKA_MODEL, **figures}
 
 
 def _one_line(record: dict) -> str:

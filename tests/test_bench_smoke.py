@@ -107,3 +107,19 @@ def test_ratios_say_which_way():
     assert report.ratio_text(100.0, 10.0) == "10.0x faster"
     assert report.ratio_text(10.0, 40.0) == "4.0x slower"
     assert report.ratio_text(None, 40.0) == ""
+
+
+def test_kafka_section_comes_from_the_results():
+    kafka = {"model": "lgbm500", "broker_start_seconds": 8.3,
+             "throughput": {"records": 200_000, "seconds": 64.2, "records_per_second": 3115.2},
+             "latency": {"records": 20_000, "rate_per_second": 2000, "p50_ms": 10.0, "p90_ms": 13.0, "p99_ms": 34.0,
+                         "max_ms": 82},
+             "setup": {"model": "lgbm500", "version": 1, "partitions": 2, "stream_threads": 1,
+                       "processing_guarantee": "at_least_once", "broker": "KRaft single node, child JVM",
+                       "app": "in the benchmark JVM", "producer": "acks=all, linger.ms=5"}}
+    lines = report._kafka_section({"kafka": kafka})
+    assert lines[0] == "## Kafka Streams app (lgbm500, real broker)"
+    assert "| 3,115 | 200,000 | 10 | 13 | 34 | 82 | 2,000/s |" in lines
+    assert report._kafka_section({}) == []
+    failed = report._kafka_section({"kafka": {"model": "lgbm500", "failed": "mvn test-compile failed\nmore"}})
+    assert failed[-2] == "Did not run: mvn test-compile failed"

@@ -321,6 +321,12 @@ public final class ModelRegistry implements AutoCloseable {
         return versions == null || versions.isEmpty() ? -1 : versions.lastKey();
     }
 
+    /** The version serving requests without a routing key (the highest served), or null; score through the registry. */
+    public ModelVersion current(String name) {
+        NavigableMap<Integer, ModelVersion> versions = served.get(name);
+        return versions == null || versions.isEmpty() ? null : versions.lastEntry().getValue();
+    }
+
     /** Names of the models with a version serving. */
     public SortedSet<String> modelNames() {
         return new TreeSet<>(served.keySet());

@@ -57,7 +57,8 @@ public final class Repository {
         return versions;
     }
 
-    static Integer versionNumber(String directoryName) {
+    /** The version a directory name stands for: a positive integer; null for anything else. */
+    public static Integer versionNumber(String directoryName) {
         if (directoryName.isEmpty() || directoryName.length() > 9 || !directoryName.chars().allMatch(Character::isDigit)) {
             return null;
         }

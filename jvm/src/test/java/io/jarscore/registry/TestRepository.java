@@ -25,11 +25,11 @@ import io.jarscore.transpile.TranspileCommand;
  * logistic regression. Same inputs and output fields, different probabilities. The manifests carry
  * sha256 and verification rows recorded by JPMML-Evaluator's interpreter, as the converter writes them.
  */
-final class TestRepository {
+public final class TestRepository {
 
-    static final String NAME = "iris";
+    public static final String NAME = "iris";
     /** Iris models by number: 1 and 2 are the two versions most tests use; 3 and 4 are larger ones. */
-    static final Map<Integer, String> CASES = Map.of(1, "DecisionTreeIris", 2, "LogisticRegressionIris",
+    public static final Map<Integer, String> CASES = Map.of(1, "DecisionTreeIris", 2, "LogisticRegressionIris",
         3, "RandomForestIris", 4, "GradientBoostingIris");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<Integer, Path> TRANSPILED = new HashMap<>();
@@ -38,7 +38,7 @@ final class TestRepository {
     private TestRepository() {
     }
 
-    static Path corpus() {
+    public static Path corpus() {
         String value = System.getProperty("jarscore.conformanceDir");
         if (value == null || !Files.isRegularFile(Path.of(value, "cases.json"))) {
             fail("conformance corpus not found (system property jarscore.conformanceDir = " + value
@@ -48,7 +48,7 @@ final class TestRepository {
     }
 
     /** The Iris rows (150), values as Doubles keyed by field name. */
-    static synchronized List<Map<String, Object>> irisRows() {
+    public static synchronized List<Map<String, Object>> irisRows() {
         if (irisRows == null) {
             List<String> lines = readLines(corpus().resolve("csv/Iris.csv"));
             String[] header = lines.get(0).split(",");
@@ -67,7 +67,7 @@ final class TestRepository {
     }
 
     /** The version's model.jar + model.pmml, transpiled once per test run. */
-    static synchronized Path transpiled(int version) throws Exception {
+    public static synchronized Path transpiled(int version) throws Exception {
         Path dir = TRANSPILED.get(version);
         if (dir == null) {
             dir = Files.createTempDirectory("jarscore-registry-v" + version + "-");
@@ -82,19 +82,19 @@ final class TestRepository {
     }
 
     /** Writes ROOT/iris/VERSION as the converter does: a hidden staging directory renamed into place. */
-    static Path publish(Path root, int version) throws Exception {
+    public static Path publish(Path root, int version) throws Exception {
         return publish(root, version, version, manifest(version));
     }
 
     /** Writes ROOT/iris/VERSION holding model {@code model} (see {@link #CASES}) with its own manifest. */
-    static Path publish(Path root, int version, int model) throws Exception {
+    public static Path publish(Path root, int version, int model) throws Exception {
         Map<String, Object> manifest = manifest(model);
         manifest.put("version", version);
         return publish(root, version, model, manifest);
     }
 
     /** Writes ROOT/iris/VERSION holding the files of version {@code model} (1 or 2) and {@code manifest}. */
-    static Path publish(Path root, int version, int model, Map<String, Object> manifest) throws Exception {
+    public static Path publish(Path root, int version, int model, Map<String, Object> manifest) throws Exception {
         Path staging = Files.createDirectories(root.resolve(NAME).resolve(".partial-" + version));
         writeFiles(staging, model, manifest);
         Path target = root.resolve(NAME).resolve(Integer.toString(version));
@@ -102,18 +102,18 @@ final class TestRepository {
         return target;
     }
 
-    static void writeFiles(Path dir, int version, Map<String, Object> manifest) throws Exception {
+    public static void writeFiles(Path dir, int version, Map<String, Object> manifest) throws Exception {
         Files.copy(transpiled(version).resolve(Artifact.JAR), dir.resolve(Artifact.JAR), StandardCopyOption.REPLACE_EXISTING);
         Files.copy(transpiled(version).resolve(Artifact.PMML), dir.resolve(Artifact.PMML), StandardCopyOption.REPLACE_EXISTING);
         writeManifest(dir, manifest);
     }
 
-    static void writeManifest(Path dir, Map<String, Object> manifest) throws IOException {
+    public static void writeManifest(Path dir, Map<String, Object> manifest) throws IOException {
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(Artifact.MANIFEST).toFile(), manifest);
     }
 
     /** The manifest the converter would write, with 20 verification rows scored by the PMML interpreter. */
-    static Map<String, Object> manifest(int version) throws Exception {
+    public static Map<String, Object> manifest(int version) throws Exception {
         Path jar = transpiled(version).resolve(Artifact.JAR);
         List<Map<String, Object>> rows = irisRows().subList(0, 20);
         List<Map<String, Object>> outputs = new ArrayList<>();
@@ -132,7 +132,7 @@ final class TestRepository {
     }
 
     /** Expected outputs of a version for every Iris row, from its JAR loaded outside any registry. */
-    static List<Map<String, Object>> expectedOutputs(int version) throws Exception {
+    public static List<Map<String, Object>> expectedOutputs(int version) throws Exception {
         List<Map<String, Object>> outputs = new ArrayList<>();
         try (Model model = Model.loadJar(transpiled(version).resolve(Artifact.JAR))) {
             for (Map<String, Object> row : irisRows()) {
@@ -150,7 +150,7 @@ final class TestRepository {
         }
     }
 
-    static void deleteTree(Path dir) {
+    public static void deleteTree(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {

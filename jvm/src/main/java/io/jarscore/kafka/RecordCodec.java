@@ -1,0 +1,138 @@
+package io.jarscore.kafka;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.jarscore.registry.Result;
+import io.jarscore.runtime.FieldSpec;
+
+/** JSON in and out of the scoring app: input rows, results and dead letters. */
+final class RecordCodec {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PROBABILITY = "probability(";
+
+    private RecordCodec() {
+    }
+
+    /** The input fields of one record, numbers as Doubles, strings as Strings, null as missing. */
+    static Map<String, Object> parseRow(byte[] value, List<FieldSpec> inputs) {
+        if (value == null) {
+            throw new BadRecordException("the record has no value (null); expected a JSON object of input fields");
+        }
+        JsonNode node;
+        try {
+            node = JSON.readTree(value);
+        } catch (Exception e) {
+            throw new BadRecordException("the value is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (node == null || !node.isObject()) {
+            throw new BadRecordException("the value must be a JSON object of input fields, got "
+                + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase()));
+        }
+        Map<String, Object> row = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            JsonNode v = field.getValue();
+            if (v.isNull()) {
+                row.put(field.getKey(), null);
+            } else if (v.isNumber()) {
+                row.put(field.getKey(), v.doubleValue());
+            } else if (v.isTextual()) {
+                row.put(field.getKey(), v.textValue());
+            } else {
+                row.put(field.getKey(), v); // judged below if it is an input field, else ignored
+            }
+        }
+        for (FieldSpec input : inputs) {
+            if (!row.containsKey(input.name())) {
+                throw new BadRecordException("field '" + input.name() + "' is absent; every input field "
+                    + inputs.stream().map(FieldSpec::name).toList() + " must be present (null marks a missing value)");
+            }
+            Object v = row.get(input.name());
+            if (v instanceof JsonNode other) {
+                throw new BadRecordException("field '" + input.name() + "' value " + other + " is a JSON "
+                    + other.getNodeType().toString().toLowerCase() + "; expected "
+                    + (input.numeric() ? "a number" : "a string") + " or null");
+            }
+            if (input.numeric() && v instanceof String s) {
+                throw new BadRecordException("field '" + input.name() + "' value '" + s + "' is a string; expected a number ("
+                    + input.dataType() + ") or null");
+            }
+        }
+        return row;
+    }
+
+    /** {"model", "version", "prediction", "probabilities": {class: p}, "outputs": {every result field}}. */
+    static byte[] result(Result<Map<String, Object>> result, List<String> targets) {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("model", result.model());
+        out.put("version", result.version());
+        Map<String, Object> values = result.values();
+        Object prediction = targets.isEmpty() ? values.values().iterator().next() : values.get(targets.get(0));
+        out.set("prediction", JSON.valueToTree(prediction));
+        ObjectNode probabilities = out.putObject("probabilities");
+        values.forEach((name, value) -> {
+            if (name.startsWith(PROBABILITY) && name.endsWith(")")) {
+                probabilities.set(name.substring(PROBABILITY.length(), name.length() - 1), JSON.valueToTree(value));
+            }
+        });
+        out.set("outputs", JSON.valueToTree(values));
+        return write(out);
+    }
+
+    /** {"error", "error_type", "topic", "partition", "offset", "original_base64", "original_text" (when UTF-8)}. */
+    static byte[] deadLetter(Throwable error, byte[] original, String topic, int partition, long offset) {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("error", String.valueOf(error.getMessage()));
+        out.put("error_type", error.getClass().getName());
+        out.put("topic", topic);
+        out.put("partition", partition);
+        out.put("offset", offset);
+        if (original == null) {
+            out.putNull("original_base64");
+        } else {
+            out.put("original_base64", Base64.getEncoder().encodeToString(original));
+            String text = utf8OrNull(original);
+            if (text != null) {
+                out.put("original_text", text);
+            }
+        }
+        return write(out);
+    }
+
+    private static String utf8OrNull(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    private static byte[] write(JsonNode node) {
+        try {
+            return JSON.writeValueAsBytes(node);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** A record the app cannot score: it goes to the dead-letter topic with this message. */
+    static final class BadRecordException extends RuntimeException {
+        BadRecordException(String message) {
+            super(message);
+        }
+    }
+}

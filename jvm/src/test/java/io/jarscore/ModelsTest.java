@@ -1,0 +1,144 @@
+package io.jarscore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.jarscore.registry.TestRepository;
+import io.jarscore.runtime.ArtifactException;
+import io.jarscore.runtime.FieldSpec;
+import io.jarscore.runtime.ScoringException;
+
+/** The public library API on real artifacts: the Iris decision tree (v1) and logistic regression (v2). */
+class ModelsTest {
+
+    private static Path root;
+
+    @BeforeAll
+    static void publish() throws Exception {
+        root = Files.createTempDirectory("jarscore-models-");
+        TestRepository.publish(root, 1);
+        TestRepository.publish(root, 2);
+    }
+
+    @AfterAll
+    static void cleanUp() {
+        TestRepository.deleteTree(root);
+    }
+
+    @Test
+    void loadsAnArtifactWithItsMetadata() {
+        try (ScoringModel model = Models.load(root.resolve("iris/2"))) {
+            assertEquals("iris", model.name());
+            assertEquals(2, model.version());
+            assertEquals(List.of("Sepal.Length", "Sepal.Width", "Petal.Length", "Petal.Width"),
+                model.inputs().stream().map(FieldSpec::name).toList());
+            assertTrue(model.inputs().stream().allMatch(FieldSpec::numeric));
+            assertEquals(List.of("Species", "probability(setosa)", "probability(versicolor)", "probability(virginica)"),
+                model.outputs().stream().map(FieldSpec::name).toList());
+            assertEquals(List.of("setosa", "versicolor", "virginica"), model.outputs().get(0).values());
+        }
+    }
+
+    @Test
+    void scoresEveryIrisRowAsTheRuntimeDoesFromMapsAndArrays() throws Exception {
+        for (int version : new int[]{1, 2}) {
+            List<Map<String, Object>> expected = TestRepository.expectedOutputs(version);
+            try (ScoringModel model = Models.load(root.resolve("iris/" + version))) {
+                List<Map<String, Object>> rows = TestRepository.irisRows();
+                for (int r = 0; r < rows.size(); r++) {
+                    Map<String, Object> row = rows.get(r);
+                    assertEquals(expected.get(r), model.score(row), "v" + version + " row " + r);
+                    double[] values = model.inputs().stream().mapToDouble(f -> (Double) row.get(f.name())).toArray();
+                    assertEquals(expected.get(r), model.score(values), "v" + version + " row " + r + " as double[]");
+                }
+            }
+        }
+    }
+
+    @Test
+    void isThreadSafe() throws Exception {
+        List<Map<String, Object>> expected = TestRepository.expectedOutputs(2);
+        List<Map<String, Object>> rows = TestRepository.irisRows();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try (ScoringModel model = Models.load(root.resolve("iris/2"))) {
+            List<Future<Integer>> done = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int offset = t;
+                done.add(pool.submit(() -> {
+                    int checked = 0;
+                    for (int i = 0; i < 20 * rows.size(); i++) {
+                        int r = (i + offset * 37) % rows.size();
+                        assertEquals(expected.get(r), model.score(rows.get(r)));
+                        checked++;
+                    }
+                    return checked;
+                }));
+            }
+            for (Future<Integer> f : done) {
+                assertEquals(20 * rows.size(), f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aMissingValueInADoubleArrayIsNaN() {
+        try (ScoringModel model = Models.load(root.resolve("iris/2"))) {
+            double[] row = {5.1, 3.5, Double.NaN, 0.2};
+            ScoringException e = assertThrows(ScoringException.class, () -> model.score(row));
+            assertTrue(e.getMessage().contains("Petal.Length"), e.getMessage());
+        }
+    }
+
+    @Test
+    void theWrongNumberOfValuesNamesTheInputs() {
+        try (ScoringModel model = Models.load(root.resolve("iris/1"))) {
+            ScoringException e = assertThrows(ScoringException.class, () -> model.score(new double[]{1, 2}));
+            assertTrue(e.getMessage().contains("expected 3 values") && e.getMessage().contains("Petal.Width"),
+                e.getMessage());
+        }
+    }
+
+    @Test
+    void aWrongTypeNamesTheFieldAndValue() {
+        try (ScoringModel model = Models.load(root.resolve("iris/2"))) {
+            ScoringException e = assertThrows(ScoringException.class, () -> model.score(Map.of(
+                "Sepal.Length", "long", "Sepal.Width", 3.5, "Petal.Length", 1.4, "Petal.Width", 0.2)));
+            assertTrue(e.getMessage().contains("Sepal.Length") && e.getMessage().contains("long"), e.getMessage());
+        }
+    }
+
+    @Test
+    void refusesAModifiedJarBeforeLoadingIt() throws Exception {
+        Path copy = root.resolve("tampered/1");
+        Files.createDirectories(copy);
+        for (String file : new String[]{"manifest.json", "model.jar", "model.pmml"}) {
+            Files.copy(root.resolve("iris/1").resolve(file), copy.resolve(file));
+        }
+        Files.write(copy.resolve("model.jar"), new byte[]{0}, StandardOpenOption.APPEND);
+        ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(copy));
+        assertTrue(e.getMessage().contains("sha256"), e.getMessage());
+    }
+
+    @Test
+    void aMissingDirectorySaysWhatWasExpected() {
+        ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(root.resolve("nothing/9")));
+        assertTrue(e.getMessage().contains("not found") && e.getMessage().contains("jarscore convert"), e.getMessage());
+    }
+}

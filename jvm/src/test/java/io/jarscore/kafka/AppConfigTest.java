@@ -1,0 +1,57 @@
+package io.jarscore.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+
+import org.junit.jupiter.api.Test;
+
+import io.jarscore.registry.VersionPolicy;
+
+class AppConfigTest {
+
+    @Test
+    void theEnvironmentOverridesTheFileAndOtherKeysGoToKafkaStreams() throws Exception {
+        Path file = Files.createTempFile("jarscore-app-", ".properties");
+        try {
+            Files.writeString(file, String.join("\n", "bootstrap.servers=file:9092", "jarscore.model.root=/models",
+                "jarscore.model.name=churn", "jarscore.model.policy=specific:3", "num.stream.threads=2",
+                "commit.interval.ms=250", ""));
+            AppConfig config = AppConfig.load(file, Map.of("JARSCORE_BOOTSTRAP_SERVERS", "env:9092",
+                "JARSCORE_PROCESSING_GUARANTEE", "exactly_once_v2", "JARSCORE_INPUT_TOPIC", "rows"));
+            Properties streams = config.streamsProperties();
+            assertEquals("env:9092", streams.get("bootstrap.servers"));
+            assertEquals("exactly_once_v2", streams.get("processing.guarantee"));
+            assertEquals("2", streams.get("num.stream.threads"));
+            assertEquals("250", streams.get("commit.interval.ms"));
+            assertEquals("jarscore-scoring", streams.get("application.id"));
+            assertTrue(streams.keySet().stream().noneMatch(k -> k.toString().startsWith("jarscore.")));
+            assertEquals("rows", config.inputTopic());
+            assertEquals(VersionPolicy.specific(3), config.policy());
+            assertEquals(Path.of("/models"), config.modelRoot());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    void errorsNameTheKeyAndTheVariable() {
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+            () -> AppConfig.load(null, Map.of("JARSCORE_BOOTSTRAP_SERVERS", "b:9092", "JARSCORE_MODEL_NAME", "m")));
+        assertTrue(missing.getMessage().contains("jarscore.model.root") && missing.getMessage().contains("JARSCORE_MODEL_ROOT"),
+            missing.getMessage());
+        IllegalArgumentException guarantee = assertThrows(IllegalArgumentException.class, () -> AppConfig.of(Map.of(
+            "bootstrap.servers", "b:9092", "jarscore.model.root", "/m", "jarscore.model.name", "m",
+            "processing.guarantee", "exactly_once")));
+        assertTrue(guarantee.getMessage().contains("exactly_once_v2"), guarantee.getMessage());
+        IllegalArgumentException policy = assertThrows(IllegalArgumentException.class, () -> AppConfig.of(Map.of(
+            "bootstrap.servers", "b:9092", "jarscore.model.root", "/m", "jarscore.model.name", "m",
+            "jarscore.model.policy", "newest")));
+        assertTrue(policy.getMessage().contains("'newest'"), policy.getMessage());
+    }
+}
