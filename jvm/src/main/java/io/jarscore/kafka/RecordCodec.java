@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.jarscore.registry.Result;
 import io.jarscore.runtime.FieldSpec;
+import io.jarscore.runtime.Model;
 
 /** JSON in and out of the scoring app: input rows, results and dead letters. */
 final class RecordCodec {
@@ -48,7 +49,12 @@ final class RecordCodec {
             if (v.isNull()) {
                 row.put(field.getKey(), null);
             } else if (v.isNumber()) {
-                row.put(field.getKey(), v.doubleValue());
+                double number = v.doubleValue();
+                if (Double.isInfinite(number)) {
+                    throw new BadRecordException("field '" + Model.shorten(field.getKey()) + "' value "
+                        + Model.shorten(v.asText()) + " is beyond the range of a double; expected a finite number or null");
+                }
+                row.put(field.getKey(), number);
             } else if (v.isTextual()) {
                 row.put(field.getKey(), v.textValue());
             } else {
@@ -62,12 +68,12 @@ final class RecordCodec {
             }
             Object v = row.get(input.name());
             if (v instanceof JsonNode other) {
-                throw new BadRecordException("field '" + input.name() + "' value " + other + " is a JSON "
+                throw new BadRecordException("field '" + input.name() + "' value " + Model.shorten(other.toString()) + " is a JSON "
                     + other.getNodeType().toString().toLowerCase() + "; expected "
                     + (input.numeric() ? "a number" : "a string") + " or null");
             }
             if (input.numeric() && v instanceof String s) {
-                throw new BadRecordException("field '" + input.name() + "' value '" + s + "' is a string; expected a number ("
+                throw new BadRecordException("field '" + input.name() + "' value " + Model.shorten("'" + s + "'") + " is a string; expected a number ("
                     + input.dataType() + ") or null");
             }
         }

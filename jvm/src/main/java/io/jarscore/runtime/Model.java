@@ -352,7 +352,7 @@ public final class Model implements AutoCloseable {
     }
 
     /** Error messages quote what the caller sent, but never a whole 100 000-character string. */
-    static String shorten(String text) {
+    public static String shorten(String text) {
         return text.length() <= MAX_QUOTE ? text
             : text.substring(0, MAX_QUOTE - 20) + "... (" + text.length() + " characters)";
     }
