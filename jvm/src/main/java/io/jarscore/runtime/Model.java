@@ -353,17 +353,22 @@ public final class Model implements AutoCloseable {
 
     /** Error messages quote what the caller sent, but never a whole 100 000-character string. */
     public static String shorten(String text) {
-        return text.length() <= MAX_QUOTE ? text
-            : text.substring(0, MAX_QUOTE - 20) + "... (" + text.length() + " characters)";
+        return shorten(text, MAX_QUOTE);
+    }
+
+    private static String shorten(String text, int limit) {
+        return text.length() <= limit ? text : text.substring(0, limit - 20) + "... (" + text.length() + " characters)";
     }
 
     private static final int MAX_QUOTE = 120;
+    /** Exception messages name paths and causes: room for those, not for a pasted 100 000-character input. */
+    private static final int MAX_MESSAGE = 1000;
 
     /** The exception and, where it only wraps another (as JAXB does a SAX parse error), the root cause. */
     public static String describe(Throwable e) {
         StringBuilder text = new StringBuilder(e.getClass().getSimpleName());
         if (e.getMessage() != null) {
-            text.append(": ").append(shorten(e.getMessage()));
+            text.append(": ").append(shorten(e.getMessage(), MAX_MESSAGE));
         }
         Throwable root = e;
         for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 10; depth++) {
@@ -372,7 +377,7 @@ public final class Model implements AutoCloseable {
         if (root != e && (root.getMessage() == null || !text.toString().contains(root.getMessage()))) {
             text.append(" (caused by ").append(root.getClass().getSimpleName());
             if (root.getMessage() != null) {
-                text.append(": ").append(shorten(root.getMessage()));
+                text.append(": ").append(shorten(root.getMessage(), MAX_MESSAGE));
             }
             text.append(')');
         }
