@@ -56,7 +56,8 @@ class Engine:
 
 # jarscore -----------------------------------------------------------------------------------------
 class JarscoreEngine(Engine):
-    """jarscore's Scorer on the artifact's transpiled JAR (engine 'jar')."""
+    """jarscore's Scorer on the artifact's transpiled JAR: the fast kernel when it is active
+    (scorer.kernel == 'active'), else JPMML-Evaluator over the transpiled classes."""
     name = "jarscore"
     kind = "jarscore"
 
@@ -82,6 +83,17 @@ class JarscoreEngine(Engine):
 
     def close(self):
         self.scorer.close()
+
+
+class JarscoreJpmmlEngine(JarscoreEngine):
+    """jarscore's Scorer on the artifact's JAR with the fast kernel turned off: JPMML-Evaluator's
+    Map-based API over the transpiled classes (the path every model had before the kernel)."""
+    name = "jarscore-jpmml"
+
+    def setup(self, model):
+        from scorer import Scorer
+        self.scorer = Scorer.load(self._path(model), kernel=False)
+        self.numeric = not model.spec.mixed
 
 
 class JarscorePmmlEngine(JarscoreEngine):
@@ -254,7 +266,7 @@ class PyPmmlEngine(Engine):
 
 
 ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (
-    JarscoreEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine, SklearnEngine,
+    JarscoreEngine, JarscoreJpmmlEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine, SklearnEngine,
     JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)}
 
 NATIVE = {"lightgbm": "lightgbm", "xgboost": "xgboost", "sklearn": "sklearn-api"}

@@ -44,6 +44,12 @@ public final class Model implements AutoCloseable {
 
     private final List<String> targetNames;
 
+    /** The fast kernel while it is trusted; null when absent, refused or not yet verified. */
+    private volatile KernelRunner kernel;
+    private volatile KernelRunner candidate;
+    private volatile String kernelStatus = "absent: not a transpiled JAR";
+    private final java.util.concurrent.atomic.LongAdder kernelRows = new java.util.concurrent.atomic.LongAdder();
+
     private Model(String source, PMML pmml, Evaluator evaluator, URLClassLoader classLoader,
                   Map<String, TreeMap<Integer, VectorizedInputs.FieldDeclaration>> vectors) {
         this.source = source;
@@ -101,7 +107,15 @@ public final class Model implements AutoCloseable {
             PMML pmml = PMMLUtil.load(loader);
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
             Path siblingPmml = jar.resolveSibling("model.pmml");
-            return new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml));
+            Model model = new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml));
+            Object found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
+            if (found instanceof KernelRunner runner) {
+                model.candidate = runner;
+                model.kernelStatus = "unverified: call verifyKernel with rows to check it against JPMML";
+            } else {
+                model.kernelStatus = (String) found;
+            }
+            return model;
         } catch (RuntimeException | LinkageError e) {
             closeQuietly(loader);
             throw new ArtifactException("cannot load a transpiled model from " + jar
@@ -198,6 +212,127 @@ public final class Model implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    // fast kernel ------------------------------------------------------------------------------------
+
+    /** The kernel in use, or null (see {@link #kernelStatus()}). */
+    public io.jarscore.kernel.Kernel kernel() {
+        KernelRunner k = kernel;
+        return k == null ? null : k.kernel;
+    }
+
+    /** "active", "unverified: ...", "absent: why" or "refused: why". */
+    public String kernelStatus() {
+        return kernelStatus;
+    }
+
+    /**
+     * Scores the rows (columns as for {@link #scoreColumns}) through the kernel and through JPMML
+     * (interpreting the artifact's model.pmml when it sits beside the JAR, else the transpiled classes);
+     * activates the kernel when every output agrees (labels equal, numbers within 1e-12 relative),
+     * refuses it for good otherwise. Returns the new status.
+     */
+    public synchronized String verifyKernel(Object[] columns, int rows) {
+        KernelRunner k = candidate;
+        if (k == null) {
+            return kernelStatus;
+        }
+        Object[] expected;
+        Path pmmlFile = Path.of(source).resolveSibling("model.pmml");
+        if (Files.isRegularFile(pmmlFile)) {
+            // The reference is JPMML-Evaluator interpreting the PMML: JPMML-Transpiler's classes
+            // reorder some float32 sums (XGBoost), which moves results by an ulp.
+            try (Model reference = loadPmml(pmmlFile)) {
+                expected = reference.scoreColumns(columns, rows);
+            }
+        } else {
+            expected = scoreColumns(columns, rows);
+        }
+        double[] in = k.encode(columns, rows);
+        double[] out = new double[rows * k.outputs];
+        try {
+            k.scoreRaw(in, rows, out, 1);
+        } catch (RuntimeException e) {
+            return refuseKernel("the kernel failed on the verification rows: " + describe(e));
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < k.outputs; j++) {
+                double got = out[r * k.outputs + j];
+                Object want = expected[j] instanceof double[] d ? (Object) d[r] : ((String[]) expected[j])[r];
+                double wanted = k.encodeResult(want, j);
+                if (!agrees(got, wanted)) {
+                    String shown = k.outputLabels[j] != null && got >= 0 && got < k.outputLabels[j].length
+                        ? k.outputLabels[j][(int) got] : String.valueOf(got);
+                    return refuseKernel("verification row " + r + ", output '" + resultNames.get(j) + "': kernel "
+                        + shown + ", JPMML " + want);
+                }
+            }
+        }
+        kernel = k;
+        kernelStatus = "active";
+        return kernelStatus;
+    }
+
+    /** Stops using the kernel; the JPMML path scores everything from now on. */
+    public synchronized String refuseKernel(String why) {
+        kernel = null;
+        candidate = null;
+        kernelStatus = "refused: " + why;
+        return kernelStatus;
+    }
+
+    static boolean agrees(double got, double wanted) {
+        if (got == wanted || Double.isNaN(got) && Double.isNaN(wanted)) {
+            return true;
+        }
+        return Math.abs(got - wanted) <= 1e-12 * Math.max(Math.abs(got), Math.abs(wanted));
+    }
+
+    /**
+     * Scores a row-major batch through the kernel ({@code rows * inputs} values, strings as codes of
+     * the kernel's tables); returns {@code rows * outputs} values (labels as codes). Rows the kernel
+     * defers are scored through JPMML, so errors are JPMML's. {@code threads > 1} splits large batches.
+     */
+    public double[] scoreKernel(double[] in, int rows, int threads) {
+        double[] out = new double[rows * requireKernel().outputs];
+        scoreKernelInto(in, rows, out, threads);
+        return out;
+    }
+
+    /** As {@link #scoreKernel} into a caller's array (a single row reuses its buffers this way). */
+    public void scoreKernelInto(double[] in, int rows, double[] out, int threads) {
+        KernelRunner k = requireKernel();
+        if (in.length < rows * k.inputs || out.length < rows * k.outputs) {
+            throw new ScoringException("expected " + rows * k.inputs + " inputs and room for " + rows * k.outputs
+                + " outputs, got " + in.length + " and " + out.length);
+        }
+        k.scoreRaw(in, rows, out, threads);
+        kernelRows.add(rows);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < k.outputs; j++) {
+                if (Double.isNaN(out[r * k.outputs + j])) {
+                    Object[] results = scoreRow(k.decode(in, r), r);
+                    for (int i = 0; i < k.outputs; i++) {
+                        out[r * k.outputs + i] = k.encodeResult(results[i], i);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Rows scored through the kernel so far (rows it deferred to JPMML included): proof the fast path ran. */
+    public long kernelRowsScored() {
+        return kernelRows.sum();
+    }
+
+    private KernelRunner requireKernel() {
+        KernelRunner k = kernel;
+        if (k == null) {
+            throw new ScoringException("model " + source + " has no active kernel (" + kernelStatus + ")");
+        }
+        return k;
     }
 
     private Object[] scoreRow(Object[] rawValues, int row) {
