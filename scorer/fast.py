@@ -44,15 +44,17 @@ class FastPath:
 
     def score(self, matrix: np.ndarray) -> list:
         """Scorer result columns (float64 arrays; labels as lists of str) for a (rows, inputs) matrix."""
+        return self._columns(self.outputs_of(matrix))
+
+    def outputs_of(self, matrix: np.ndarray) -> np.ndarray:
+        """The kernel's raw (rows, outputs) float64 results: labels as codes."""
         rows = matrix.shape[0]
         if rows == 1:
-            out = self._score_one(matrix[0])[None, :]
-        else:
-            flat = jvm.double_array(np.ascontiguousarray(matrix, dtype=np.float64).ravel())
-            with jvm.java_errors():
-                result = self._model.scoreKernel(flat, rows, self.threads)
-            out = jvm.read(result).reshape(rows, self.outputs)
-        return self._columns(out)
+            return self._score_one(matrix[0])[None, :]
+        flat = jvm.double_array(np.ascontiguousarray(matrix, dtype=np.float64).ravel())
+        with jvm.java_errors():
+            result = self._model.scoreKernel(flat, rows, self.threads)
+        return jvm.read(result).reshape(rows, self.outputs)
 
     def _score_one(self, row: np.ndarray) -> np.ndarray:
         local = self._local

@@ -148,8 +148,7 @@ class Scorer:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
         matrix = self._numeric_matrix(X)
         if matrix is not None:
-            results = self._fast.score(matrix)
-            return np.column_stack([results[i] for i in self._proba_positions])
+            return self._fast.outputs_of(matrix)[:, self._proba_positions]
         columns, rows = columns_from(X, self._inputs, self._features)
         results = self._score(columns, rows)
         return np.column_stack([results[i] for i in self._proba_positions])

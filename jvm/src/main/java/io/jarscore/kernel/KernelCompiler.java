@@ -273,12 +273,9 @@ public final class KernelCompiler {
         InvalidValueTreatmentMethod invalid = mining.getInvalidValueTreatment() == null
             ? InvalidValueTreatmentMethod.RETURN_INVALID : mining.getInvalidValueTreatment();
         Object invalidReplacement = mining.getInvalidValueReplacement();
-        boolean canBeInvalid = hasDomain || field.hasIntervals() || kind == Kind.INTEGER;
-        if (invalid == InvalidValueTreatmentMethod.AS_VALUE && invalidReplacement == null && !canBeInvalid) {
-            invalid = InvalidValueTreatmentMethod.AS_IS; // no value of this field is ever invalid
-        }
         if (invalid == InvalidValueTreatmentMethod.AS_VALUE && invalidReplacement == null) {
-            throw new UnsupportedPmmlException("MiningField '" + name + "' asValue without invalidValueReplacement");
+            // PMML 4.4 renamed asIs to asValue; JPMML-Model reads "asIs" as asValue without a value.
+            invalid = InvalidValueTreatmentMethod.AS_IS;
         }
         Object replacement = mining.getMissingValueReplacement();
         if (invalid == InvalidValueTreatmentMethod.AS_MISSING && replacement != null) {
