@@ -274,6 +274,24 @@ public final class Model implements AutoCloseable {
         return kernelStatus;
     }
 
+    /**
+     * The code tables of the kernel in the JAR (active or not yet verified), by input field: the
+     * strings a caller maps to codes before sending rows to {@link #scoreKernel}. Null without a kernel.
+     */
+    public Map<String, List<String>> kernelInputCategories() {
+        KernelRunner k = kernel != null ? kernel : candidate;
+        if (k == null) {
+            return null;
+        }
+        Map<String, List<String>> tables = new LinkedHashMap<>();
+        for (int i = 0; i < k.inputs; i++) {
+            if (k.inputTables[i] != null) {
+                tables.put(inputSpecs.get(i).name(), List.of(k.inputTables[i]));
+            }
+        }
+        return tables;
+    }
+
     /** Stops using the kernel; the JPMML path scores everything from now on. */
     public synchronized String refuseKernel(String why) {
         kernel = null;
