@@ -66,7 +66,9 @@ class JarscoreEngine(Engine):
 
     def setup(self, model):
         from scorer import Scorer
-        self.scorer = Scorer.load(self._path(model))
+        # Two seconds of scoring the verification rows at load: HotSpot compiles the kernel's
+        # methods before the first timed call, as a long-running service has them compiled.
+        self.scorer = Scorer.load(self._path(model), warmup=2.0)
         self.numeric = not model.spec.mixed
 
     def score_mapping(self, row):
@@ -80,6 +82,10 @@ class JarscoreEngine(Engine):
 
     def score_batch(self, batch):
         return self.scorer.predict_proba(batch)
+
+    def batch_threads(self):
+        # The kernel splits batches of 20 000+ rows over scorer.threads JVM threads.
+        return self.scorer.threads if self.scorer.kernel == "active" else 1
 
     def close(self):
         self.scorer.close()

@@ -71,17 +71,20 @@ class Scorer:
         self.kernel = status
 
     @classmethod
-    def load(cls, path: str | Path, *, threads: int | None = None, kernel: bool = True) -> "Scorer":
+    def load(cls, path: str | Path, *, threads: int | None = None, kernel: bool = True,
+             warmup: float = 0.0) -> "Scorer":
         """Loads an artifact directory (checked against its manifest), a transpiled model.jar,
         or a .pmml file (scored by JPMML-Evaluator's interpreter, engine 'pmml').
 
         An artifact's fast kernel is used (engine 'kernel') when it agrees with JPMML on the
         manifest's verification rows; ``kernel=False`` forces the JPMML path. ``threads`` JVM threads
-        score large batches (default: $JARSCORE_THREADS or the CPU count). See ``scorer.kernel``."""
+        score large batches (default: $JARSCORE_THREADS or the CPU count). ``warmup`` seconds of
+        scoring the verification rows at load let the JIT compile the kernel before the first real
+        call. See ``scorer.kernel``."""
         path = Path(path)
         Model = jvm.jclass(_MODEL_CLASS)
         if path.is_dir():
-            return cls.load_artifact(read_artifact(path), threads=threads, kernel=kernel)
+            return cls.load_artifact(read_artifact(path), threads=threads, kernel=kernel, warmup=warmup)
         java_path = _java_path(path)
         if not path.exists():
             raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
@@ -96,13 +99,18 @@ class Scorer:
         raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar or a .pmml file")
 
     @classmethod
-    def load_artifact(cls, artifact: Artifact, *, threads: int | None = None, kernel: bool = True) -> "Scorer":
+    def load_artifact(cls, artifact: Artifact, *, threads: int | None = None, kernel: bool = True,
+                      warmup: float = 0.0) -> "Scorer":
         """Loads an artifact already read and checked by :func:`scorer.artifact.read_artifact`."""
         Model = jvm.jclass(_MODEL_CLASS)
         with jvm.java_errors():
             model = Model.loadJar(_java_path(artifact.jar))
-        return cls(model, engine="jar", manifest=artifact.manifest, source=artifact.directory,
-                   threads=threads, kernel=kernel)
+        scorer = cls(model, engine="jar", manifest=artifact.manifest, source=artifact.directory,
+                     threads=threads, kernel=kernel)
+        if warmup > 0 and scorer.kernel == "active":
+            with jvm.java_errors():
+                model.warmUpKernel(int(warmup * 1000))
+        return scorer
 
     # metadata -----------------------------------------------------------------------------------
     @property

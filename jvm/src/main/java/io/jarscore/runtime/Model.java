@@ -271,7 +271,32 @@ public final class Model implements AutoCloseable {
         }
         kernel = k;
         kernelStatus = "active";
+        warmUp = in;
         return kernelStatus;
+    }
+
+    private volatile double[] warmUp;
+
+    /**
+     * Scores the verification rows through the kernel over and over for about {@code millis}, so
+     * that HotSpot compiles its methods before the first real call (a cold kernel runs interpreted,
+     * tens of times slower). Returns the rows scored.
+     */
+    public long warmUpKernel(long millis) {
+        KernelRunner k = kernel;
+        double[] in = warmUp;
+        if (k == null || in == null || in.length == 0) {
+            return 0;
+        }
+        int rows = in.length / k.inputs;
+        double[] out = new double[rows * k.outputs];
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        long scored = 0;
+        while (System.nanoTime() < deadline) {
+            k.scoreRaw(in, rows, out, 1);
+            scored += rows;
+        }
+        return scored;
     }
 
     /**
