@@ -16,15 +16,16 @@ class FastPath:
     """Encodes columns for the model's kernel and decodes its outputs into Scorer's result columns."""
 
     def __init__(self, java_model, threads: int):
-        kernel = java_model.kernel()
+        # Only through Model: a JPype wrapper of the generated kernel class would be cached by JPype
+        # and keep the model's class loader (and its classes) alive after close().
         self._model = java_model
         self.threads = max(1, int(threads))
-        self.inputs = int(kernel.inputCount())
-        self.outputs = int(kernel.outputCount())
+        shape = java_model.kernelShape()
+        self.inputs, self.outputs = int(shape[0]), int(shape[1])
         self._codes = [None if t is None else {str(v): float(i) for i, v in enumerate(t)}
-                       for t in kernel.inputCategories()]
+                       for t in java_model.kernelInputTables()]
         self._labels = [None if t is None else np.asarray([str(v) for v in t], dtype=object)
-                        for t in kernel.outputLabels()]
+                        for t in java_model.kernelOutputLabels()]
         self.numeric_only = all(c is None for c in self._codes)
         self._local = threading.local()
 

@@ -317,6 +317,26 @@ public final class Model implements AutoCloseable {
         return tables;
     }
 
+    /**
+     * The active kernel's shape: {inputs, outputs}. Callers outside the JVM use these rather than
+     * {@link #kernel()}: a bridge that caches the generated class (JPype does) would keep the
+     * model's class loader alive after {@link #close()}.
+     */
+    public int[] kernelShape() {
+        KernelRunner k = requireKernel();
+        return new int[]{k.inputs, k.outputs};
+    }
+
+    /** Per input of the active kernel: its code table, or null for a numeric input. */
+    public String[][] kernelInputTables() {
+        return requireKernel().inputTables.clone();
+    }
+
+    /** Per output of the active kernel: the labels a label-coded output indexes, or null. */
+    public String[][] kernelOutputLabels() {
+        return requireKernel().outputLabels.clone();
+    }
+
     /** Stops using the kernel; the JPMML path scores everything from now on. */
     public synchronized String refuseKernel(String why) {
         kernel = null;
