@@ -56,7 +56,8 @@ class Engine:
 
 # jarscore -----------------------------------------------------------------------------------------
 class JarscoreEngine(Engine):
-    """jarscore's Scorer on the artifact's transpiled JAR (engine 'jar')."""
+    """jarscore's Scorer on the artifact's transpiled JAR: the fast kernel when it is active
+    (scorer.kernel == 'active'), else JPMML-Evaluator over the transpiled classes."""
     name = "jarscore"
     kind = "jarscore"
 
@@ -65,7 +66,9 @@ class JarscoreEngine(Engine):
 
     def setup(self, model):
         from scorer import Scorer
-        self.scorer = Scorer.load(self._path(model))
+        # Two seconds of scoring the verification rows at load: HotSpot compiles the kernel's
+        # methods before the first timed call, as a long-running service has them compiled.
+        self.scorer = Scorer.load(self._path(model), warmup=2.0)
         self.numeric = not model.spec.mixed
 
     def score_mapping(self, row):
@@ -80,6 +83,10 @@ class JarscoreEngine(Engine):
     def score_batch(self, batch):
         return self.scorer.predict_proba(batch)
 
+    def batch_threads(self):
+        # The kernel splits batches of 20 000+ rows over scorer.threads JVM threads.
+        return self.scorer.threads if self.scorer.kernel == "active" else 1
+
     def close(self):
         self.scorer.close()
 
@@ -92,6 +99,17 @@ class JarscoreRemoteEngine(JarscoreEngine):
     def setup(self, model):
         from scorer import Scorer
         self.scorer = Scorer.load(self._path(model), out_of_process=True)
+        self.numeric = not model.spec.mixed
+
+
+class JarscoreJpmmlEngine(JarscoreEngine):
+    """jarscore's Scorer on the artifact's JAR with the fast kernel turned off: JPMML-Evaluator's
+    Map-based API over the transpiled classes (the path every model had before the kernel)."""
+    name = "jarscore-jpmml"
+
+    def setup(self, model):
+        from scorer import Scorer
+        self.scorer = Scorer.load(self._path(model), kernel=False)
         self.numeric = not model.spec.mixed
 
 
@@ -265,7 +283,8 @@ class PyPmmlEngine(Engine):
 
 
 ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (
-    JarscoreEngine, JarscoreRemoteEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine, SklearnEngine,
+    JarscoreEngine, JarscoreJpmmlEngine, JarscoreRemoteEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine,
+    SklearnEngine,
     JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)}
 
 NATIVE = {"lightgbm": "lightgbm", "xgboost": "xgboost", "sklearn": "sklearn-api"}

@@ -14,8 +14,8 @@ from scorer import jvm
 
 ROOT = Path(__file__).resolve().parent.parent
 JMH_PROJECT = ROOT / "benchmarks" / "jvm"
-JMH_ENGINES = ("jarscore", "jpmml-interpreted", "jpmml-transpiled")
-JAVA_NAMES = {"jarscore": "jarscore-java", "jpmml-interpreted": "jpmml-java-interpreted",
+JMH_ENGINES = ("jarscore", "jarscore-kernel", "jpmml-interpreted", "jpmml-transpiled")
+JAVA_NAMES = {"jarscore": "jarscore-java", "jarscore-kernel": "jarscore-kernel-java", "jpmml-interpreted": "jpmml-java-interpreted",
               "jpmml-transpiled": "jpmml-java-transpiled"}
 
 

@@ -27,9 +27,9 @@ FORMAT = 1
 PLANS = {
     # Budgets are per engine, model and case; every call is timed on its own (pytest-benchmark,
     # iterations=1). Batches whose one call would exceed max_call_seconds are skipped with a reason.
-    "full": {"row_seconds": 3.0, "row_rounds_min": 2000, "row_rounds_max": 20000, "row_warmup": 500,
-             "batch_sizes": [1, 100, 10_000, 1_000_000], "batch_seconds": 4.0, "batch_rounds_min": 3,
-             "batch_rounds_max": 2000, "max_call_seconds": 30.0},
+    "full": {"row_seconds": 2.0, "row_rounds_min": 2000, "row_rounds_max": 20000, "row_warmup": 500,
+             "batch_sizes": [1, 100, 10_000, 1_000_000], "batch_seconds": 2.5, "batch_rounds_min": 3,
+             "batch_rounds_max": 2000, "max_call_seconds": 15.0},
     "quick": {"row_seconds": 0.1, "row_rounds_min": 200, "row_rounds_max": 1000, "row_warmup": 50,
               "batch_sizes": [1, 100, 10_000], "batch_seconds": 0.1, "batch_rounds_min": 2,
               "batch_rounds_max": 50, "max_call_seconds": 2.0},
@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
     parser.add_argument("--max-call-seconds", type=float, default=None,
-                        help="skip a batch size when one call would take longer than this (default 30, quick 2)")
+                        help="skip a batch size when one call would take longer than this (default 15, quick 2)")
     parser.add_argument("--readme", action="store_true",
                         help="also replace the results table in README.md with this run's (full runs only)")
     return parser.parse_args(argv)

@@ -55,11 +55,13 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
         try:
             log("[3/4] parity check")
             parity, verification = _verify(kind, source, sample_frame, pmml_scorer, jar_scorer, log)
+            kernel = _kernel_entry(jar_scorer)
         finally:
             jar_scorer.close()
             pmml_scorer.close()
         log(f"[4/4] writing {out_dir}")
         manifest = _manifest(name, version, kind, source, java_class, jar_scorer, work, parity, verification)
+        manifest["kernel"] = kernel
         write_manifest(work, manifest)
     return Scorer.load(out_dir)
 
@@ -76,6 +78,17 @@ def _verify(kind, source, sample, pmml_scorer, jar_scorer, log):
     outputs = jar_scorer.evaluate(rows)
     verification = {"rows": _json_records(rows), "outputs": _json_records(outputs)}
     return report.to_json(), verification
+
+
+def _kernel_entry(jar_scorer: Scorer) -> dict:
+    """Whether model.jar carries the fast kernel, and the code tables of its string inputs (callers
+    that send numbers only map strings with these). Scorer.load checks the kernel before using it."""
+    status = str(jar_scorer._model.kernelStatus())
+    if status.startswith("absent: "):
+        return {"status": "absent", "reason": status[len("absent: "):]}
+    tables = jar_scorer._model.kernelInputCategories()
+    categories = {str(k): [str(v) for v in tables.get(k)] for k in tables.keySet()} if tables is not None else {}
+    return {"status": "present", "categories": categories}
 
 
 def _manifest(name, version, kind, source, java_class, scorer: Scorer, work: Path, parity, verification) -> dict:

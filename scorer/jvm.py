@@ -148,6 +148,25 @@ def double_array(values):
     return jpype.JArray(jpype.JDouble)(values)
 
 
+def double_buffer(size: int):
+    """A Java double[] of ``size`` zeros, to be filled and read many times (single-row buffers)."""
+    import jpype
+
+    return jpype.JArray(jpype.JDouble)(size)
+
+
+def fill(buffer, values) -> None:
+    """Copies a float64 numpy array into a Java double[] (one memcpy)."""
+    buffer[:] = values
+
+
+def read(buffer):
+    """A Java double[] as a float64 numpy array (a copy)."""
+    import numpy as np
+
+    return np.array(buffer, dtype=np.float64)
+
+
 def string_array(values):
     import jpype
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -11,15 +13,23 @@ import pandas as pd
 from jarscore.errors import ArtifactError
 from scorer import jvm
 from scorer.artifact import Artifact, read_artifact
-from scorer.inputs import Field, columns_from, row_columns
+from scorer.fast import FastPath
+from scorer.inputs import Field, _positions, columns_from, row_columns
 
 _MODEL_CLASS = "io.jarscore.runtime.Model"
+log = logging.getLogger("jarscore.scorer")
+
+
+def default_threads() -> int:
+    """JVM threads for large batches: $JARSCORE_THREADS, else the number of CPUs."""
+    return int(os.environ.get("JARSCORE_THREADS") or os.cpu_count() or 1)
 
 
 class Scorer:
     """A loaded model. Use :meth:`Scorer.load`; thread-safe for scoring."""
 
-    def __init__(self, java_model, *, engine: str, manifest: Mapping[str, Any] | None, source: Path):
+    def __init__(self, java_model, *, engine: str, manifest: Mapping[str, Any] | None, source: Path,
+                 threads: int | None = None, kernel: bool = True):
         self._model = java_model
         self.engine = engine
         self.manifest = dict(manifest or {})
@@ -34,20 +44,54 @@ class Scorer:
         self._proba_fields = self._probability_fields() if self.is_classifier else []
         positions = {f.name: i for i, f in enumerate(self._results)}
         self._proba_positions = [positions[name] for name in self._proba_fields if name in positions]
+        self.threads = threads or default_threads()
+        self._fast = None
+        self._positions_cache: dict[int, list[int] | None] = {}
+        self.kernel = "absent: out of process (the gateway scores through JPMML-Evaluator)"
+        if engine == "jar" and not self.out_of_process:
+            self._start_kernel(kernel)
+
+    def _start_kernel(self, wanted: bool) -> None:
+        """Checks the kernel against JPMML on the manifest's verification rows; uses it only if they agree."""
+        status = str(self._model.kernelStatus())
+        if not wanted:
+            status = str(self._model.refuseKernel("disabled by the caller (kernel=False)"))
+        elif status.startswith("unverified"):
+            rows = (self.manifest.get("verification") or {}).get("rows")
+            if rows:
+                columns, count = columns_from(pd.DataFrame(rows), self._inputs, self._features)
+                with jvm.java_errors():
+                    status = str(self._model.verifyKernel(self._java_columns(columns), count))
+        if status == "active":
+            self._fast = FastPath(self._model, self.threads)
+            log.info("model %s: fast kernel active (%d JVM threads for large batches)", self.name, self.threads)
+        elif status.startswith("refused"):
+            log.warning("model %s: fast kernel %s; scoring through JPMML-Evaluator", self.name, status)
+        else:
+            log.info("model %s: fast kernel %s; scoring through JPMML-Evaluator", self.name, status)
+        self.kernel = status
 
     @classmethod
-    def load(cls, path: str | Path, *, out_of_process: bool = False) -> "Scorer":
+    def load(cls, path: str | Path, *, threads: int | None = None, kernel: bool = True,
+             warmup: float = 0.0, out_of_process: bool = False) -> "Scorer":
         """Loads an artifact directory (checked against its manifest), a transpiled model.jar,
         or a .pmml file (scored by JPMML-Evaluator's interpreter, engine 'pmml').
 
+        An artifact's fast kernel is used (engine 'kernel') when it agrees with JPMML on the
+        manifest's verification rows; ``kernel=False`` forces the JPMML path. ``threads`` JVM threads
+        score large batches (default: $JARSCORE_THREADS or the CPU count). ``warmup`` seconds of
+        scoring the verification rows at load let the JIT compile the kernel before the first real
+        call. See ``scorer.kernel``.
+
         ``out_of_process=True`` scores in a JVM of its own (a child process reached over Py4J)
-        instead of one inside this process: the mode for servers that fork after loading."""
+        instead of one inside this process: the mode for servers that fork after loading. The
+        gateway scores through JPMML-Evaluator (no kernel)."""
         path = Path(path)
         if out_of_process:
             return cls._load_remote(path)
         Model = jvm.jclass(_MODEL_CLASS)
         if path.is_dir():
-            return cls.load_artifact(read_artifact(path))
+            return cls.load_artifact(read_artifact(path), threads=threads, kernel=kernel, warmup=warmup)
         java_path = _java_path(path)
         if not path.exists():
             raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
@@ -62,12 +106,18 @@ class Scorer:
         raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar or a .pmml file")
 
     @classmethod
-    def load_artifact(cls, artifact: Artifact) -> "Scorer":
+    def load_artifact(cls, artifact: Artifact, *, threads: int | None = None, kernel: bool = True,
+                      warmup: float = 0.0) -> "Scorer":
         """Loads an artifact already read and checked by :func:`scorer.artifact.read_artifact`."""
         Model = jvm.jclass(_MODEL_CLASS)
         with jvm.java_errors():
             model = Model.loadJar(_java_path(artifact.jar))
-        return cls(model, engine="jar", manifest=artifact.manifest, source=artifact.directory)
+        scorer = cls(model, engine="jar", manifest=artifact.manifest, source=artifact.directory,
+                     threads=threads, kernel=kernel)
+        if warmup > 0 and scorer.kernel == "active":
+            with jvm.java_errors():
+                model.warmUpKernel(int(warmup * 1000))
+        return scorer
 
     @classmethod
     def _load_remote(cls, path: Path) -> "Scorer":
@@ -128,6 +178,9 @@ class Scorer:
             raise ArtifactError(f"model '{self.name}' is a regressor; predict_proba needs a classifier")
         if not self._proba_fields:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
+        matrix = self._numeric_matrix(X)
+        if matrix is not None:
+            return self._fast.outputs_of(matrix)[:, self._proba_positions]
         columns, rows = columns_from(X, self._inputs, self._features)
         results = self._score(columns, rows)
         return np.column_stack([results[i] for i in self._proba_positions])
@@ -146,15 +199,43 @@ class Scorer:
         self._model.close()
 
     # internals ----------------------------------------------------------------------------------
+    def _numeric_matrix(self, X: Any) -> np.ndarray | None:
+        """A float64 2-D array of a numeric-only model, as the kernel takes it (columns picked and
+        checked as ``columns_from`` would); None when the general path must handle X."""
+        fast = self._fast
+        if fast is None or not fast.numeric_only or not isinstance(X, np.ndarray) or X.ndim != 2 \
+                or X.dtype != np.float64:
+            return None
+        positions = self._positions_cache.get(X.shape[1], False)
+        if positions is False:
+            try:
+                positions = _positions(X.shape[1], [f.name for f in self._inputs], self._features, what="columns")
+            except Exception:
+                positions = None
+            self._positions_cache[X.shape[1]] = positions
+        if positions is None:
+            return None
+        matrix = X if positions == list(range(X.shape[1])) else X[:, positions]
+        if np.isinf(matrix).any():
+            return None  # the general path names the field and the row
+        return matrix
+
     def _score(self, columns: list, rows: int) -> list:
         if self.out_of_process:
             return self._model.score_columns(columns, rows)
-        java_columns = jvm.object_array([
+        if self._fast is not None:
+            matrix = self._fast.encode(columns, rows)
+            if matrix is not None:
+                return self._fast.score(matrix)
+        with jvm.java_errors():
+            results = self._model.scoreColumns(self._java_columns(columns), rows)
+        return [jvm.to_python_column(c) for c in results]
+
+    @staticmethod
+    def _java_columns(columns: list):
+        return jvm.object_array([
             jvm.double_array(c) if isinstance(c, np.ndarray) else jvm.string_array(c) for c in columns
         ])
-        with jvm.java_errors():
-            results = self._model.scoreColumns(java_columns, rows)
-        return [jvm.to_python_column(c) for c in results]
 
     def _predictions(self, target_column) -> np.ndarray:
         if not self.is_classifier:
@@ -182,6 +263,9 @@ class Scorer:
 
     def __repr__(self) -> str:
         return f"Scorer(name={self.name!r}, version={self.version!r}, engine={self.engine!r})"
+
+
+Scorer.kernel = "absent: not an artifact's transpiled JAR"
 
 
 def _java_path(path: Path):

@@ -16,6 +16,9 @@ def test_artifact_matches_native_model(entry, tmp_path):
     tolerance = identify(model).tolerance
     scorer = convert(model, tmp_path / entry.name, sample=held_out, name=entry.name, log=lambda line: None)
     assert scorer.manifest["parity"]["passed"] is True
+    # Every zoo model is one the kernel supports: the comparisons below run on the fast path.
+    assert scorer.kernel == "active", scorer.kernel
+    assert scorer.manifest["kernel"]["status"] == "present"
     assert scorer.manifest["parity"]["rows"] == len(held_out)
 
     native_X = native_frame(model, held_out, scorer)

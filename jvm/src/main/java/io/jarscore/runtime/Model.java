@@ -44,6 +44,12 @@ public final class Model implements AutoCloseable {
 
     private final List<String> targetNames;
 
+    /** The fast kernel while it is trusted; null when absent, refused or not yet verified. */
+    private volatile KernelRunner kernel;
+    private volatile KernelRunner candidate;
+    private volatile String kernelStatus = "absent: not a transpiled JAR";
+    private final java.util.concurrent.atomic.LongAdder kernelRows = new java.util.concurrent.atomic.LongAdder();
+
     private Model(String source, PMML pmml, Evaluator evaluator, URLClassLoader classLoader,
                   Map<String, TreeMap<Integer, VectorizedInputs.FieldDeclaration>> vectors) {
         this.source = source;
@@ -101,7 +107,15 @@ public final class Model implements AutoCloseable {
             PMML pmml = PMMLUtil.load(loader);
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
             Path siblingPmml = jar.resolveSibling("model.pmml");
-            return new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml));
+            Model model = new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml));
+            Object found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
+            if (found instanceof KernelRunner runner) {
+                model.candidate = runner;
+                model.kernelStatus = "unverified: call verifyKernel with rows to check it against JPMML";
+            } else {
+                model.kernelStatus = (String) found;
+            }
+            return model;
         } catch (RuntimeException | LinkageError e) {
             closeQuietly(loader);
             throw new ArtifactException("cannot load a transpiled model from " + jar
@@ -198,6 +212,202 @@ public final class Model implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    // fast kernel ------------------------------------------------------------------------------------
+
+    /** The kernel in use, or null (see {@link #kernelStatus()}). */
+    public io.jarscore.kernel.Kernel kernel() {
+        KernelRunner k = kernel;
+        return k == null ? null : k.kernel;
+    }
+
+    /** "active", "unverified: ...", "absent: why" or "refused: why". */
+    public String kernelStatus() {
+        return kernelStatus;
+    }
+
+    /**
+     * Scores the rows (columns as for {@link #scoreColumns}) through the kernel and through JPMML
+     * (interpreting the artifact's model.pmml when it sits beside the JAR, else the transpiled classes);
+     * activates the kernel when every output agrees (labels equal, numbers within 1e-12 relative),
+     * refuses it for good otherwise. Returns the new status.
+     */
+    public synchronized String verifyKernel(Object[] columns, int rows) {
+        KernelRunner k = candidate;
+        if (k == null) {
+            return kernelStatus;
+        }
+        Object[] expected;
+        Path pmmlFile = Path.of(source).resolveSibling("model.pmml");
+        if (Files.isRegularFile(pmmlFile)) {
+            // The reference is JPMML-Evaluator interpreting the PMML: JPMML-Transpiler's classes
+            // reorder some float32 sums (XGBoost), which moves results by an ulp.
+            try (Model reference = loadPmml(pmmlFile)) {
+                expected = reference.scoreColumns(columns, rows);
+            }
+        } else {
+            expected = scoreColumns(columns, rows);
+        }
+        double[] in = k.encode(columns, rows);
+        double[] out = new double[rows * k.outputs];
+        try {
+            k.scoreRaw(in, rows, out, 1);
+        } catch (RuntimeException e) {
+            return refuseKernel("the kernel failed on the verification rows: " + describe(e));
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < k.outputs; j++) {
+                double got = out[r * k.outputs + j];
+                Object want = expected[j] instanceof double[] d ? (Object) d[r] : ((String[]) expected[j])[r];
+                double wanted = k.encodeResult(want, j);
+                if (!agrees(got, wanted)) {
+                    String shown = k.outputLabels[j] != null && got >= 0 && got < k.outputLabels[j].length
+                        ? k.outputLabels[j][(int) got] : String.valueOf(got);
+                    return refuseKernel("verification row " + r + ", output '" + resultNames.get(j) + "': kernel "
+                        + shown + ", JPMML " + want);
+                }
+            }
+        }
+        kernel = k;
+        kernelStatus = "active";
+        warmUp = in;
+        return kernelStatus;
+    }
+
+    private volatile double[] warmUp;
+
+    /**
+     * Scores the verification rows through the kernel over and over for about {@code millis}, so
+     * that HotSpot compiles its methods before the first real call (a cold kernel runs interpreted,
+     * tens of times slower). Returns the rows scored.
+     */
+    public long warmUpKernel(long millis) {
+        KernelRunner k = kernel;
+        double[] in = warmUp;
+        if (k == null || in == null || in.length == 0) {
+            return 0;
+        }
+        // Rows mixed column by column from the verification rows (some cells missing), so that the
+        // branch profile HotSpot compiles with covers more paths than the few verification rows take:
+        // a narrow profile makes the compiled code deoptimize on the first unseen path.
+        int rows = in.length / k.inputs;
+        int mixed = 1024;
+        double[] sample = new double[mixed * k.inputs];
+        java.util.Random random = new java.util.Random(42);
+        for (int r = 0; r < mixed; r++) {
+            for (int c = 0; c < k.inputs; c++) {
+                double v = in[random.nextInt(rows) * k.inputs + c];
+                sample[r * k.inputs + c] = random.nextInt(20) == 0 && k.inputTables[c] == null ? Double.NaN : v;
+            }
+        }
+        double[] out = new double[mixed * k.outputs];
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        long scored = 0;
+        while (System.nanoTime() < deadline) {
+            k.scoreRaw(sample, mixed, out, 1);
+            scored += mixed;
+        }
+        return scored;
+    }
+
+    /**
+     * The code tables of the kernel in the JAR (active or not yet verified), by input field: the
+     * strings a caller maps to codes before sending rows to {@link #scoreKernel}. Null without a kernel.
+     */
+    public Map<String, List<String>> kernelInputCategories() {
+        KernelRunner k = kernel != null ? kernel : candidate;
+        if (k == null) {
+            return null;
+        }
+        Map<String, List<String>> tables = new LinkedHashMap<>();
+        for (int i = 0; i < k.inputs; i++) {
+            if (k.inputTables[i] != null) {
+                tables.put(inputSpecs.get(i).name(), List.of(k.inputTables[i]));
+            }
+        }
+        return tables;
+    }
+
+    /**
+     * The active kernel's shape: {inputs, outputs}. Callers outside the JVM use these rather than
+     * {@link #kernel()}: a bridge that caches the generated class (JPype does) would keep the
+     * model's class loader alive after {@link #close()}.
+     */
+    public int[] kernelShape() {
+        KernelRunner k = requireKernel();
+        return new int[]{k.inputs, k.outputs};
+    }
+
+    /** Per input of the active kernel: its code table, or null for a numeric input. */
+    public String[][] kernelInputTables() {
+        return requireKernel().inputTables.clone();
+    }
+
+    /** Per output of the active kernel: the labels a label-coded output indexes, or null. */
+    public String[][] kernelOutputLabels() {
+        return requireKernel().outputLabels.clone();
+    }
+
+    /** Stops using the kernel; the JPMML path scores everything from now on. */
+    public synchronized String refuseKernel(String why) {
+        kernel = null;
+        candidate = null;
+        kernelStatus = "refused: " + why;
+        return kernelStatus;
+    }
+
+    static boolean agrees(double got, double wanted) {
+        if (got == wanted || Double.isNaN(got) && Double.isNaN(wanted)) {
+            return true;
+        }
+        return Math.abs(got - wanted) <= 1e-12 * Math.max(Math.abs(got), Math.abs(wanted));
+    }
+
+    /**
+     * Scores a row-major batch through the kernel ({@code rows * inputs} values, strings as codes of
+     * the kernel's tables); returns {@code rows * outputs} values (labels as codes). Rows the kernel
+     * defers are scored through JPMML, so errors are JPMML's. {@code threads > 1} splits large batches.
+     */
+    public double[] scoreKernel(double[] in, int rows, int threads) {
+        double[] out = new double[rows * requireKernel().outputs];
+        scoreKernelInto(in, rows, out, threads);
+        return out;
+    }
+
+    /** As {@link #scoreKernel} into a caller's array (a single row reuses its buffers this way). */
+    public void scoreKernelInto(double[] in, int rows, double[] out, int threads) {
+        KernelRunner k = requireKernel();
+        if (in.length < rows * k.inputs || out.length < rows * k.outputs) {
+            throw new ScoringException("expected " + rows * k.inputs + " inputs and room for " + rows * k.outputs
+                + " outputs, got " + in.length + " and " + out.length);
+        }
+        k.scoreRaw(in, rows, out, threads);
+        kernelRows.add(rows);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < k.outputs; j++) {
+                if (Double.isNaN(out[r * k.outputs + j])) {
+                    Object[] results = scoreRow(k.decode(in, r), r);
+                    for (int i = 0; i < k.outputs; i++) {
+                        out[r * k.outputs + i] = k.encodeResult(results[i], i);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Rows scored through the kernel so far (rows it deferred to JPMML included): proof the fast path ran. */
+    public long kernelRowsScored() {
+        return kernelRows.sum();
+    }
+
+    private KernelRunner requireKernel() {
+        KernelRunner k = kernel;
+        if (k == null) {
+            throw new ScoringException("model " + source + " has no active kernel (" + kernelStatus + ")");
+        }
+        return k;
     }
 
     private Object[] scoreRow(Object[] rawValues, int row) {

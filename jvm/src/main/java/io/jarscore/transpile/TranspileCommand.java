@@ -15,7 +15,8 @@ import org.jpmml.transpiler.TranspilerUtil;
 
 /**
  * PMML file to JAR, through JPMML-Transpiler. The JAR holds the PMML class model as compiled Java
- * classes plus a service entry, and is loaded by {@link io.jarscore.runtime.Model#loadJar}.
+ * classes plus a service entry, and is loaded by {@link io.jarscore.runtime.Model#loadJar}. Beside them
+ * it holds the fast kernel ({@link KernelBuild}) when the model is one the kernel compiler supports.
  *
  * <pre>java -jar jarscore-jvm.jar --pmml model.pmml --jar model.jar --class-name pkg.Name [--sources DIR]</pre>
  */
@@ -60,8 +61,11 @@ public final class TranspileCommand {
         try {
             // createTempFile makes the file owner-only; an artifact is meant to be read by services too.
             Files.setPosixFilePermissions(partial, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            java.io.ByteArrayOutputStream archive = new java.io.ByteArrayOutputStream();
+            TranspilerUtil.archive(codeModel, archive);
             try (OutputStream out = Files.newOutputStream(partial)) {
-                TranspilerUtil.archive(codeModel, out);
+                // JPMML-Transpiler rewrites the PMML object in place, so the kernel reads the file afresh.
+                KernelBuild.addTo(pmmlFile, className + "Kernel", archive.toByteArray(), out, sourcesDir);
             }
             Files.move(partial, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {

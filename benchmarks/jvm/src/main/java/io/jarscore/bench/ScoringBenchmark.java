@@ -49,7 +49,7 @@ public class ScoringBenchmark {
     @Param({""})
     public String model;
 
-    @Param({"jarscore", "jpmml-interpreted", "jpmml-transpiled"})
+    @Param({"jarscore", "jarscore-kernel", "jpmml-interpreted", "jpmml-transpiled"})
     public String engine;
 
     private List<Map<String, Object>> rows;
@@ -57,6 +57,9 @@ public class ScoringBenchmark {
     private Model jarscore;
     private Evaluator evaluator;
     private URLClassLoader loader;
+    private io.jarscore.kernel.Kernel kernel;
+    private double[][] kernelRows;
+    private double[] kernelOut;
 
     @Setup(Level.Trial)
     public void load() throws Exception {
@@ -68,20 +71,73 @@ public class ScoringBenchmark {
         }
         switch (engine) {
             case "jarscore" -> jarscore = Model.loadJar(jar);
+            case "jarscore-kernel" -> loadKernel(jar);
             case "jpmml-interpreted" -> evaluator = build(unmarshal(pmmlFile));
             case "jpmml-transpiled" -> {
                 loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, getClass().getClassLoader());
                 evaluator = build(PMMLUtil.load(loader));
             }
             default -> throw new IllegalArgumentException("unknown engine '" + engine
-                + "': expected jarscore, jpmml-interpreted or jpmml-transpiled");
+                + "': expected jarscore, jarscore-kernel, jpmml-interpreted or jpmml-transpiled");
         }
     }
+
+    /** The artifact's fast kernel, checked against JPMML on the benchmark rows, each row pre-encoded. */
+    private void loadKernel(Path jar) {
+        Model model = Model.loadJar(jar);
+        List<FieldSpec> fields = model.inputFields();
+        Object[] columns = new Object[fields.size()];
+        for (int f = 0; f < columns.length; f++) {
+            String name = fields.get(f).name();
+            if (fields.get(f).numeric()) {
+                double[] c = new double[rows.size()];
+                for (int r = 0; r < c.length; r++) {
+                    Object v = rows.get(r).get(name);
+                    c[r] = v == null ? Double.NaN : (Double) v;
+                }
+                columns[f] = c;
+            } else {
+                String[] c = new String[rows.size()];
+                for (int r = 0; r < c.length; r++) {
+                    c[r] = (String) rows.get(r).get(name);
+                }
+                columns[f] = c;
+            }
+        }
+        String status = model.verifyKernel(columns, rows.size());
+        if (!status.equals("active")) {
+            throw new IllegalStateException("no fast kernel for " + jar + ": " + status);
+        }
+        kernel = model.kernel();
+        String[][] tables = kernel.inputCategories();
+        kernelRows = new double[rows.size()][fields.size()];
+        for (int r = 0; r < kernelRows.length; r++) {
+            for (int f = 0; f < fields.size(); f++) {
+                Object column = columns[f];
+                if (column instanceof double[] d) {
+                    kernelRows[r][f] = d[r];
+                } else {
+                    String v = ((String[]) column)[r];
+                    int code = v == null ? -1 : java.util.Arrays.asList(tables[f]).indexOf(v);
+                    kernelRows[r][f] = v == null ? Double.NaN : code < 0 ? io.jarscore.kernel.Kernel.UNKNOWN : code;
+                }
+            }
+        }
+        kernelOut = new double[kernel.outputCount()];
+        jarscore = null;
+        loader = null;
+        this.kernelModel = model;
+    }
+
+    private Model kernelModel;
 
     @TearDown(Level.Trial)
     public void close() throws IOException {
         if (jarscore != null) {
             jarscore.close();
+        }
+        if (kernelModel != null) {
+            kernelModel.close();
         }
         if (loader != null) {
             loader.close();
@@ -91,7 +147,12 @@ public class ScoringBenchmark {
     @Benchmark
     public Object scoreOneRow() {
         Map<String, Object> row = rows.get(next);
+        int current = next;
         next = next + 1 == rows.size() ? 0 : next + 1;
+        if (kernel != null) {
+            kernel.score(kernelRows[current], 0, kernelOut, 0);
+            return kernelOut;
+        }
         if (jarscore != null) {
             return jarscore.score(row);
         }

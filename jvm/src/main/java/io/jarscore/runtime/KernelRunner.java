@@ -1,0 +1,154 @@
+package io.jarscore.runtime;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import io.jarscore.kernel.Kernel;
+
+/**
+ * The fast kernel of one model: found in the model's JAR, checked against the JPMML evaluator, and
+ * scoring row-major double arrays on one or several threads. Rows the kernel leaves as NaN
+ * (inputs it cannot judge) are scored again through {@link Model}'s JPMML path.
+ */
+final class KernelRunner {
+
+    static final String KERNEL_ENTRY = "META-INF/jarscore-kernel";
+    static final String ABSENT_ENTRY = "META-INF/jarscore-kernel-absent";
+    /** Batches smaller than this stay on the calling thread. */
+    static final int PARALLEL_ROWS = 20_000;
+
+    private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "jarscore-kernel");
+        t.setDaemon(true);
+        return t;
+    });
+
+    final Kernel kernel;
+    final String[][] inputTables;
+    final String[][] outputLabels;
+    final int inputs;
+    final int outputs;
+
+    private KernelRunner(Kernel kernel) {
+        this.kernel = kernel;
+        this.inputTables = kernel.inputCategories();
+        this.outputLabels = kernel.outputLabels();
+        this.inputs = kernel.inputCount();
+        this.outputs = kernel.outputCount();
+    }
+
+    /** The kernel in {@code loader}'s JAR, or a reason why there is none. */
+    static Object find(URLClassLoader loader, List<String> inputNames, List<String> resultNames) {
+        URL entry = loader.findResource(KERNEL_ENTRY);
+        if (entry == null) {
+            URL absent = loader.findResource(ABSENT_ENTRY);
+            return "absent: " + (absent == null ? "the JAR was built without a kernel" : read(absent));
+        }
+        String className = read(entry).trim();
+        Kernel kernel;
+        try {
+            kernel = (Kernel) Class.forName(className, true, loader).getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+            return "refused: cannot load kernel class " + className + ": " + Model.describe(e);
+        }
+        if (!Arrays.asList(kernel.inputNames()).equals(inputNames)) {
+            return "refused: kernel inputs " + Arrays.toString(kernel.inputNames()) + " differ from the model's " + inputNames;
+        }
+        if (!Arrays.asList(kernel.outputNames()).equals(resultNames)) {
+            return "refused: kernel outputs " + Arrays.toString(kernel.outputNames()) + " differ from the model's " + resultNames;
+        }
+        return new KernelRunner(kernel);
+    }
+
+    private static String read(URL url) {
+        try (InputStream in = url.openStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Columns as {@link Model#scoreColumns} takes them, to the kernel's row-major codes. */
+    double[] encode(Object[] columns, int rows) {
+        double[] in = new double[rows * inputs];
+        for (int c = 0; c < inputs; c++) {
+            Object column = columns[c];
+            if (column instanceof double[] d) {
+                for (int r = 0; r < rows; r++) {
+                    in[r * inputs + c] = d[r];
+                }
+            } else {
+                String[] s = (String[]) column;
+                List<String> table = inputTables[c] == null ? List.of() : Arrays.asList(inputTables[c]);
+                for (int r = 0; r < rows; r++) {
+                    int code = s[r] == null ? -1 : table.indexOf(s[r]);
+                    in[r * inputs + c] = s[r] == null ? Double.NaN : code < 0 ? Kernel.UNKNOWN : code;
+                }
+            }
+        }
+        return in;
+    }
+
+    /** Scores {@code rows} rows; threads > 1 splits large batches. Leaves NaN where the kernel defers. */
+    void scoreRaw(double[] in, int rows, double[] out, int threads) {
+        if (threads <= 1 || rows < PARALLEL_ROWS) {
+            kernel.scoreRange(in, 0, rows, out);
+            return;
+        }
+        List<Future<?>> parts = new ArrayList<>();
+        int step = (rows + threads - 1) / threads;
+        for (int from = step; from < rows; from += step) {
+            int lo = from;
+            int hi = Math.min(rows, from + step);
+            parts.add(POOL.submit(() -> kernel.scoreRange(in, lo, hi, out)));
+        }
+        kernel.scoreRange(in, 0, Math.min(rows, step), out);
+        for (Future<?> f : parts) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ScoringException("interrupted while scoring a batch");
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException re ? re : new ScoringException(String.valueOf(e.getCause()));
+            }
+        }
+    }
+
+    /** Input row {@code r} decoded for the JPMML path: Double/String, null for missing. */
+    Object[] decode(double[] in, int r) {
+        Object[] values = new Object[inputs];
+        for (int c = 0; c < inputs; c++) {
+            double x = in[r * inputs + c];
+            if (Double.isNaN(x)) {
+                values[c] = null;
+            } else if (inputTables[c] == null) {
+                values[c] = x;
+            } else if (x >= 0 && x < inputTables[c].length && x == Math.rint(x)) {
+                values[c] = inputTables[c][(int) x];
+            } else {
+                throw new ScoringException("row " + r + ": input " + c + " carries code " + x
+                    + ", which names no value of the field (expected 0.." + (inputTables[c].length - 1) + " or NaN)");
+            }
+        }
+        return values;
+    }
+
+    /** A JPMML result in the kernel's encoding: labels as their index. */
+    double encodeResult(Object value, int output) {
+        if (outputLabels[output] == null) {
+            return ((Number) value).doubleValue();
+        }
+        return Arrays.asList(outputLabels[output]).indexOf(String.valueOf(value));
+    }
+}

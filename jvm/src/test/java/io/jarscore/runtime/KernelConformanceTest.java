@@ -1,0 +1,121 @@
+package io.jarscore.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The fast kernel against JPMML-Evaluator on the conformance corpus: every case the kernel compiler
+ * supports gets a kernel, the kernel passes verification on the case's input rows, and agrees with
+ * JPMML again on the same rows with each field in turn made missing.
+ */
+class KernelConformanceTest {
+
+    /** Cases without a kernel, on purpose: constructs outside {@link io.jarscore.kernel.Supported}. */
+    static final Set<String> WITHOUT_KERNEL = Set.of(
+        "AdaBoostAuto",                 // weightedMedian
+        "ConstantPredicateTest",        // no target field
+        "IsolationForestAuto",          // no target field
+        "IsotonicRegressionAuto",       // NormContinuous outliers asExtremeValues
+        "LinearDiscriminantAnalysisSentiment", "LinearSVCSentiment", "LogisticRegressionSentiment",
+        "RandomForestSentiment", "XGBoostSentiment", // text functions (DefineFunction, TextIndex)
+        "SelectFirstAudit", "SelectFirstAuto");      // selectFirst with missingPredictionTreatment continue
+
+    /**
+     * Cases whose kernel is refused at verification, on purpose: JPMML-Transpiler turns XGBoost's
+     * one-split trees into running float sums (root score plus deltas) whose rounding differs from
+     * the PMML's leaf scores by an ulp; the kernel follows the PMML, so the scorer keeps the JPMML path.
+     */
+    static final Set<String> REFUSED = Set.of();
+
+    static Stream<Corpus.Case> cases() {
+        return Corpus.all().stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void kernelAgreesWithJpmml(Corpus.Case testCase) throws Exception {
+        Corpus.Table input = Corpus.readCsv(testCase.input());
+        try (Model model = Corpus.loadTranspiled(testCase.name())) {
+            if (WITHOUT_KERNEL.contains(testCase.name())) {
+                assertTrue(model.kernelStatus().startsWith("absent: "), model.kernelStatus());
+                return;
+            }
+            assertTrue(model.kernelStatus().startsWith("unverified"), model.kernelStatus());
+            int rows = input.rows().size();
+            Object[] columns = Corpus.inputColumns(model, input);
+            String status = model.verifyKernel(columns, rows);
+            if (REFUSED.contains(testCase.name())) {
+                assertTrue(status.startsWith("refused: verification row"), status);
+                assertNull(model.kernel());
+                return;
+            }
+            assertEquals("active", status, testCase.name());
+            assertNotNull(model.kernel());
+            try (Model reference = Model.loadPmml(testCase.pmml())) {
+                for (int f = 0; f < columns.length; f++) {
+                    Object[] holed = columns.clone();
+                    holed[f] = holed[f] instanceof double[] d ? every(d, rows) : every((String[]) holed[f], rows);
+                    assertAgree(model, reference, holed, rows,
+                        "field " + model.inputFields().get(f).name() + " missing in every other row");
+                }
+            }
+        }
+    }
+
+    private static double[] every(double[] column, int rows) {
+        double[] copy = Arrays.copyOf(column, rows);
+        for (int r = 0; r < rows; r += 2) {
+            copy[r] = Double.NaN;
+        }
+        return copy;
+    }
+
+    private static String[] every(String[] column, int rows) {
+        String[] copy = Arrays.copyOf(column, rows);
+        for (int r = 0; r < rows; r += 2) {
+            copy[r] = null;
+        }
+        return copy;
+    }
+
+    /** Rows JPMML rejects are skipped (the kernel defers those to JPMML by design). */
+    static void assertAgree(Model model, Model reference, Object[] columns, int rows, String what) throws Exception {
+        KernelRunner k = (KernelRunner) KernelRunner.find(
+            (java.net.URLClassLoader) model.kernel().getClass().getClassLoader(),
+            model.inputFields().stream().map(FieldSpec::name).toList(),
+            model.resultFields().stream().map(FieldSpec::name).toList());
+        double[] in = k.encode(columns, rows);
+        double[] out = new double[rows * k.outputs];
+        k.scoreRaw(in, rows, out, 1);
+        for (int r = 0; r < rows; r++) {
+            Object[] one = new Object[columns.length];
+            for (int c = 0; c < columns.length; c++) {
+                one[c] = columns[c] instanceof double[] d ? new double[]{d[r]} : new String[]{((String[]) columns[c])[r]};
+            }
+            Object[] expected;
+            try {
+                expected = reference.scoreColumns(one, 1);
+            } catch (ScoringException e) {
+                continue; // JPMML rejects the row; the kernel's answer there is never used unchecked
+            }
+            for (int j = 0; j < k.outputs; j++) {
+                Object want = expected[j] instanceof double[] d ? (Object) d[0] : ((String[]) expected[j])[0];
+                double got = out[r * k.outputs + j];
+                if (Double.isNaN(got)) {
+                    continue; // deferred to JPMML: correct by construction
+                }
+                assertTrue(Model.agrees(got, k.encodeResult(want, j)), what + ": row " + r + " output "
+                    + model.resultFields().get(j).name() + ": kernel " + got + ", JPMML " + want);
+            }
+        }
+    }
+}

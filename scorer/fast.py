@@ -1,0 +1,77 @@
+"""The fast kernel from Python: rows as one float64 matrix (strings as the kernel's codes), one
+crossing into Java per call, per-thread reusable buffers for single rows."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from scorer import jvm
+
+UNKNOWN = -2.0  # io.jarscore.kernel.Kernel.UNKNOWN: a string not in the field's table
+
+
+class FastPath:
+    """Encodes columns for the model's kernel and decodes its outputs into Scorer's result columns."""
+
+    def __init__(self, java_model, threads: int):
+        # Only through Model: a JPype wrapper of the generated kernel class would be cached by JPype
+        # and keep the model's class loader (and its classes) alive after close().
+        self._model = java_model
+        self.threads = max(1, int(threads))
+        shape = java_model.kernelShape()
+        self.inputs, self.outputs = int(shape[0]), int(shape[1])
+        self._codes = [None if t is None else {str(v): float(i) for i, v in enumerate(t)}
+                       for t in java_model.kernelInputTables()]
+        self._labels = [None if t is None else np.asarray([str(v) for v in t], dtype=object)
+                        for t in java_model.kernelOutputLabels()]
+        self.numeric_only = all(c is None for c in self._codes)
+        self._local = threading.local()
+
+    def encode(self, columns: list, rows: int) -> np.ndarray | None:
+        """Row-major (rows, inputs) float64, or None when a string is not in a kernel table (the
+        JPMML path then scores the call and reports or handles the value as JPMML does)."""
+        matrix = np.empty((rows, self.inputs), dtype=np.float64)
+        for i, (column, codes) in enumerate(zip(columns, self._codes)):
+            if codes is None:
+                matrix[:, i] = column
+                continue
+            coded = [np.nan if v is None else codes.get(v, UNKNOWN) for v in column]
+            matrix[:, i] = coded
+            if UNKNOWN in coded:
+                return None
+        return matrix
+
+    def score(self, matrix: np.ndarray) -> list:
+        """Scorer result columns (float64 arrays; labels as lists of str) for a (rows, inputs) matrix."""
+        return self._columns(self.outputs_of(matrix))
+
+    def outputs_of(self, matrix: np.ndarray) -> np.ndarray:
+        """The kernel's raw (rows, outputs) float64 results: labels as codes."""
+        rows = matrix.shape[0]
+        if rows == 1:
+            return self._score_one(matrix[0])[None, :]
+        flat = jvm.double_array(np.ascontiguousarray(matrix, dtype=np.float64).ravel())
+        with jvm.java_errors():
+            result = self._model.scoreKernel(flat, rows, self.threads)
+        return jvm.read(result).reshape(rows, self.outputs)
+
+    def _score_one(self, row: np.ndarray) -> np.ndarray:
+        local = self._local
+        if not hasattr(local, "inp"):
+            local.inp = jvm.double_buffer(self.inputs)
+            local.out = jvm.double_buffer(self.outputs)
+        jvm.fill(local.inp, row)
+        with jvm.java_errors():
+            self._model.scoreKernelInto(local.inp, 1, local.out, 1)
+        return jvm.read(local.out)
+
+    def _columns(self, out: np.ndarray) -> list:
+        columns = []
+        for j, labels in enumerate(self._labels):
+            if labels is None:
+                columns.append(out[:, j].copy())
+            else:
+                columns.append(labels[out[:, j].astype(np.int64)].tolist())
+        return columns

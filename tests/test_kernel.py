@@ -1,0 +1,196 @@
+"""The fast kernel against JPMML-Evaluator (the same artifact with kernel=False) on zoo models:
+outputs within 1e-12 relative (bit-for-bit for XGBoost's float32), including hypothesis-generated
+rows with NaN and values exactly on split thresholds; the fast path is really used; a kernel that
+disagrees is refused loudly; a model the compiler does not support falls back loudly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from converter import convert
+from converter.artifact import file_entry
+from jarscore.errors import JarscoreError
+from scorer import Scorer, jvm
+from zoo import ZOO
+
+MODELS = ["lightgbm-binary", "lightgbm-multiclass", "lightgbm-categorical", "xgboost-binary",
+          "xgboost-multiclass", "sklearn-random-forest", "sklearn-pipeline"]
+BY_NAME = {z.name: z for z in ZOO}
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kernel-zoo")
+    built = {}
+    for name in MODELS:
+        model, held_out = BY_NAME[name].fitted()
+        convert(model, root / name, sample=held_out, name=name, log=lambda line: None)
+        built[name] = (root / name, held_out)
+    return built
+
+
+def _pair(artifacts, name):
+    """The kernel, and the reference it must equal: JPMML-Evaluator on the transpiled classes, or for
+    float32 models (XGBoost) JPMML-Evaluator interpreting the PMML (the transpiled classes reorder
+    some float sums and can differ from both by an ulp)."""
+    directory, held_out = artifacts[name]
+    reference = Scorer.load(directory / "model.pmml") if name.startswith("xgboost") \
+        else Scorer.load(directory, kernel=False)
+    return Scorer.load(directory), reference, held_out
+
+
+def _assert_same(fast: pd.DataFrame, slow: pd.DataFrame, exact: bool):
+    assert list(fast.columns) == list(slow.columns)
+    for column in fast.columns:
+        if not (pd.api.types.is_numeric_dtype(fast[column]) and pd.api.types.is_numeric_dtype(slow[column])):
+            assert fast[column].astype(str).tolist() == slow[column].astype(str).tolist(), column
+        elif exact:
+            np.testing.assert_array_equal(fast[column].to_numpy(), slow[column].to_numpy(), err_msg=column)
+        else:
+            np.testing.assert_allclose(fast[column].to_numpy(), slow[column].to_numpy(), rtol=1e-12, atol=0,
+                                       err_msg=column)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_kernel_matches_jpmml_and_is_used(artifacts, name):
+    fast, slow, held_out = _pair(artifacts, name)
+    assert fast.kernel == "active", fast.kernel
+    before = int(fast._model.kernelRowsScored())
+    _assert_same(fast.evaluate(held_out), slow.evaluate(held_out), exact=name.startswith("xgboost"))
+    first = held_out.iloc[0].to_dict()
+    one_fast, one_slow = fast.predict_one(first), slow.predict_one(first)
+    assert one_fast.keys() == one_slow.keys()
+    for key in one_fast:
+        assert one_fast[key] == pytest.approx(one_slow[key], rel=1e-12) if isinstance(one_fast[key], float) \
+            else one_fast[key] == one_slow[key]
+    # The fast path scored every row above: the Java side counts rows the kernel scored.
+    assert int(fast._model.kernelRowsScored()) - before == len(held_out) + 1
+    assert int(slow._model.kernelRowsScored()) == 0
+    jpmml = Scorer.load(artifacts[name][0], kernel=False)
+    assert jpmml.kernel.startswith("refused: disabled by the caller")
+
+
+def _thresholds(directory) -> dict[str, list[float]]:
+    text = (directory / "model.pmml").read_text()
+    found: dict[str, list[float]] = {}
+    for field, value in re.findall(r'<SimplePredicate field="([^"]+)" operator="[a-zA-Z]+" value="([^"]+)"', text):
+        try:
+            found.setdefault(field, []).append(float(value))
+        except ValueError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("name", ["lightgbm-binary", "xgboost-multiclass", "sklearn-random-forest"])
+def test_kernel_matches_jpmml_on_generated_rows(artifacts, name):
+    fast, slow, held_out = _pair(artifacts, name)
+    directory = artifacts[name][0]
+    fields = fast.input_fields
+    thresholds = _thresholds(directory)
+    cell = {f: st.one_of(st.just(np.nan), st.floats(-5, 5, allow_nan=False),
+                         st.sampled_from(thresholds.get(f, [0.0])),
+                         st.sampled_from(thresholds.get(f, [0.0])).map(lambda t: float(np.nextafter(t, np.inf))),
+                         st.sampled_from(thresholds.get(f, [0.0])).map(lambda t: float(np.float32(t))))
+            for f in fields}
+    rows = st.lists(st.fixed_dictionaries(cell), min_size=1, max_size=40)
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(rows)
+    def check(batch):
+        frame = pd.DataFrame(batch, columns=fields)
+        try:
+            expected = slow.evaluate(frame)
+        except JarscoreError as error:
+            # JPMML cannot score some row (e.g. all inputs missing): the kernel defers such rows to
+            # JPMML, so the caller gets the same error.
+            with pytest.raises(type(error)):
+                fast.evaluate(frame)
+            return
+        _assert_same(fast.evaluate(frame), expected, exact=name.startswith("xgboost"))
+        matrix = frame.to_numpy(dtype=np.float64)
+        if fast.is_classifier and not np.isnan(matrix[0]).all():
+            np.testing.assert_allclose(fast.predict_proba(matrix[:1]), slow.predict_proba(matrix[:1]), rtol=1e-12, atol=0)
+
+    check()
+
+
+@pytest.mark.parametrize("name", ["lightgbm-binary", "xgboost-binary"])
+def test_kernel_matches_jpmml_on_infinities_in_java(artifacts, name):
+    """Python refuses inf before scoring; Java callers may send it, so the kernel must agree there too."""
+    fast, slow, held_out = _pair(artifacts, name)
+    rows = 2 * len(fast.input_fields)
+    columns = []
+    for i, _ in enumerate(fast.input_fields):
+        column = np.asarray(held_out[fast.input_fields[i]].to_numpy(dtype=np.float64)[:rows]).copy()
+        column[2 * i] = np.inf
+        column[2 * i + 1] = -np.inf
+        columns.append(column)
+    status = fast._model.verifyKernel(fast._java_columns(columns), rows)
+    assert str(status) == "active"
+
+
+def test_batch_on_threads_matches_one_thread(artifacts):
+    directory, held_out = artifacts["lightgbm-multiclass"]
+    many = Scorer.load(directory, threads=3)
+    one = Scorer.load(directory, threads=1)
+    big = pd.concat([held_out] * 80, ignore_index=True)  # 24 000 rows: above the parallel threshold
+    matrix = big[many.input_fields].to_numpy(dtype=np.float64)
+    np.testing.assert_array_equal(many.predict_proba(matrix), one.predict_proba(matrix))
+    assert many.threads == 3
+
+
+def test_disagreeing_kernel_is_refused_loudly(artifacts, tmp_path, caplog):
+    """A kernel taken from another model with the same fields disagrees on the verification rows."""
+    directory, held_out = artifacts["lightgbm-binary"]
+    other = BY_NAME["lightgbm-binary"]
+    X_train, y_train, _, _ = other.split()
+    different = other.make().fit(X_train, 1 - y_train)  # same fields, opposite answers
+    convert(different, tmp_path / "other", sample=held_out, name="other", log=lambda line: None)
+    tampered = tmp_path / "tampered"
+    shutil.copytree(directory, tampered)
+    _swap_kernel(tampered / "model.jar", tmp_path / "other" / "model.jar")
+    manifest = json.loads((tampered / "manifest.json").read_text())
+    manifest["files"]["model.jar"] = file_entry(tampered / "model.jar")
+    (tampered / "manifest.json").write_text(json.dumps(manifest))
+
+    with caplog.at_level(logging.WARNING, logger="jarscore.scorer"):
+        scorer = Scorer.load(tampered)
+    assert scorer.kernel.startswith("refused: verification row"), scorer.kernel
+    assert any("refused" in r.getMessage() for r in caplog.records)
+    reference = Scorer.load(directory, kernel=False)
+    _assert_same(scorer.evaluate(held_out), reference.evaluate(held_out), exact=False)
+
+
+def _swap_kernel(jar, donor):
+    """Puts the donor JAR's kernel classes into ``jar`` and points the kernel entry at them."""
+    with zipfile.ZipFile(donor) as z:
+        donor_entry = z.read("META-INF/jarscore-kernel").decode().strip()
+        prefix = donor_entry.replace(".", "/")
+        donor_classes = {n: z.read(n) for n in z.namelist() if n.startswith(prefix)}
+    with zipfile.ZipFile(jar) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    entries["META-INF/jarscore-kernel"] = donor_entry.encode()
+    entries.update(donor_classes)
+    with zipfile.ZipFile(jar, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+
+
+def test_unsupported_model_falls_back_loudly(conformance_dir, tmp_path, caplog):
+    from converter.transpile import transpile
+    jar = tmp_path / "model.jar"
+    transpile(conformance_dir / "pmml" / "AdaBoostAuto.pmml", jar, "jarscore.test.AdaBoostAuto")
+    with caplog.at_level(logging.INFO, logger="jarscore.scorer"):
+        scorer = Scorer.load(jar)
+    assert scorer.kernel == "absent: Segmentation weightedMedian for regression"
+    assert any("absent" in r.getMessage() for r in caplog.records)
