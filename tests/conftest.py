@@ -1,7 +1,12 @@
 import os
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (see below)
 import pytest
+
+# hypothesis's pytest plugin imports hypothesis at the end of the session if no test module did.
+# After a run that only exercised the Py4J gateway (tests/test_remote.py alone), CPython 3.11.7 then
+# failed to parse it ("AST constructor recursion depth mismatch"); importing it up front avoids that.
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = Path(os.environ.get("JARSCORE_CONFORMANCE_DIR", ROOT.parent / "shared" / "conformance" / "jpmml"))

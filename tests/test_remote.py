@@ -30,10 +30,14 @@ def artifact(tmp_path_factory):
 
 def test_remote_scoring_equals_in_process_scoring(artifact):
     out, held_out = artifact
-    local, remote = Scorer.load(out), Scorer.load(out, out_of_process=True)
+    # The gateway scores through JPMML-Evaluator, so it equals the in-process JPMML path exactly and
+    # the in-process kernel to the kernel's own tolerance.
+    local, remote = Scorer.load(out, kernel=False), Scorer.load(out, out_of_process=True)
     assert remote.out_of_process and not local.out_of_process
+    assert remote.kernel.startswith("absent")
     assert remote.input_fields == local.input_fields and remote.output_fields == local.output_fields
     np.testing.assert_array_equal(remote.predict_proba(held_out), local.predict_proba(held_out))
+    np.testing.assert_allclose(remote.predict_proba(held_out), Scorer.load(out).predict_proba(held_out), rtol=1e-12)
     np.testing.assert_array_equal(remote.predict(held_out), local.predict(held_out))
     row = held_out.iloc[3].to_dict()
     assert remote.predict_one(row) == local.predict_one(row)
