@@ -31,6 +31,8 @@ class Scorer:
     def __init__(self, java_model, *, engine: str, manifest: Mapping[str, Any] | None, source: Path,
                  threads: int | None = None, kernel: bool = True):
         self._model = java_model
+        # Decided once: _score consults it on every call, and a JPype attribute lookup is not free.
+        self._remote = not hasattr(java_model, "scoreColumns")
         self.engine = engine
         self.manifest = dict(manifest or {})
         self.source = source
@@ -134,7 +136,7 @@ class Scorer:
     @property
     def out_of_process(self) -> bool:
         """True when the model is scored in a gateway JVM process rather than in this process."""
-        return not hasattr(self._model, "scoreColumns")
+        return self._remote
 
     # metadata -----------------------------------------------------------------------------------
     @property

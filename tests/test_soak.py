@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from registry_models import NAME, build_versions, publish
+from registry_models import NAME
 from scorer import ModelRegistry, VersionPolicy, jvm
+from test_registry_load import repository as published_versions  # noqa: F401 (a fixture)
 from test_registry_load import settle
 from zoo import numeric_frame
 
@@ -34,12 +35,9 @@ def resident_bytes() -> int:
 
 
 @pytest.fixture(scope="module")
-def repository(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("soak")
-    sources = build_versions(folder / "sources")
-    for version, source in sources.items():
-        publish(folder / "repo", version, source)
-    return folder / "repo"
+def repository(published_versions):
+    root, _ = published_versions
+    return root
 
 
 def test_a_million_predictions_with_swaps_leave_memory_classes_and_files_bounded(repository):
