@@ -52,7 +52,8 @@ public final class KernelCompiler {
     /** Segments per aggregation method. */
     static final int CHUNK = 100;
 
-    public record Result(String className, Map<String, String> sources) {
+    /** Sources by class name; resources (the {@link Forest} tables) by JAR path, to pack beside the classes. */
+    public record Result(String className, Map<String, String> sources, Map<String, byte[]> resources) {
     }
 
     private final PMML pmml;
@@ -69,6 +70,9 @@ public final class KernelCompiler {
     private final StringBuilder prepare = new StringBuilder();
     private final List<String> derivedCode = new ArrayList<>();
     private final IdentityHashMap<Node, Integer> sizes = new IdentityHashMap<>();
+    /** The table-form trees, and the generated tree methods that read them (method to tree index). */
+    private ForestBuilder forest;
+    private final Map<String, Integer> forestTrees = new HashMap<>();
     private List<String> classes;
     private int methodCount;
     private int setCount;
@@ -180,7 +184,11 @@ public final class KernelCompiler {
                 + "import io.jarscore.kernel.Norms;\nimport io.jarscore.kernel.Tri;\n\nfinal class " + part.name
                 + " {\n" + part.body + "}\n");
         }
-        return new Result(className, sources);
+        Map<String, byte[]> resources = new LinkedHashMap<>();
+        if (forest != null && forest.trees() > 0) {
+            resources.put(className.replace('.', '/') + ".forest", forest.bytes(slots.size()));
+        }
+        return new Result(className, sources, resources);
     }
 
     private String qualify(String name) {
@@ -515,7 +523,8 @@ public final class KernelCompiler {
             throw new UnsupportedPmmlException("TreeModel root predicate other than True");
         }
         TreeContext ctx = new TreeContext(tree, classification, floats, missing);
-        String method = nodeMethod(root, ctx);
+        String method = missing == TreeModel.MissingValueStrategy.NONE && tableable(root) ? forestMethod(root, ctx)
+            : nodeMethod(root, ctx);
         if (tree.getTargets() == null) {
             return method;
         }
@@ -668,8 +677,17 @@ public final class KernelCompiler {
             return;
         }
         int label = classes.indexOf(score.toString());
+        double[] probabilities = distribution(node, label);
+        for (int k = 0; k < probabilities.length; k++) {
+            m.body.append(indent).append("p[").append(k).append("] = ").append(lit(probabilities[k])).append(";\n");
+        }
+        m.body.append(indent).append("return ").append(label).append(";\n");
+    }
+
+    /** A classification leaf's probabilities by class index, as JPMML-Evaluator reads its ScoreDistributions. */
+    private double[] distribution(Node node, int label) throws UnsupportedPmmlException {
         if (label < 0 || !node.hasScoreDistributions()) {
-            throw new UnsupportedPmmlException("tree leaf with score '" + score + "' and no ScoreDistribution");
+            throw new UnsupportedPmmlException("tree leaf with score '" + node.getScore() + "' and no ScoreDistribution");
         }
         double[] probabilities = new double[classes.size()];
         boolean explicit = true;
@@ -685,10 +703,162 @@ public final class KernelCompiler {
             }
             probabilities[k] = explicit ? d.getProbability().doubleValue() : d.requireRecordCount().doubleValue() / total;
         }
-        for (int k = 0; k < probabilities.length; k++) {
-            m.body.append(indent).append("p[").append(k).append("] = ").append(lit(probabilities[k])).append(";\n");
+        return probabilities;
+    }
+
+    // trees as tables ------------------------------------------------------------------------------
+    /** Whether every split below {@code node} is True, False or a {@link #tableSplit}. */
+    private boolean tableable(Node node) {
+        if (!node.hasNodes()) {
+            return true;
         }
-        m.body.append(indent).append("return ").append(label).append(";\n");
+        for (Node child : node.getNodes()) {
+            Predicate p = child.getPredicate();
+            boolean ok = p instanceof True || p instanceof False || tableSplit(p) != null;
+            if (!ok || !tableable(child)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A predicate as one table split: {@code v[slot] * sign <= threshold}, or its negation when {@code negated}. */
+    private record TableSplit(int slot, double sign, double threshold, boolean negated) {
+    }
+
+    /**
+     * The table split of a comparison of a number with a finite constant, or of LightGBM's
+     * "comparison or isMissing" (true for a missing value: the negated opposite comparison);
+     * null for any other predicate.
+     */
+    private TableSplit tableSplit(Predicate p) {
+        if (p instanceof CompoundPredicate compound && compound.getBooleanOperator() == CompoundPredicate.BooleanOperator.OR
+            && compound.getPredicates().size() == 2) {
+            Predicate a = compound.getPredicates().get(0);
+            Predicate b = compound.getPredicates().get(1);
+            SimplePredicate missing = (SimplePredicate) (isMissingTest(a) ? a : isMissingTest(b) ? b : null);
+            Predicate other = missing == a ? b : a;
+            if (missing == null || !(other instanceof SimplePredicate comparison) || !missing.getField().equals(comparison.getField())) {
+                return null;
+            }
+            SimplePredicate.Operator opposite = switch (comparison.getOperator()) {
+                case LESS_THAN -> SimplePredicate.Operator.GREATER_OR_EQUAL;
+                case LESS_OR_EQUAL -> SimplePredicate.Operator.GREATER_THAN;
+                case GREATER_THAN -> SimplePredicate.Operator.LESS_OR_EQUAL;
+                case GREATER_OR_EQUAL -> SimplePredicate.Operator.LESS_THAN;
+                default -> null;
+            };
+            TableSplit split = opposite == null ? null : comparison(comparison.getField(), opposite, comparison.getValue());
+            return split == null ? null : new TableSplit(split.slot(), split.sign(), split.threshold(), true);
+        }
+        if (p instanceof SimplePredicate simple) {
+            return comparison(simple.getField(), simple.getOperator(), simple.getValue());
+        }
+        return null;
+    }
+
+    private static boolean isMissingTest(Predicate p) {
+        return p instanceof SimplePredicate s && s.getOperator() == SimplePredicate.Operator.IS_MISSING;
+    }
+
+    private TableSplit comparison(String field, SimplePredicate.Operator op, Object value) {
+        Integer slot = slots.get(field);
+        if (slot == null || types.get(slot).kind() == Kind.STRING || value == null || op == null) {
+            return null;
+        }
+        double t;
+        try {
+            t = constant(slot, String.valueOf(value));
+        } catch (UnsupportedPmmlException e) {
+            return null;
+        }
+        TableSplit split = switch (op) {
+            case LESS_OR_EQUAL -> new TableSplit(slot, 1.0, t, false);
+            case LESS_THAN -> new TableSplit(slot, 1.0, Math.nextDown(t), false);
+            case GREATER_THAN -> new TableSplit(slot, -1.0, Math.nextDown(-t), false);
+            case GREATER_OR_EQUAL -> new TableSplit(slot, -1.0, -t, false);
+            default -> null;
+        };
+        // Forest walks need finite thresholds (an infinite one is left to the generated code).
+        return split != null && Double.isFinite(split.threshold()) ? split : null;
+    }
+
+    /** Adds the tree to the kernel's {@link Forest}; returns a method reading it, with nodeMethod's signature. */
+    private String forestMethod(Node root, TreeContext ctx) throws UnsupportedPmmlException {
+        if (forest == null) {
+            forest = new ForestBuilder(classes == null ? 0 : classes.size());
+        }
+        int[] entry = forestEntry(root, ctx);
+        int index = forest.tree(entry[0], entry[1]);
+        String name = "t" + (methodCount++);
+        Part part = partFor(1);
+        if (ctx.classification) {
+            part.body.append("    static int ").append(name).append("(double[] v, double[] p) {\n        return ")
+                .append(simpleName).append(".FOREST.label(").append(index).append(", v, p);\n    }\n\n");
+        } else {
+            part.body.append("    static double ").append(name).append("(double[] v) {\n        return ")
+                .append(simpleName).append(".FOREST.value(").append(index).append(", v);\n    }\n\n");
+        }
+        String ref = part.name + "." + name;
+        forestTrees.put(ref, index);
+        return ref;
+    }
+
+    /** The table node that evaluates {@code node} (its predicate already true), and the splits below it. */
+    private int[] forestEntry(Node node, TreeContext ctx) throws UnsupportedPmmlException {
+        return node.hasNodes() ? forestChildren(node, 0, ctx) : forestLeaf(node, ctx);
+    }
+
+    /**
+     * Children {@code i..} of {@code node} tried in order, as PMML does: the first whose predicate is
+     * true is entered; an unknown (missing) comparison counts as false under missingValueStrategy
+     * none; when none is true, noTrueChildStrategy decides.
+     */
+    private int[] forestChildren(Node node, int i, TreeContext ctx) throws UnsupportedPmmlException {
+        List<Node> children = node.getNodes();
+        if (i == children.size()) {
+            boolean last = ctx.tree().getNoTrueChildStrategy() == TreeModel.NoTrueChildStrategy.RETURN_LAST_PREDICTION;
+            return last ? forestLeaf(node, ctx) : forestNull(ctx);
+        }
+        Node child = children.get(i);
+        Predicate p = child.requirePredicate();
+        if (p instanceof True) {
+            return forestEntry(child, ctx);
+        }
+        if (p instanceof False) {
+            return forestChildren(node, i + 1, ctx);
+        }
+        TableSplit table = tableSplit(p);
+        if (table == null) {
+            throw new UnsupportedPmmlException("predicate " + p.getClass().getSimpleName() + " in a table tree");
+        }
+        int split = forest.split(table.slot(), table.sign(), table.threshold());
+        int[] whenTrue = forestEntry(child, ctx);
+        int[] whenFalse = forestChildren(node, i + 1, ctx);
+        if (table.negated()) {
+            forest.link(split, whenFalse[0], whenTrue[0]);
+        } else {
+            forest.link(split, whenTrue[0], whenFalse[0]);
+        }
+        return new int[]{split, 1 + Math.max(whenTrue[1], whenFalse[1])};
+    }
+
+    private int[] forestLeaf(Node node, TreeContext ctx) throws UnsupportedPmmlException {
+        Object score = node.getScore();
+        if (!ctx.classification()) {
+            double value = score == null ? Double.NaN
+                : ctx.floats() ? (double) Float.parseFloat(score.toString()) : Double.parseDouble(score.toString());
+            return new int[]{forest.leaf(value), 0};
+        }
+        if (score == null) {
+            return forestNull(ctx);
+        }
+        int label = classes.indexOf(score.toString());
+        return new int[]{forest.leaf(label, distribution(node, label)), 0};
+    }
+
+    private int[] forestNull(TreeContext ctx) {
+        return new int[]{ctx.classification() ? forest.leaf(-1, null) : forest.leaf(Double.NaN), 0};
     }
 
     // predicates -----------------------------------------------------------------------------------
@@ -836,11 +1006,27 @@ public final class KernelCompiler {
             throw new UnsupportedPmmlException("Segmentation " + method.value() + " for regression");
         }
         List<String> chunks = new ArrayList<>();
-        for (int from = 0; from < refs.size(); from += CHUNK) {
+        boolean oneRun = !weighted && !refs.isEmpty();
+        for (int i = 0; i < refs.size() && oneRun; i++) {
+            oneRun = forestTrees.get(refs.get(i)) != null && forestTrees.get(refs.get(i)) == forestTrees.get(refs.get(0)) + i;
+        }
+        for (int from = 0; from < refs.size() && !oneRun; from += CHUNK) {
             String name = "a" + (methodCount++);
             Part part = partFor(1);
             StringBuilder b = new StringBuilder("    static double " + name + "(double[] v, double acc) {\n");
             for (int i = from; i < Math.min(refs.size(), from + CHUNK); i++) {
+                Integer first = weighted ? null : forestTrees.get(refs.get(i));
+                if (first != null) {
+                    // consecutive table trees: one call walks them together, in the same order
+                    int to = i + 1;
+                    while (to < Math.min(refs.size(), from + CHUNK) && Integer.valueOf(first + to - i).equals(forestTrees.get(refs.get(to)))) {
+                        to++;
+                    }
+                    b.append("        acc = ").append(simpleName).append(".FOREST.").append(floats ? "sumFloat" : "sum")
+                        .append("(v, ").append(first).append(", ").append(first + to - i).append(", acc);\n");
+                    i = to - 1;
+                    continue;
+                }
                 String term = refs.get(i) + "(v)";
                 if (weighted) {
                     term = floats ? "Tri.f(" + lit((float) weights[i]) + " * " + term + ")" : lit(weights[i]) + " * " + term;
@@ -853,6 +1039,11 @@ public final class KernelCompiler {
         // Sequential, from zero, then the Target's rescaling: JPMML-Evaluator's own order (its
         // SimpleFloatVector sums float32 values one by one), which float32 results depend on.
         StringBuilder b = new StringBuilder("        double acc = 0.0;\n");
+        if (oneRun) {
+            int first = forestTrees.get(refs.get(0));
+            b.append("        acc = ").append(simpleName).append(".FOREST.").append(floats ? "sumFloat" : "sum")
+                .append("(v, ").append(first).append(", ").append(first + refs.size()).append(", acc);\n");
+        }
         for (String chunk : chunks) {
             b.append("        acc = ").append(chunk).append("(v, acc);\n");
         }
@@ -1085,6 +1276,10 @@ public final class KernelCompiler {
             s.append(label ? strings(classes) : "null").append(", ");
         }
         s.append("};\n\n");
+        if (forest != null && forest.trees() > 0) {
+            s.append("    static final io.jarscore.kernel.Forest FOREST = io.jarscore.kernel.Forest.read(")
+                .append(simpleName).append(".class, \"").append(simpleName).append(".forest\");\n\n");
+        }
         s.append("    public String[] inputNames() { return INPUTS.clone(); }\n");
         s.append("    public String[][] inputCategories() { return TABLES.clone(); }\n");
         s.append("    public String[] outputNames() { return OUTPUTS.clone(); }\n");

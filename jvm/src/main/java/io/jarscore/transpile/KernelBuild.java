@@ -17,7 +17,7 @@ import io.jarscore.kernel.UnsupportedPmmlException;
 import org.dmg.pmml.PMML;
 
 /**
- * Copies the JPMML-Transpiler JAR and adds the fast kernel: its classes and
+ * Copies the JPMML-Transpiler JAR and adds the fast kernel: its classes, its tree tables and
  * {@value #KERNEL_ENTRY} naming the kernel class, or {@value #ABSENT_ENTRY} saying why there is none.
  */
 public final class KernelBuild {
@@ -47,7 +47,8 @@ public final class KernelBuild {
                     Files.writeString(file, e.getValue());
                 }
             }
-            classes = SourceCompiler.compile(result.sources());
+            classes = new java.util.LinkedHashMap<>(SourceCompiler.compile(result.sources()));
+            classes.putAll(result.resources());
         } catch (UnsupportedPmmlException e) {
             reason = e.getMessage();
         } catch (RuntimeException e) {

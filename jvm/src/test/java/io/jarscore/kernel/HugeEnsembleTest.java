@@ -16,30 +16,39 @@ import java.util.Random;
 import io.jarscore.runtime.Model;
 import org.dmg.pmml.PMML;
 import org.jpmml.model.PMMLUtil;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A 5 000-tree ensemble (depth 4, 16 leaves each) compiles, keeps every method under HotSpot's
  * 8000-byte limit for JIT compilation and every class under the constant-pool limit, and scores as
- * JPMML-Evaluator does.
+ * JPMML-Evaluator does: once with LightGBM's "or isMissing" splits, which become a {@link Forest}
+ * table, and once with surrogate splits, which only the generated if/else code handles.
  */
 class HugeEnsembleTest {
 
     static final int TREES = 5000;
     static final int FEATURES = 20;
 
-    @Test
-    void fiveThousandTreesCompileWithinHotSpotLimitsAndAgree(@TempDir Path tmp) throws Exception {
+    @ParameterizedTest(name = "table form: {0}")
+    @ValueSource(booleans = {true, false})
+    void fiveThousandTreesCompileWithinHotSpotLimitsAndAgree(boolean tableForm, @TempDir Path tmp) throws Exception {
         Path pmmlFile = tmp.resolve("model.pmml");
-        Files.writeString(pmmlFile, syntheticPmml(new Random(5)));
+        Files.writeString(pmmlFile, syntheticPmml(new Random(5), tableForm));
         PMML pmml;
         try (InputStream in = Files.newInputStream(pmmlFile)) {
             pmml = PMMLUtil.unmarshal(in);
         }
         KernelCompiler.Result result = KernelCompiler.compile(pmml, "huge.HugeKernel");
         Map<String, byte[]> classes = SourceCompiler.compile(result.sources());
-        assertTrue(classes.size() > 2, "trees spread over several classes: " + classes.keySet());
+        byte[] table = result.resources().get("huge/HugeKernel.forest");
+        if (tableForm) {
+            assertTrue(table != null && table.length > TREES * 31 * 16, "all trees in the forest table: " + result.resources().keySet());
+        } else {
+            assertEquals(null, table, "surrogate splits are not table splits");
+            assertTrue(classes.size() > 2, "trees spread over several classes: " + classes.keySet());
+        }
         int largestMethod = 0;
         for (Map.Entry<String, byte[]> e : classes.entrySet()) {
             ClassSizes sizes = ClassSizes.read(e.getValue());
@@ -58,16 +67,24 @@ class HugeEnsembleTest {
                 }
                 return defineClass(name, bytes, 0, bytes.length);
             }
+
+            @Override
+            public InputStream getResourceAsStream(String name) {
+                byte[] bytes = result.resources().get(name);
+                return bytes == null ? super.getResourceAsStream(name) : new java.io.ByteArrayInputStream(bytes);
+            }
         };
         Kernel kernel = (Kernel) loader.loadClass("huge.HugeKernel").getDeclaredConstructor().newInstance();
         try (Model reference = Model.loadPmml(pmmlFile)) {
             Random random = new Random(11);
             double[] in = new double[FEATURES];
             double[] out = new double[kernel.outputCount()];
-            for (int row = 0; row < 30; row++) {
+            for (int row = 0; row < 40; row++) {
                 Map<String, Object> values = new HashMap<>();
                 for (int f = 0; f < FEATURES; f++) {
-                    in[f] = row % 5 == 0 && f % 3 == 0 ? Double.NaN : random.nextGaussian();
+                    // every 4th row sits on the thresholds' grid (steps of 0.01), where <= and > part
+                    in[f] = row % 5 == 0 && f % 3 == 0 ? Double.NaN
+                        : row % 4 == 1 ? Math.round(random.nextGaussian() * 100) / 100.0 : random.nextGaussian();
                     values.put("x" + f, Double.isNaN(in[f]) ? null : in[f]);
                 }
                 kernel.score(in, 0, out, 0);
@@ -78,7 +95,7 @@ class HugeEnsembleTest {
     }
 
     /** A LightGBM-shaped regression: a sum of depth-5 trees with missing values sent left. */
-    static String syntheticPmml(Random random) {
+    static String syntheticPmml(Random random, boolean tableForm) {
         StringBuilder s = new StringBuilder();
         s.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PMML xmlns=\"http://www.dmg.org/PMML-4_4\" version=\"4.4\">\n");
         s.append("<Header/>\n<DataDictionary>\n<DataField name=\"y\" optype=\"continuous\" dataType=\"double\"/>\n");
@@ -98,30 +115,32 @@ class HugeEnsembleTest {
                 s.append("<MiningField name=\"x").append(f).append("\"/>");
             }
             s.append("</MiningSchema>\n<Node score=\"0\"><True/>");
-            node(s, random, 4);
+            node(s, random, 4, tableForm);
             s.append("</Node></TreeModel></Segment>\n");
         }
         s.append("</Segmentation>\n</MiningModel>\n</PMML>\n");
         return s.toString();
     }
 
-    private static void node(StringBuilder s, Random random, int depth) {
+    private static void node(StringBuilder s, Random random, int depth, boolean tableForm) {
         int field = random.nextInt(FEATURES);
         double threshold = Math.round(random.nextGaussian() * 100) / 100.0;
         double left = random.nextGaussian() * 0.01;
         double right = random.nextGaussian() * 0.01;
-        // LightGBM's encoding: the left child takes the missing values as well.
-        s.append("<Node score=\"").append(left).append("\"><CompoundPredicate booleanOperator=\"or\">")
-            .append("<SimplePredicate field=\"x").append(field).append("\" operator=\"isMissing\"/>")
-            .append("<SimplePredicate field=\"x").append(field).append("\" operator=\"lessOrEqual\" value=\"")
-            .append(threshold).append("\"/></CompoundPredicate>");
+        // LightGBM's encoding: the left child takes the missing values as well. The surrogate form
+        // means the same (a missing value falls through to True).
+        String missing = tableForm ? "<SimplePredicate field=\"x" + field + "\" operator=\"isMissing\"/>" : "";
+        String comparison = "<SimplePredicate field=\"x" + field + "\" operator=\"lessOrEqual\" value=\"" + threshold + "\"/>";
+        s.append("<Node score=\"").append(left).append("\"><CompoundPredicate booleanOperator=\"")
+            .append(tableForm ? "or" : "surrogate").append("\">")
+            .append(tableForm ? missing + comparison : comparison + "<True/>").append("</CompoundPredicate>");
         if (depth > 1) {
-            node(s, random, depth - 1);
+            node(s, random, depth - 1, tableForm);
         }
         s.append("</Node><Node score=\"").append(right).append("\"><SimplePredicate field=\"x").append(field)
             .append("\" operator=\"greaterThan\" value=\"").append(threshold).append("\"/>");
         if (depth > 1) {
-            node(s, random, depth - 1);
+            node(s, random, depth - 1, tableForm);
         }
         s.append("</Node>");
     }
