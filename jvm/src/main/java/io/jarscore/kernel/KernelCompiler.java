@@ -1095,7 +1095,8 @@ public final class KernelCompiler {
         String name = "m" + (methodCount++);
         Part part = partFor(1);
         StringBuilder b = new StringBuilder("    static int " + name + "(double[] v, double[] p) {\n");
-        b.append("        double[] acc = new double[").append(k).append("];\n");
+        // votes also record the order classes first got one (ties, as in Norms.vote)
+        b.append("        double[] acc = new double[").append(vote ? 2 * k + 1 : k).append("];\n");
         for (String chunk : chunks) {
             b.append("        if (!").append(chunk).append("(v, acc, p)) return -1;\n");
         }

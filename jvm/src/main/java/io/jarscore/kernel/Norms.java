@@ -35,22 +35,36 @@ public final class Norms {
         return true;
     }
 
-    /** Adds one segment's vote for its label. */
+    /**
+     * Adds one segment's vote for its label. {@code acc} holds the k vote totals, then the order in
+     * which each class got its first vote, then a counter: JPMML-Evaluator keeps votes in insertion
+     * order and a tie goes to the class voted for first.
+     */
     public static boolean vote(double[] acc, double[] p, int label, double weight) {
         if (label < 0) {
             return false;
         }
+        int k = p.length;
         acc[label] += weight;
+        if (acc.length > k && acc[k + label] == 0) {
+            acc[2 * k] += 1;
+            acc[k + label] = acc[2 * k];
+        }
         return true;
     }
 
-    /** p = acc / total; returns the first class with the highest probability. */
+    /**
+     * p = acc / total; returns the class with the highest probability. A tie goes to the class
+     * first voted for when {@code acc} records the order ({@link #vote}), else to the first class.
+     */
     public static int divide(double[] acc, double[] p, double total) {
+        int k = p.length;
+        boolean ordered = acc.length > k;
         int best = 0;
-        for (int k = 0; k < acc.length; k++) {
-            p[k] = acc[k] / total;
-            if (p[k] > p[best]) {
-                best = k;
+        for (int c = 0; c < k; c++) {
+            p[c] = acc[c] / total;
+            if (p[c] > p[best] || ordered && p[c] == p[best] && acc[k + c] != 0 && (acc[k + best] == 0 || acc[k + c] < acc[k + best])) {
+                best = c;
             }
         }
         return best;

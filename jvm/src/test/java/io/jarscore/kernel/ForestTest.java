@@ -1,0 +1,245 @@
+package io.jarscore.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import io.jarscore.runtime.Model;
+import org.dmg.pmml.PMML;
+import org.jpmml.model.PMMLUtil;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The table form of trees ({@link Forest}) against JPMML-Evaluator interpreting the same PMML:
+ * random ensembles whose splits use all four comparison operators, LightGBM's "or isMissing" in
+ * both orders, True and False children, compact chains of siblings with both noTrueChild
+ * strategies; double and float32 math; regression sums and classification votes. Rows mix values
+ * exactly on the thresholds, one ulp either side, missing values and infinities.
+ */
+class ForestTest {
+
+    static final int FEATURES = 4;
+    static final double[] GRID = {-1.0, -0.5, 0.0, 0.5, 1.0, 2.5};
+    static final String[] CLASSES = {"a", "b", "c"};
+
+    @ParameterizedTest(name = "{0} math, {1}, seed {2}")
+    @CsvSource({
+        "double, regression, 1", "double, regression, 2", "double, regression, 3",
+        "float, regression, 4", "float, regression, 5", "float, regression, 6",
+        "double, classification, 7", "double, classification, 8", "double, majorityVote, 9"})
+    void tableTreesScoreAsJpmmlDoes(String math, String kind, long seed) throws Exception {
+        boolean floats = math.equals("float");
+        boolean classification = !kind.equals("regression");
+        Random random = new Random(seed);
+        String text = pmml(random, floats, kind);
+        PMML pmml;
+        try (InputStream in = new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8))) {
+            pmml = PMMLUtil.unmarshal(in);
+        }
+        KernelCompiler.Result result = KernelCompiler.compile(pmml, "forest.K" + seed);
+        byte[] table = result.resources().get("forest/K" + seed + ".forest");
+        assertNotNull(table, "every tree has table splits, so the kernel reads a forest: " + result.resources().keySet());
+        Map<String, byte[]> classes = SourceCompiler.compile(result.sources());
+        ClassLoader loader = new ClassLoader(getClass().getClassLoader()) {
+            @Override
+            protected Class<?> findClass(String name) throws ClassNotFoundException {
+                byte[] bytes = classes.get(name.replace('.', '/') + ".class");
+                if (bytes == null) {
+                    throw new ClassNotFoundException(name);
+                }
+                return defineClass(name, bytes, 0, bytes.length);
+            }
+
+            @Override
+            public InputStream getResourceAsStream(String name) {
+                byte[] bytes = result.resources().get(name);
+                return bytes == null ? super.getResourceAsStream(name) : new ByteArrayInputStream(bytes);
+            }
+        };
+        Class<?> kernelClass = loader.loadClass("forest.K" + seed);
+        Kernel kernel = (Kernel) kernelClass.getDeclaredConstructor().newInstance();
+        java.lang.reflect.Field field = kernelClass.getDeclaredField("FOREST");
+        field.setAccessible(true);
+        assertEquals(TREES, ((Forest) field.get(null)).trees(), "all trees in the table");
+
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("forest", ".pmml");
+        java.nio.file.Files.writeString(file, text);
+        int answered = 0;
+        try (Model reference = Model.loadPmml(file)) {
+            double[] in = new double[FEATURES];
+            double[] out = new double[kernel.outputCount()];
+            for (int row = 0; row < 400; row++) {
+                Map<String, Object> values = new HashMap<>();
+                for (int f = 0; f < FEATURES; f++) {
+                    in[f] = value(random, floats);
+                    values.put("x" + f, Double.isNaN(in[f]) ? null : in[f]);
+                }
+                kernel.score(in, 0, out, 0);
+                Map<String, Object> want;
+                try {
+                    want = reference.score(values);
+                } catch (io.jarscore.runtime.ScoringException e) {
+                    want = new HashMap<>(); // JPMML predicts nothing for this row
+                }
+                String what = "row " + row + " " + values;
+                if (!classification) {
+                    Object y = want.get("y");
+                    if (y == null) {
+                        assertTrue(Double.isNaN(out[0]), what + ": JPMML predicts nothing, kernel " + out[0]);
+                        continue;
+                    }
+                    double expected = ((Number) y).doubleValue();
+                    if (floats) {
+                        assertEquals(expected, out[0], 0.0, what);
+                    } else {
+                        assertEquals(expected, out[0], Math.abs(expected) * 1e-12, what);
+                    }
+                } else {
+                    what += " kernel " + java.util.Arrays.toString(out) + " JPMML " + want;
+                    assertEquals(String.valueOf(want.get("y")), CLASSES[(int) out[0]], what);
+                    for (int k = 0; k < CLASSES.length; k++) {
+                        double expected = ((Number) want.get("p_" + CLASSES[k])).doubleValue();
+                        assertEquals(expected, out[1 + k], 1e-12, what + " probability of " + CLASSES[k]);
+                    }
+                }
+                answered++;
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+        assertTrue(answered >= 40, "enough rows get a prediction to compare: " + answered);
+    }
+
+    static final int TREES = 13; // not a multiple of the group size: the odd trees take the single-tree path
+
+    /** A value on the grid, one ulp off it, missing, infinite, or anywhere. */
+    private static double value(Random random, boolean floats) {
+        double g = GRID[random.nextInt(GRID.length)];
+        double x = switch (random.nextInt(9)) {
+            case 0, 1, 2 -> g;
+            case 3 -> floats ? Math.nextUp((float) g) : Math.nextUp(g);
+            case 4 -> floats ? Math.nextDown((float) g) : Math.nextDown(g);
+            case 5 -> Double.NaN;
+            case 6 -> random.nextBoolean() ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+            default -> random.nextGaussian();
+        };
+        return floats && !Double.isNaN(x) ? (double) (float) x : x;
+    }
+
+    private static String pmml(Random random, boolean floats, String kind) {
+        boolean classification = !kind.equals("regression");
+        String type = floats ? "float" : "double";
+        String context = floats ? " x-mathContext=\"float\"" : "";
+        String function = classification ? "classification" : "regression";
+        StringBuilder s = new StringBuilder();
+        s.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PMML xmlns=\"http://www.dmg.org/PMML-4_4\" version=\"4.4\">\n");
+        s.append("<Header/>\n<DataDictionary>\n");
+        if (classification) {
+            s.append("<DataField name=\"y\" optype=\"categorical\" dataType=\"string\">");
+            for (String c : CLASSES) {
+                s.append("<Value value=\"").append(c).append("\"/>");
+            }
+            s.append("</DataField>\n");
+        } else {
+            s.append("<DataField name=\"y\" optype=\"continuous\" dataType=\"").append(type).append("\"/>\n");
+        }
+        for (int f = 0; f < FEATURES; f++) {
+            s.append("<DataField name=\"x").append(f).append("\" optype=\"continuous\" dataType=\"").append(type).append("\"/>\n");
+        }
+        s.append("</DataDictionary>\n<MiningModel functionName=\"").append(function).append("\"").append(context).append(">\n");
+        s.append(schema(true));
+        if (classification) {
+            s.append("<Output>");
+            for (String c : CLASSES) {
+                s.append("<OutputField name=\"p_").append(c).append("\" optype=\"continuous\" dataType=\"double\" feature=\"probability\" value=\"")
+                    .append(c).append("\"/>");
+            }
+            s.append("</Output>\n");
+        }
+        String method = kind.equals("majorityVote") ? "majorityVote" : classification ? "average" : "sum";
+        s.append("<Segmentation multipleModelMethod=\"").append(method).append("\" missingPredictionTreatment=\"returnMissing\">\n");
+        for (int t = 0; t < TREES; t++) {
+            // classification leaves all carry a distribution, so no tree votes "nothing"
+            String noTrue = classification || t != 5 ? "returnLastPrediction" : "returnNullPrediction";
+            s.append("<Segment id=\"").append(t + 1).append("\"><True/>\n<TreeModel functionName=\"").append(function)
+                .append("\" noTrueChildStrategy=\"").append(noTrue).append("\"").append(context).append(">")
+                .append(schema(false)).append('\n');
+            s.append("<Node").append(score(random, classification)).append("><True/>");
+            children(s, random, 4, classification);
+            s.append("</Node></TreeModel></Segment>\n");
+        }
+        s.append("</Segmentation>\n</MiningModel>\n</PMML>\n");
+        return s.toString();
+    }
+
+    private static String schema(boolean target) {
+        StringBuilder s = new StringBuilder("<MiningSchema>");
+        if (target) {
+            s.append("<MiningField name=\"y\" usageType=\"target\"/>");
+        }
+        for (int f = 0; f < FEATURES; f++) {
+            s.append("<MiningField name=\"x").append(f).append("\"/>");
+        }
+        return s.append("</MiningSchema>").toString();
+    }
+
+    private static String score(Random random, boolean classification) {
+        if (!classification) {
+            return " score=\"" + Math.round(random.nextGaussian() * 1e6) / 1e6 + "\"";
+        }
+        int best = random.nextInt(CLASSES.length);
+        return " score=\"" + CLASSES[best] + "\"";
+    }
+
+    private static void children(StringBuilder s, Random random, int depth, boolean classification) {
+        if (classification) {
+            distribution(s, random);
+        }
+        if (depth == 0) {
+            return;
+        }
+        int count = 1 + random.nextInt(3);
+        for (int i = 0; i < count; i++) {
+            s.append("<Node").append(score(random, classification)).append('>').append(predicate(random));
+            children(s, random, random.nextInt(4) == 0 ? 0 : depth - 1, classification);
+            s.append("</Node>");
+        }
+    }
+
+    /** Record counts whose largest is the node's score, as sklearn2pmml writes them. */
+    private static void distribution(StringBuilder s, Random random) {
+        int at = s.lastIndexOf("score=\"");
+        String best = s.substring(at + 7, s.indexOf("\"", at + 7));
+        List<String> order = new ArrayList<>(List.of(CLASSES));
+        for (String c : order) {
+            int count = c.equals(best) ? 50 + random.nextInt(50) : random.nextInt(50);
+            s.append("<ScoreDistribution value=\"").append(c).append("\" recordCount=\"").append(count).append("\"/>");
+        }
+    }
+
+    private static String predicate(Random random) {
+        int f = random.nextInt(FEATURES);
+        double t = GRID[random.nextInt(GRID.length)];
+        String[] operators = {"lessThan", "lessOrEqual", "greaterThan", "greaterOrEqual"};
+        String comparison = "<SimplePredicate field=\"x" + f + "\" operator=\"" + operators[random.nextInt(4)]
+            + "\" value=\"" + t + "\"/>";
+        String missing = "<SimplePredicate field=\"x" + f + "\" operator=\"isMissing\"/>";
+        return switch (random.nextInt(12)) {
+            case 0 -> "<True/>";
+            case 1 -> "<False/>";
+            case 2 -> "<CompoundPredicate booleanOperator=\"or\">" + missing + comparison + "</CompoundPredicate>";
+            case 3 -> "<CompoundPredicate booleanOperator=\"or\">" + comparison + missing + "</CompoundPredicate>";
+            default -> comparison;
+        };
+    }
+}
