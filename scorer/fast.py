@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import jpype
 import numpy as np
 
 from scorer import jvm
@@ -58,14 +59,20 @@ class FastPath:
         return jvm.read(result).reshape(rows, self.outputs)
 
     def _score_one(self, row: np.ndarray) -> np.ndarray:
+        # The hot path of a single row: no context manager, one Java call between two copies.
         local = self._local
-        if not hasattr(local, "inp"):
-            local.inp = jvm.double_buffer(self.inputs)
-            local.out = jvm.double_buffer(self.outputs)
-        jvm.fill(local.inp, row)
-        with jvm.java_errors():
-            self._model.scoreKernelInto(local.inp, 1, local.out, 1)
-        return jvm.read(local.out)
+        try:
+            inp, out = local.inp, local.out
+        except AttributeError:
+            inp = local.inp = jvm.double_buffer(self.inputs)
+            out = local.out = jvm.double_buffer(self.outputs)
+        inp[:] = row
+        jvm.check_not_forked()
+        try:
+            self._model.scoreKernelInto(inp, 1, out, 1)
+        except jpype.JException as exc:
+            raise jvm.translate(exc) from None
+        return np.array(out, dtype=np.float64)
 
     def _columns(self, out: np.ndarray) -> list:
         columns = []

@@ -206,12 +206,18 @@ def java_errors() -> Iterator[None]:
     try:
         yield
     except jpype.JException as exc:
-        java_name = exc.getClass().getName()
-        message = str(exc.getMessage())
-        error_type = _ERRORS.get(java_name)
-        if error_type is not None:
-            raise error_type(message) from None
-        raise JvmError(f"{java_name}: {message}") from exc
+        known = exc.getClass().getName() in _ERRORS
+        raise translate(exc) from (None if known else exc)
+
+
+def translate(exc) -> Exception:
+    """The jarscore error for a Java exception: its own type when jarscore knows it, else JvmError."""
+    java_name = exc.getClass().getName()
+    message = str(exc.getMessage())
+    error_type = _ERRORS.get(java_name)
+    if error_type is not None:
+        return error_type(message)
+    return JvmError(f"{java_name}: {message}")
 
 
 def describe_java_version() -> str:

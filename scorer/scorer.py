@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -18,6 +19,9 @@ from scorer.inputs import Field, _positions, columns_from, row_columns
 
 _MODEL_CLASS = "io.jarscore.runtime.Model"
 log = logging.getLogger("jarscore.scorer")
+
+
+ALL_COLUMNS = object()  # the array's columns are the model's inputs, in order
 
 
 def default_threads() -> int:
@@ -37,6 +41,7 @@ class Scorer:
         self.manifest = dict(manifest or {})
         self.source = source
         self._inputs = [_field(spec) for spec in java_model.inputFields()]
+        self._input_names = [f.name for f in self._inputs]
         self._features = _training_features(self.manifest, self._inputs)
         self._results = [_field(spec) for spec in java_model.resultFields()]
         self._target = self._results[0] if self._results else None
@@ -46,9 +51,13 @@ class Scorer:
         self._proba_fields = self._probability_fields() if self.is_classifier else []
         positions = {f.name: i for i, f in enumerate(self._results)}
         self._proba_positions = [positions[name] for name in self._proba_fields if name in positions]
+        p = self._proba_positions
+        # a slice when contiguous: cheaper than fancy indexing on every single-row call
+        self._proba_take = slice(p[0], p[-1] + 1) if p and p == list(range(p[0], p[-1] + 1)) else p
         self.threads = threads or default_threads()
         self._fast = None
-        self._positions_cache: dict[int, list[int] | None] = {}
+        # per column count: the columns the model takes, ALL_COLUMNS, or None (general path)
+        self._positions_cache: dict[int, Any] = {}
         self.kernel = "absent: out of process (the gateway scores through JPMML-Evaluator)"
         if engine == "jar" and not self.out_of_process:
             self._start_kernel(kernel)
@@ -182,14 +191,18 @@ class Scorer:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
         matrix = self._numeric_matrix(X)
         if matrix is not None:
-            return self._fast.outputs_of(matrix)[:, self._proba_positions]
+            return self._fast.outputs_of(matrix)[:, self._proba_take]
         columns, rows = columns_from(X, self._inputs, self._features)
         results = self._score(columns, rows)
         return np.column_stack([results[i] for i in self._proba_positions])
 
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
-        results = self._score(row_columns(row, self._inputs, self._features), 1)
+        matrix = self._plain_mapping_row(row)
+        if matrix is not None:
+            results = self._fast.score(matrix)
+        else:
+            results = self._score(row_columns(row, self._inputs, self._features), 1)
         out = {}
         for field, column in zip(self._results, results):
             out[field.name] = column[0]
@@ -212,14 +225,42 @@ class Scorer:
         if positions is False:
             try:
                 positions = _positions(X.shape[1], [f.name for f in self._inputs], self._features, what="columns")
+                if positions == list(range(X.shape[1])):
+                    positions = ALL_COLUMNS
             except Exception:
                 positions = None
             self._positions_cache[X.shape[1]] = positions
         if positions is None:
             return None
-        matrix = X if positions == list(range(X.shape[1])) else X[:, positions]
+        matrix = X if positions is ALL_COLUMNS else X[:, positions]
         if np.isinf(matrix).any():
             return None  # the general path names the field and the row
+        return matrix
+
+    _PLAIN_NUMBERS = (float, int, np.float64)
+
+    def _plain_mapping_row(self, row: Any) -> np.ndarray | None:
+        """A (1, inputs) float64 row of a numeric-only kernel, for a mapping whose values are all
+        plain floats, ints or None; None (the general path checks and reports) for anything else."""
+        fast = self._fast
+        if fast is None or not fast.numeric_only or not isinstance(row, dict):
+            return None
+        values = []
+        plain = self._PLAIN_NUMBERS
+        for name in self._input_names:
+            v = row.get(name, row)  # a missing key returns the row itself: not plain
+            if v is None:
+                values.append(math.nan)
+            elif type(v) in plain:
+                values.append(v)
+            else:
+                return None
+        try:
+            matrix = np.array([values], dtype=np.float64)
+        except OverflowError:
+            return None
+        if np.isinf(matrix).any():
+            return None
         return matrix
 
     def _score(self, columns: list, rows: int) -> list:

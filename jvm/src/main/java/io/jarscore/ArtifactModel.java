@@ -1,12 +1,10 @@
 package io.jarscore;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import io.jarscore.runtime.FieldSpec;
 import io.jarscore.runtime.Model;
-import io.jarscore.runtime.ScoringException;
 
 /** {@link ScoringModel} over the runtime's {@link Model}, which does the scoring (and uses the fast kernel when it has one). */
 final class ArtifactModel implements ScoringModel {
@@ -48,24 +46,17 @@ final class ArtifactModel implements ScoringModel {
 
     @Override
     public Map<String, Object> score(double[] row) {
-        List<FieldSpec> inputs = model.inputFields();
-        if (row.length != inputs.size()) {
-            throw new ScoringException("expected " + inputs.size() + " values in input order "
-                + inputs.stream().map(FieldSpec::name).toList() + ", got " + row.length);
-        }
-        Map<String, Object> named = new HashMap<>(inputs.size() * 2);
-        for (int i = 0; i < row.length; i++) {
-            FieldSpec field = inputs.get(i);
-            if (Double.isNaN(row[i])) {
-                continue;
-            }
-            if (!field.numeric()) {
-                throw new ScoringException("field '" + field.name() + "' (position " + i + ") is " + field.dataType()
-                    + ", not a number, so it cannot come in a double[] (value " + row[i] + "); use score(Map)");
-            }
-            named.put(field.name(), row[i]);
-        }
-        return model.score(named);
+        return model.scoreArray(row);
+    }
+
+    @Override
+    public String kernelStatus() {
+        return model.kernelStatus();
+    }
+
+    /** The runtime model underneath (tests read its kernel counters). */
+    Model runtime() {
+        return model;
     }
 
     @Override

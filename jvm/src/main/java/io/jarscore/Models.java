@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import io.jarscore.registry.Artifact;
 import io.jarscore.registry.Repository;
 import io.jarscore.runtime.ArtifactException;
-import io.jarscore.runtime.Model;
 
 /**
  * The entry point of the scoring library: {@code ScoringModel m = Models.load(Path.of("artifacts/churn/3"))}.
@@ -41,6 +40,6 @@ public final class Models {
         String name = artifact.manifest().get("name") instanceof String s ? s : guessedName;
         int version = artifact.manifest().get("version") instanceof Number n ? n.intValue()
             : dirVersion == null ? 0 : dirVersion;
-        return new ArtifactModel(name, version, Model.loadJar(artifact.jar()));
+        return new ArtifactModel(name, version, artifact.load());
     }
 }

@@ -30,8 +30,18 @@ public interface ScoringModel extends AutoCloseable {
      */
     Map<String, Object> score(Map<String, ?> row);
 
-    /** Scores one row of numbers in {@link #inputs()} order; NaN is a missing value. */
+    /**
+     * Scores one row of numbers in {@link #inputs()} order; NaN is a missing value. With an active
+     * kernel whose inputs are all numbers, the array goes to the kernel as it is.
+     */
     Map<String, Object> score(double[] row);
+
+    /**
+     * The fast kernel's state: "active" (it scores, checked at load against JPMML-Evaluator on the
+     * manifest's verification rows), or "absent: why" / "refused: why" / "unverified: why", when
+     * JPMML-Evaluator scores every row.
+     */
+    String kernelStatus();
 
     @Override
     void close();

@@ -71,6 +71,28 @@ class ModelsTest {
     }
 
     @Test
+    void scoresThroughTheVerifiedKernelFromMapsAndArrays() throws Exception {
+        for (int version : new int[]{1, 2}) {
+            List<Map<String, Object>> expected = TestRepository.expectedOutputs(version);
+            List<Map<String, Object>> rows = TestRepository.irisRows();
+            try (ScoringModel model = Models.load(root.resolve("iris/" + version))) {
+                assertEquals("active", model.kernelStatus(), "v" + version);
+                io.jarscore.runtime.Model runtime = ((ArtifactModel) model).runtime();
+                assertTrue(runtime.kernelTakesArrays(), "v" + version + ": numeric inputs go to the kernel as they are");
+                long before = runtime.kernelRowsScored();
+                for (int r = 0; r < rows.size(); r++) {
+                    Map<String, Object> row = rows.get(r);
+                    double[] values = model.inputs().stream().mapToDouble(f -> (Double) row.get(f.name())).toArray();
+                    assertEquals(expected.get(r), model.score(row), "v" + version + " row " + r);
+                    assertEquals(expected.get(r), model.score(values), "v" + version + " row " + r + " as double[]");
+                }
+                assertEquals(2L * rows.size(), runtime.kernelRowsScored() - before,
+                    "v" + version + ": every row, from a Map and from an array, went through the kernel");
+            }
+        }
+    }
+
+    @Test
     void isThreadSafe() throws Exception {
         List<Map<String, Object>> expected = TestRepository.expectedOutputs(2);
         List<Map<String, Object>> rows = TestRepository.irisRows();

@@ -1221,8 +1221,10 @@ public final class KernelCompiler {
         if (table.hasPredictorTerms()) {
             throw new UnsupportedPmmlException("PredictorTerm");
         }
+        // JPMML-Evaluator's order (RegressionTableUtil): from zero, the numeric terms, the
+        // categorical ones, the intercept last; floating-point sums depend on it.
         double intercept = table.requireIntercept().doubleValue();
-        String sum = floats ? lit((float) intercept) : lit(intercept);
+        String sum = "0.0d";
         for (org.dmg.pmml.regression.NumericPredictor p : table.getNumericPredictors()) {
             if (p.getExponent() != null && p.getExponent() != 1) {
                 throw new UnsupportedPmmlException("NumericPredictor exponent " + p.getExponent());
@@ -1237,6 +1239,9 @@ public final class KernelCompiler {
             double c = p.requireCoefficient().doubleValue();
             String term = "Norms.indicator(v[" + slot + "], " + lit(code) + ") * " + lit(floats ? (float) c : c);
             sum = floats ? "Tri.f(" + sum + " + Tri.f(" + term + "))" : sum + " + " + term;
+        }
+        if (intercept != 0.0) {
+            sum = floats ? "Tri.f(" + sum + " + " + lit((float) intercept) + ")" : "(" + sum + ") + " + lit(intercept);
         }
         return sum;
     }

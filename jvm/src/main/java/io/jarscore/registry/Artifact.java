@@ -6,8 +6,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+
+import io.jarscore.runtime.Model;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,6 +32,32 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
 
     public Path jar() {
         return directory.resolve(JAR);
+    }
+
+    private static final System.Logger LOG = System.getLogger(Artifact.class.getName());
+
+    /**
+     * Loads the JAR into a class loader of its own and activates its fast kernel when the kernel
+     * reproduces JPMML-Evaluator on the manifest's verification rows; the kernel's status (active,
+     * or why not) is logged and readable from {@link Model#kernelStatus()}.
+     */
+    public Model load() {
+        Model model = Model.loadJar(jar());
+        if (manifest.get("verification") instanceof Map<?, ?> verification && verification.get("rows") instanceof List<?> rows) {
+            List<Map<String, ?>> named = new ArrayList<>();
+            for (Object row : rows) {
+                if (row instanceof Map<?, ?> map) {
+                    Map<String, Object> copy = new LinkedHashMap<>();
+                    map.forEach((k, v) -> copy.put(String.valueOf(k), v));
+                    named.add(copy);
+                }
+            }
+            model.verifyKernel(named);
+        }
+        String status = model.kernelStatus();
+        LOG.log(status.equals("active") || status.startsWith("absent") ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+            "{0} v{1}: fast kernel {2}", name, version, status);
+        return model;
     }
 
     /** Reads and checks {@code directory}; throws {@link VersionLoadException} saying what is wrong. */

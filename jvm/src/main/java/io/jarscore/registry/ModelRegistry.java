@@ -430,7 +430,7 @@ public final class ModelRegistry implements AutoCloseable {
         Artifact artifact = Artifact.verify(name, version, dir);
         Model model;
         try {
-            model = Model.loadJar(artifact.jar());
+            model = artifact.load();
         } catch (RuntimeException | LinkageError e) {
             throw new VersionLoadException(name, version, dir, "cannot load its JAR: " + e.getMessage(), e);
         }

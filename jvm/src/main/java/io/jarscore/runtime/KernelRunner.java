@@ -38,6 +38,12 @@ final class KernelRunner {
     final String[][] outputLabels;
     final int inputs;
     final int outputs;
+    /** No input has a code table: a row of numbers is the kernel's input as it is. */
+    final boolean numericOnly;
+    /** Per output: the Java type {@link Model#score} gives it; set by {@link #describeResults}. */
+    private String[] resultTypes;
+    /** Whether every output converts to {@link Model#score}'s type (else Map scoring stays on JPMML). */
+    boolean mapsResults;
 
     private KernelRunner(Kernel kernel) {
         this.kernel = kernel;
@@ -45,6 +51,80 @@ final class KernelRunner {
         this.outputLabels = kernel.outputLabels();
         this.inputs = kernel.inputCount();
         this.outputs = kernel.outputCount();
+        boolean numeric = true;
+        for (String[] table : inputTables) {
+            numeric &= table == null;
+        }
+        this.numericOnly = numeric;
+    }
+
+    private static final java.util.Set<String> RESULT_TYPES = java.util.Set.of("double", "float", "integer", "string");
+
+    /** Learns the result fields' data types, the ones JPMML-Evaluator decodes its results to. */
+    void describeResults(List<FieldSpec> results) {
+        String[] types = new String[outputs];
+        boolean all = results.size() == outputs;
+        for (int j = 0; j < outputs && all; j++) {
+            types[j] = results.get(j).dataType();
+            all = RESULT_TYPES.contains(types[j]) && (outputLabels[j] != null || !types[j].equals("string"));
+        }
+        resultTypes = types;
+        mapsResults = all;
+    }
+
+    /** Output {@code j} of the kernel as {@link Model#score} returns it: Double, Float, Integer or String. */
+    Object resultValue(double value, int j) {
+        String type = resultTypes[j];
+        if (outputLabels[j] != null) {
+            String label = outputLabels[j][(int) value];
+            return switch (type) {
+                case "integer" -> Integer.valueOf(label);
+                case "double" -> Double.valueOf(label);
+                case "float" -> Float.valueOf(label);
+                default -> label;
+            };
+        }
+        return switch (type) {
+            case "float" -> (float) value;
+            case "integer" -> (int) value;
+            default -> value;
+        };
+    }
+
+    /**
+     * A row given by field name in the kernel's encoding, or null when a value does not fit it (a
+     * string outside its tables, a non-number for a number, an explicit NaN): JPMML then scores the
+     * row and reports or handles the value as it does.
+     */
+    double[] encodeRow(java.util.Map<String, ?> row, List<FieldSpec> specs) {
+        double[] in = new double[inputs];
+        for (int c = 0; c < inputs; c++) {
+            Object v = row.get(specs.get(c).name());
+            if (v == null) {
+                in[c] = Double.NaN;
+            } else if (inputTables[c] == null) {
+                if (!(v instanceof Number n) || v instanceof Float f && f.isNaN() || Double.isNaN(n.doubleValue())) {
+                    return null;
+                }
+                in[c] = n.doubleValue();
+            } else {
+                int code = v instanceof String s ? indexOf(inputTables[c], s) : -1;
+                if (code < 0) {
+                    return null;
+                }
+                in[c] = code;
+            }
+        }
+        return in;
+    }
+
+    private static int indexOf(String[] table, String value) {
+        for (int i = 0; i < table.length; i++) {
+            if (table[i].equals(value)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The kernel in {@code loader}'s JAR, or a reason why there is none. */

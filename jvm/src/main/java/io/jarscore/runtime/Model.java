@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -115,6 +116,9 @@ public final class Model implements AutoCloseable {
             } else {
                 model.kernelStatus = (String) found;
             }
+            if (model.candidate != null) {
+                model.candidate.describeResults(model.resultSpecs);
+            }
             return model;
         } catch (RuntimeException | LinkageError e) {
             closeQuietly(loader);
@@ -163,8 +167,19 @@ public final class Model implements AutoCloseable {
         return targetNames;
     }
 
-    /** Scores one row given by field name. Missing keys count as missing values. */
+    /**
+     * Scores one row given by field name. Missing keys count as missing values. Uses the fast
+     * kernel when it is active and the row fits its encoding (numbers, and strings from its
+     * tables); otherwise, or where the kernel has no answer, JPMML-Evaluator.
+     */
     public Map<String, Object> score(Map<String, ?> row) {
+        KernelRunner k = kernel;
+        if (k != null && k.mapsResults) {
+            double[] in = k.encodeRow(row, inputSpecs);
+            if (in != null) {
+                return kernelRow(k, in);
+            }
+        }
         Object[] values = new Object[inputSpecs.size()];
         for (int i = 0; i < values.length; i++) {
             values[i] = row.get(inputSpecs.get(i).name());
@@ -395,6 +410,86 @@ public final class Model implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Whether {@link #scoreArray} takes its row straight to the kernel: the kernel is active, all
+     * its inputs are plain numbers (no code tables) and its results convert to {@link #score}'s types.
+     */
+    public boolean kernelTakesArrays() {
+        KernelRunner k = kernel;
+        return k != null && k.mapsResults && k.numericOnly;
+    }
+
+    /**
+     * Scores one row of numbers in {@link #inputFields()} order (NaN: missing) as {@link #score}
+     * does, straight through the kernel when {@link #kernelTakesArrays()}.
+     */
+    public Map<String, Object> scoreArray(double[] row) {
+        if (row.length != inputSpecs.size()) {
+            throw new ScoringException("expected " + inputSpecs.size() + " values in input order " + inputNames()
+                + ", got " + row.length);
+        }
+        KernelRunner k = kernel;
+        if (k != null && k.mapsResults && k.numericOnly) {
+            return kernelRow(k, row);
+        }
+        Map<String, Object> named = new HashMap<>(row.length * 2);
+        for (int i = 0; i < row.length; i++) {
+            FieldSpec field = inputSpecs.get(i);
+            if (Double.isNaN(row[i])) {
+                continue;
+            }
+            if (!field.numeric()) {
+                throw new ScoringException("field '" + field.name() + "' (position " + i + ") is " + field.dataType()
+                    + ", not a number, so it cannot come in a double[] (value " + row[i] + "); score it by name instead");
+            }
+            named.put(field.name(), row[i]);
+        }
+        return score(named);
+    }
+
+    private Map<String, Object> kernelRow(KernelRunner k, double[] in) {
+        double[] out = new double[k.outputs];
+        scoreKernelInto(in, 1, out, 1);
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (int j = 0; j < out.length; j++) {
+            result.put(resultNames.get(j), k.resultValue(out[j], j));
+        }
+        return Collections.unmodifiableMap(result);
+    }
+
+    /**
+     * Activates the kernel after checking it on rows given by field name (the manifest's
+     * verification rows): see {@link #verifyKernel(Object[], int)}. Returns the new status.
+     */
+    public String verifyKernel(List<? extends Map<String, ?>> rows) {
+        if (rows.isEmpty()) {
+            return kernelStatus;
+        }
+        Object[] columns = new Object[inputSpecs.size()];
+        for (int c = 0; c < columns.length; c++) {
+            FieldSpec field = inputSpecs.get(c);
+            if (field.numeric()) {
+                double[] column = new double[rows.size()];
+                for (int r = 0; r < column.length; r++) {
+                    Object v = rows.get(r).get(field.name());
+                    if (v != null && !(v instanceof Number)) {
+                        return refuseKernel("verification row " + r + ": field '" + field.name() + "' is not a number: " + quote(v));
+                    }
+                    column[r] = v == null ? Double.NaN : ((Number) v).doubleValue();
+                }
+                columns[c] = column;
+            } else {
+                String[] column = new String[rows.size()];
+                for (int r = 0; r < column.length; r++) {
+                    Object v = rows.get(r).get(field.name());
+                    column[r] = v == null ? null : String.valueOf(v);
+                }
+                columns[c] = column;
+            }
+        }
+        return verifyKernel(columns, rows.size());
     }
 
     /** Rows scored through the kernel so far (rows it deferred to JPMML included): proof the fast path ran. */
