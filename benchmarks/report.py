@@ -197,6 +197,9 @@ def _kafka_section(results: dict) -> list[str]:
 def _did_not_run(results: dict) -> list[str]:
     lines = ["## Engines that did not run", ""]
     for record in results["runs"]:
+        if "retried_after" in record:
+            lines.append(f"- {record['model']} x {record['engine']}: first attempt failed, figures are from the "
+                         f"second: {record['retried_after']}")
         if "failed" in record:
             lines.append(f"- {record['model']} x {record['engine']}: **failed**: {record['failed'].splitlines()[0]}")
         elif "unavailable" in record and record["engine"] not in NATIVE.values():

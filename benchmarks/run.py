@@ -116,6 +116,17 @@ def _run_python_engine(engine_name: str, model: BuiltModel, quick: bool, plan: d
     except NotApplicable as reason:
         return {"engine": engine_name, "model": model.spec.name, "kind": ENGINES[engine_name].kind,
                 "unavailable": str(reason)}
+    result = _run_worker(engine_name, model, quick, plan)
+    if "failed" in result and not result["failed"].startswith("timed out"):
+        # One retry: a third-party JVM runtime started on a loaded shared machine occasionally fails
+        # to come up (seen once: jpmml_evaluator's JPype import). A second failure is reported.
+        first = result["failed"].splitlines()[0][:300]
+        result = _run_worker(engine_name, model, quick, plan)
+        result["retried_after"] = first
+    return result
+
+
+def _run_worker(engine_name: str, model: BuiltModel, quick: bool, plan: dict) -> dict:
     out = model.folder / f"run-{engine_name}.json"
     out.unlink(missing_ok=True)
     command = [sys.executable, "-m", "benchmarks.worker", "--engine", engine_name, "--model", model.spec.name,
@@ -172,6 +183,8 @@ def _one_line(record: dict) -> str:
     parts = [f"{shape} p50 {fig['median_us']:.1f} us" for shape, fig in record.get("latency", {}).items()]
     if "10000" in record.get("throughput", {}):
         parts.append(f"10k batch {record['throughput']['10000']['rows_per_second']:,.0f} rows/s")
+    if "retried_after" in record:
+        parts.append(f"(second attempt; the first failed: {record['retried_after'][:120]})")
     return ", ".join(parts)
 
 

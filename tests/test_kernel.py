@@ -80,6 +80,30 @@ def test_kernel_matches_jpmml_and_is_used(artifacts, name):
     assert jpmml.kernel.startswith("refused: disabled by the caller")
 
 
+def test_plain_mapping_row_takes_the_short_path_and_agrees(artifacts):
+    """predict_one on a dict of plain numbers skips the per-field column building; it must answer as
+    the batch path does, and leave anything unusual (inf, a missing key, a string) to the general
+    path's errors."""
+    from jarscore.errors import InputError
+
+    fast, _, held_out = _pair(artifacts, "lightgbm-binary")
+    row = {k: float(v) for k, v in held_out.iloc[3].items()}
+    names = list(row)
+    row[names[0]] = None
+    row[names[1]] = int(round(row[names[1]] * 10))
+    assert fast._plain_mapping_row(row) is not None
+    one = fast.predict_one(row)
+    frame = fast.evaluate(pd.DataFrame([{k: (np.nan if v is None else float(v)) for k, v in row.items()}]))
+    for key, value in one.items():
+        assert (value == pytest.approx(frame[key].iloc[0], rel=1e-12)) if isinstance(value, float) \
+            else str(value) == str(frame[key].iloc[0])
+    for bad, message in [({**row, names[2]: float("inf")}, names[2]), ({**row, names[2]: "x"}, names[2]),
+                         ({k: v for k, v in row.items() if k != names[2]}, names[2])]:
+        assert fast._plain_mapping_row(bad) is None
+        with pytest.raises(InputError, match=re.escape(names[2])):
+            fast.predict_one(bad)
+
+
 def _thresholds(directory) -> dict[str, list[float]]:
     text = (directory / "model.pmml").read_text()
     found: dict[str, list[float]] = {}

@@ -195,6 +195,63 @@ public final class Forest {
         return acc;
     }
 
+    /**
+     * Classification trees {@code from..to-1} added to {@code acc} in tree order, as
+     * {@link Norms#add} (probabilities) or {@link Norms#vote} (one vote each) would, walked
+     * {@link #GROUP} at a time; false when a tree predicts nothing. {@code p} is scratch space.
+     */
+    public boolean addAll(double[] v, double[] acc, double[] p, int from, int to, boolean vote) {
+        double[] w = widen(v);
+        int[] leaves = new int[GROUP];
+        for (int t = from; t < to; t += GROUP) {
+            int n = Math.min(GROUP, to - t);
+            if (n == GROUP) {
+                int a = roots[t];
+                int b = roots[t + 1];
+                int c = roots[t + 2];
+                int d = roots[t + 3];
+                int e = roots[t + 4];
+                int f = roots[t + 5];
+                int g = roots[t + 6];
+                int h = roots[t + 7];
+                int steps = 0;
+                for (int i = t; i < t + GROUP; i++) {
+                    steps = Math.max(steps, depth[i]);
+                }
+                for (int s = steps; s > 0; s--) {
+                    a = step(a, w);
+                    b = step(b, w);
+                    c = step(c, w);
+                    d = step(d, w);
+                    e = step(e, w);
+                    f = step(f, w);
+                    g = step(g, w);
+                    h = step(h, w);
+                }
+                leaves[0] = a;
+                leaves[1] = b;
+                leaves[2] = c;
+                leaves[3] = d;
+                leaves[4] = e;
+                leaves[5] = f;
+                leaves[6] = g;
+                leaves[7] = h;
+            } else {
+                for (int i = 0; i < n; i++) {
+                    leaves[i] = leaf(t + i, w);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                int leaf = leaves[i];
+                System.arraycopy(probability, leaf * classes, p, 0, classes);
+                if (!(vote ? Norms.vote(acc, p, label[leaf], 1.0) : Norms.add(acc, p, label[leaf], 1.0))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     // storage ------------------------------------------------------------------------------------
 
     /** Reads the forest stored beside {@code owner}'s class file as {@code resource}. */

@@ -1081,6 +1081,18 @@ public final class KernelCompiler {
             Part part = partFor(1);
             StringBuilder b = new StringBuilder("    static boolean " + name + "(double[] v, double[] acc, double[] p) {\n");
             for (int i = from; i < Math.min(refs.size(), from + CHUNK); i++) {
+                Integer first = weighted ? null : forestTrees.get(refs.get(i));
+                if (first != null) {
+                    // consecutive table trees: walked together, added in the same order
+                    int to = i + 1;
+                    while (to < Math.min(refs.size(), from + CHUNK) && Integer.valueOf(first + to - i).equals(forestTrees.get(refs.get(to)))) {
+                        to++;
+                    }
+                    b.append("        if (!").append(simpleName).append(".FOREST.addAll(v, acc, p, ").append(first).append(", ")
+                        .append(first + to - i).append(", ").append(vote).append(")) return false;\n");
+                    i = to - 1;
+                    continue;
+                }
                 double w = weighted ? weights[i] : 1.0;
                 b.append("        if (!Norms.").append(vote ? "vote" : "add").append("(acc, p, ").append(refs.get(i))
                     .append("(v, p), ").append(lit(w)).append(")) return false;\n");

@@ -17,7 +17,9 @@ public final class Supported {
             + "segments with <True/> predicates",
         "TreeModel: regression and classification (ScoreDistribution), missingValueStrategy none, "
             + "nullPrediction, lastPrediction, defaultChild; noTrueChildStrategy returnNullPrediction, "
-            + "returnLastPrediction",
+            + "returnLastPrediction; trees with missingValueStrategy none whose splits are all True, False, "
+            + "numeric comparisons with a finite constant or LightGBM's comparison-or-isMissing become a "
+            + "Forest table, the others generated if/else code",
         "RegressionModel: regression (normalization none) and classification (binary logit, softmax) "
             + "with NumericPredictor (exponent 1) and CategoricalPredictor",
         "Predicates: True, False, SimplePredicate (all operators), SimpleSetPredicate (isIn, isNotIn), "
