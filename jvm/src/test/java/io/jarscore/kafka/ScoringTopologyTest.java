@@ -69,6 +69,9 @@ class ScoringTopologyTest {
     @Test
     void scoresEveryRowKeepingItsKey() throws Exception {
         List<Map<String, Object>> rows = TestRepository.irisRows();
+        io.jarscore.runtime.Model model = registry.current(TestRepository.NAME).model();
+        assertEquals("active", model.kernelStatus(), "the app's registry checked and activated the fast kernel");
+        long before = model.kernelRowsScored();
         for (int r = 0; r < rows.size(); r++) {
             input.pipeInput(key(r), JSON.writeValueAsBytes(rows.get(r)));
         }
@@ -80,6 +83,7 @@ class ScoringTopologyTest {
             assertArrayEquals(key(r), out.get(r).key);
             assertResult(out.get(r).value, 1, expected.get(r));
         }
+        assertEquals(rows.size(), model.kernelRowsScored() - before, "every record was scored by the kernel");
     }
 
     @Test

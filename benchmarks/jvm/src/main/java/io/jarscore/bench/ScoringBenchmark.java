@@ -35,7 +35,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * One row per call, cycling through the model's held-out rows, for each engine on the same
- * artifact: jarscore's runtime ({@link Model#score}), and JPMML-Evaluator used directly on the
+ * artifact: jarscore's library ({@code Models.load}, which scores a Map through the verified
+ * kernel), the bare kernel on pre-encoded rows, and JPMML-Evaluator used directly on the
  * artifact's model.pmml (interpreted) and on its model.jar (transpiled classes).
  *
  * {@code model} is a benchmark cache folder holding {@code artifact/} and {@code rows.csv}
@@ -54,7 +55,7 @@ public class ScoringBenchmark {
 
     private List<Map<String, Object>> rows;
     private int next;
-    private Model jarscore;
+    private io.jarscore.ScoringModel jarscore;
     private Evaluator evaluator;
     private URLClassLoader loader;
     private io.jarscore.kernel.Kernel kernel;
@@ -70,7 +71,8 @@ public class ScoringBenchmark {
             rows = RowsCsv.read(folder.resolve("rows.csv"), schema.inputFields());
         }
         switch (engine) {
-            case "jarscore" -> jarscore = Model.loadJar(jar);
+            // the library as a Java service uses it: Models.load checks and activates the kernel
+            case "jarscore" -> jarscore = io.jarscore.Models.load(jar.getParent());
             case "jarscore-kernel" -> loadKernel(jar);
             case "jpmml-interpreted" -> evaluator = build(unmarshal(pmmlFile));
             case "jpmml-transpiled" -> {
