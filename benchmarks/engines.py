@@ -84,7 +84,7 @@ class JarscoreEngine(Engine):
         return self.scorer.predict_proba(batch)
 
     def batch_threads(self):
-        # The kernel splits batches of 20 000+ rows over scorer.threads JVM threads.
+        # The kernel splits batches of 4 096+ rows over scorer.threads JVM threads.
         return self.scorer.threads if self.scorer.kernel == "active" else 1
 
     def close(self):

@@ -23,18 +23,19 @@ class FastPath:
         self.threads = max(1, int(threads))
         shape = java_model.kernelShape()
         self.inputs, self.outputs = int(shape[0]), int(shape[1])
-        self._codes = [None if t is None else {str(v): float(i) for i, v in enumerate(t)}
-                       for t in java_model.kernelInputTables()]
+        # per input: its code table (string to code), or None for a number
+        self.codes = [None if t is None else {str(v): float(i) for i, v in enumerate(t)}
+                      for t in java_model.kernelInputTables()]
         self._labels = [None if t is None else np.asarray([str(v) for v in t], dtype=object)
                         for t in java_model.kernelOutputLabels()]
-        self.numeric_only = all(c is None for c in self._codes)
+        self.numeric_only = all(c is None for c in self.codes)
         self._local = threading.local()
 
     def encode(self, columns: list, rows: int) -> np.ndarray | None:
         """Row-major (rows, inputs) float64, or None when a string is not in a kernel table (the
         JPMML path then scores the call and reports or handles the value as JPMML does)."""
         matrix = np.empty((rows, self.inputs), dtype=np.float64)
-        for i, (column, codes) in enumerate(zip(columns, self._codes)):
+        for i, (column, codes) in enumerate(zip(columns, self.codes)):
             if codes is None:
                 matrix[:, i] = column
                 continue

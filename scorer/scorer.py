@@ -240,21 +240,27 @@ class Scorer:
     _PLAIN_NUMBERS = (float, int, np.float64)
 
     def _plain_mapping_row(self, row: Any) -> np.ndarray | None:
-        """A (1, inputs) float64 row of a numeric-only kernel, for a mapping whose values are all
-        plain floats, ints or None; None (the general path checks and reports) for anything else."""
+        """The kernel's (1, inputs) float64 row for a dict whose values are all plain floats, ints,
+        None, or (for a string field) a string from the kernel's code table; None for anything else,
+        which the general path checks, encodes or reports."""
         fast = self._fast
-        if fast is None or not fast.numeric_only or not isinstance(row, dict):
+        if fast is None or not isinstance(row, dict):
             return None
         values = []
         plain = self._PLAIN_NUMBERS
-        for name in self._input_names:
+        for name, codes in zip(self._input_names, fast.codes):
             v = row.get(name, row)  # a missing key returns the row itself: not plain
             if v is None:
                 values.append(math.nan)
-            elif type(v) in plain:
+            elif codes is None:
+                if type(v) not in plain:
+                    return None
                 values.append(v)
             else:
-                return None
+                code = codes.get(v) if type(v) is str else None
+                if code is None:
+                    return None
+                values.append(code)
         try:
             matrix = np.array([values], dtype=np.float64)
         except OverflowError:

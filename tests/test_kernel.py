@@ -104,6 +104,28 @@ def test_plain_mapping_row_takes_the_short_path_and_agrees(artifacts):
             fast.predict_one(bad)
 
 
+@pytest.mark.parametrize("name", ["sklearn-pipeline", "lightgbm-categorical"])
+def test_mapping_row_with_categories_takes_the_short_path_and_agrees(artifacts, name):
+    fast, _, held_out = _pair(artifacts, name)
+    string_fields = [f.name for f in fast.inputs if not f.numeric]
+    assert string_fields, "the model has string inputs"
+    before = int(fast._model.kernelRowsScored())
+    for i in range(20):
+        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in held_out.iloc[i].items()}
+        row = {k: (float(v) if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) else v)
+               for k, v in row.items()}
+        assert fast._plain_mapping_row(row) is not None, row
+        one = fast.predict_one(row)
+        frame = fast.evaluate(held_out.iloc[[i]])
+        for key, value in one.items():
+            assert (value == pytest.approx(frame[key].iloc[0], rel=1e-12)) if isinstance(value, float) \
+                else str(value) == str(frame[key].iloc[0]), (i, key)
+    assert int(fast._model.kernelRowsScored()) - before == 40
+    # A category outside the table is left to the general path, which reports it as JPMML does.
+    unknown = {**row, string_fields[0]: "no-such-category"}
+    assert fast._plain_mapping_row(unknown) is None
+
+
 def _thresholds(directory) -> dict[str, list[float]]:
     text = (directory / "model.pmml").read_text()
     found: dict[str, list[float]] = {}
