@@ -189,10 +189,16 @@ def test_batch_on_threads_matches_one_thread(artifacts):
     directory, held_out = artifacts["lightgbm-multiclass"]
     many = Scorer.load(directory, threads=3)
     one = Scorer.load(directory, threads=1)
-    big = pd.concat([held_out] * 80, ignore_index=True)  # 24 000 rows: above the parallel threshold
+    big = pd.concat([held_out] * 80, ignore_index=True)  # 24 000 rows: above the parallel threshold (4 096)
     matrix = big[many.input_fields].to_numpy(dtype=np.float64)
     np.testing.assert_array_equal(many.predict_proba(matrix), one.predict_proba(matrix))
     assert many.threads == 3
+    # Big batches cross in chunks; with a small chunk the answer is the same, row for row.
+    whole = one.predict_proba(matrix)
+    one._fast.CHUNK_ROWS = 1000  # instance attribute: this scorer only
+    before = int(one._model.kernelRowsScored())
+    np.testing.assert_array_equal(one.predict_proba(matrix), whole)
+    assert int(one._model.kernelRowsScored()) - before == len(matrix)
 
 
 def test_disagreeing_kernel_is_refused_loudly(artifacts, tmp_path, caplog):
