@@ -3,6 +3,7 @@ package io.jarscore.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -61,6 +62,7 @@ class KernelConformanceTest {
             assertEquals("active", status, testCase.name());
             assertNotNull(model.kernel());
             try (Model reference = Model.loadPmml(testCase.pmml())) {
+                assertMapsAgree(model, reference, columns, rows);
                 for (int f = 0; f < columns.length; f++) {
                     Object[] holed = columns.clone();
                     holed[f] = holed[f] instanceof double[] d ? every(d, rows) : every((String[]) holed[f], rows);
@@ -69,6 +71,47 @@ class KernelConformanceTest {
                 }
             }
         }
+    }
+
+    /**
+     * score(Map) on the kernel path gives what JPMML-Evaluator gives: the same keys, the same Java
+     * type per value (Integer labels stay Integer, float32 outputs Float), numbers within 1e-12
+     * relative, and the same refusal where JPMML refuses the row.
+     */
+    static void assertMapsAgree(Model model, Model reference, Object[] columns, int rows) {
+        long before = model.kernelRowsScored();
+        int scored = 0;
+        for (int r = 0; r < Math.min(rows, 50); r++) {
+            java.util.Map<String, Object> row = new java.util.HashMap<>();
+            for (int c = 0; c < columns.length; c++) {
+                Object v = columns[c] instanceof double[] d ? (Double.isNaN(d[r]) ? null : (Object) d[r]) : ((String[]) columns[c])[r];
+                if (v != null) {
+                    row.put(model.inputFields().get(c).name(), v);
+                }
+            }
+            java.util.Map<String, Object> want;
+            try {
+                want = reference.score(row);
+            } catch (ScoringException e) {
+                int at = r;
+                assertThrows(ScoringException.class, () -> model.score(row), "row " + at + ": JPMML refuses it");
+                continue;
+            }
+            java.util.Map<String, Object> got = model.score(row);
+            assertEquals(want.keySet(), got.keySet(), "row " + r);
+            for (String key : want.keySet()) {
+                Object w = want.get(key);
+                Object g = got.get(key);
+                assertEquals(w.getClass(), g.getClass(), "row " + r + " '" + key + "': " + g + " vs JPMML " + w);
+                if (w instanceof Number n) {
+                    assertTrue(Model.agrees(((Number) g).doubleValue(), n.doubleValue()), "row " + r + " '" + key + "': " + g + " vs JPMML " + w);
+                } else {
+                    assertEquals(w, g, "row " + r + " '" + key + "'");
+                }
+            }
+            scored++;
+        }
+        assertTrue(model.kernelRowsScored() - before >= scored, "the Map rows went through the kernel");
     }
 
     private static double[] every(double[] column, int rows) {
