@@ -155,11 +155,6 @@ def double_buffer(size: int):
     return jpype.JArray(jpype.JDouble)(size)
 
 
-def fill(buffer, values) -> None:
-    """Copies a float64 numpy array into a Java double[] (one memcpy)."""
-    buffer[:] = values
-
-
 def read(buffer):
     """A Java double[] as a float64 numpy array (a copy)."""
     import numpy as np

@@ -30,6 +30,11 @@ final class ForestBuilder {
         return trees;
     }
 
+    /** Classes per classification leaf; 0 for a forest of regression trees. */
+    int classes() {
+        return classes;
+    }
+
     /** A split node {@code v[slot] * sign <= threshold}; its successors are set by {@link #link}. */
     int split(int slot, double sign, double threshold) {
         int n = add();

@@ -523,8 +523,11 @@ public final class KernelCompiler {
             throw new UnsupportedPmmlException("TreeModel root predicate other than True");
         }
         TreeContext ctx = new TreeContext(tree, classification, floats, missing);
-        String method = missing == TreeModel.MissingValueStrategy.NONE && tableable(root) ? forestMethod(root, ctx)
-            : nodeMethod(root, ctx);
+        // One forest per kernel, its leaves sized by the first table tree: regression leaves carry
+        // no class probabilities, so a classification tree after regression ones stays if/else.
+        boolean table = missing == TreeModel.MissingValueStrategy.NONE && tableable(root)
+            && (forest == null || !classification || forest.classes() > 0);
+        String method = table ? forestMethod(root, ctx) : nodeMethod(root, ctx);
         if (tree.getTargets() == null) {
             return method;
         }
@@ -786,7 +789,7 @@ public final class KernelCompiler {
     /** Adds the tree to the kernel's {@link Forest}; returns a method reading it, with nodeMethod's signature. */
     private String forestMethod(Node root, TreeContext ctx) throws UnsupportedPmmlException {
         if (forest == null) {
-            forest = new ForestBuilder(classes == null ? 0 : classes.size());
+            forest = new ForestBuilder(ctx.classification() ? classes.size() : 0);
         }
         int[] entry = forestEntry(root, ctx);
         int index = forest.tree(entry[0], entry[1]);

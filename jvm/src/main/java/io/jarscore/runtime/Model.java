@@ -417,7 +417,10 @@ public final class Model implements AutoCloseable {
      * its inputs are plain numbers (no code tables) and its results convert to {@link #score}'s types.
      */
     public boolean kernelTakesArrays() {
-        KernelRunner k = kernel;
+        return takesArrays(kernel);
+    }
+
+    private static boolean takesArrays(KernelRunner k) {
         return k != null && k.mapsResults && k.numericOnly;
     }
 
@@ -431,7 +434,7 @@ public final class Model implements AutoCloseable {
                 + ", got " + row.length);
         }
         KernelRunner k = kernel;
-        if (k != null && k.mapsResults && k.numericOnly) {
+        if (takesArrays(k)) {
             return kernelRow(k, row);
         }
         Map<String, Object> named = new HashMap<>(row.length * 2);
