@@ -74,6 +74,8 @@ class FastPath:
 
     def _score_one(self, row: np.ndarray) -> np.ndarray:
         # The hot path of a single row: no context manager, one Java call between two copies.
+        # The fork check comes first: in a forked child even allocating a Java array can hang.
+        jvm.check_not_forked()
         local = self._local
         try:
             inp, out = local.inp, local.out
@@ -81,7 +83,6 @@ class FastPath:
             inp = local.inp = jvm.double_buffer(self.inputs)
             out = local.out = jvm.double_buffer(self.outputs)
         inp[:] = row
-        jvm.check_not_forked()
         try:
             self._model.scoreKernelInto(inp, 1, out, 1)
         except jpype.JException as exc:

@@ -152,6 +152,7 @@ def double_buffer(size: int):
     """A Java double[] of ``size`` zeros, to be filled and read many times (single-row buffers)."""
     import jpype
 
+    check_not_forked()
     return jpype.JArray(jpype.JDouble)(size)
 
 
