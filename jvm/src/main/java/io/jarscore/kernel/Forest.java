@@ -113,43 +113,60 @@ public final class Forest {
         return label[n];
     }
 
+    /**
+     * Walks trees {@code from..end-1} (within one group of {@link #GROUP}) and puts the leaf each
+     * reaches in {@code leaves[0..]}. A whole group goes in lockstep, for its deepest tree's steps.
+     */
+    private void walk(double[] w, int from, int end, int[] leaves) {
+        if (end - from < GROUP) {
+            for (int t = from; t < end; t++) {
+                leaves[t - from] = leaf(t, w);
+            }
+            return;
+        }
+        int a = roots[from];
+        int b = roots[from + 1];
+        int c = roots[from + 2];
+        int d = roots[from + 3];
+        int e = roots[from + 4];
+        int f = roots[from + 5];
+        int g = roots[from + 6];
+        int h = roots[from + 7];
+        for (int s = groupDepth[from / GROUP]; s > 0; s--) {
+            a = step(a, w);
+            b = step(b, w);
+            c = step(c, w);
+            d = step(d, w);
+            e = step(e, w);
+            f = step(f, w);
+            g = step(g, w);
+            h = step(h, w);
+        }
+        leaves[0] = a;
+        leaves[1] = b;
+        leaves[2] = c;
+        leaves[3] = d;
+        leaves[4] = e;
+        leaves[5] = f;
+        leaves[6] = g;
+        leaves[7] = h;
+    }
+
+    /** The end of the group of {@link #GROUP} trees that {@code t} is in, or {@code to} if sooner. */
+    private static int groupEnd(int t, int to) {
+        return Math.min(to, (t / GROUP + 1) * GROUP);
+    }
+
     /** {@code acc} plus the values of trees {@code from..to-1}, added one by one in tree order. */
     public double sum(double[] v, int from, int to, double acc) {
         double[] w = widen(v);
-        int t = from;
-        for (; t < to && (t & 7) != 0; t++) {
-            acc += value[leaf(t, w)];
-        }
-        for (; t + GROUP <= to; t += GROUP) {
-            int a = roots[t];
-            int b = roots[t + 1];
-            int c = roots[t + 2];
-            int d = roots[t + 3];
-            int e = roots[t + 4];
-            int f = roots[t + 5];
-            int g = roots[t + 6];
-            int h = roots[t + 7];
-            for (int s = groupDepth[t / GROUP]; s > 0; s--) {
-                a = step(a, w);
-                b = step(b, w);
-                c = step(c, w);
-                d = step(d, w);
-                e = step(e, w);
-                f = step(f, w);
-                g = step(g, w);
-                h = step(h, w);
+        int[] leaves = new int[GROUP];
+        for (int t = from; t < to; t = groupEnd(t, to)) {
+            int end = groupEnd(t, to);
+            walk(w, t, end, leaves);
+            for (int i = 0; i < end - t; i++) {
+                acc += value[leaves[i]];
             }
-            acc += value[a];
-            acc += value[b];
-            acc += value[c];
-            acc += value[d];
-            acc += value[e];
-            acc += value[f];
-            acc += value[g];
-            acc += value[h];
-        }
-        for (; t < to; t++) {
-            acc += value[leaf(t, w)];
         }
         return acc;
     }
@@ -157,91 +174,29 @@ public final class Forest {
     /** As {@link #sum} in float32: each partial sum rounded to float, as JPMML-Evaluator adds float values. */
     public double sumFloat(double[] v, int from, int to, double acc) {
         double[] w = widen(v);
-        int t = from;
-        for (; t < to && (t & 7) != 0; t++) {
-            acc = (float) (acc + value[leaf(t, w)]);
-        }
-        for (; t + GROUP <= to; t += GROUP) {
-            int a = roots[t];
-            int b = roots[t + 1];
-            int c = roots[t + 2];
-            int d = roots[t + 3];
-            int e = roots[t + 4];
-            int f = roots[t + 5];
-            int g = roots[t + 6];
-            int h = roots[t + 7];
-            for (int s = groupDepth[t / GROUP]; s > 0; s--) {
-                a = step(a, w);
-                b = step(b, w);
-                c = step(c, w);
-                d = step(d, w);
-                e = step(e, w);
-                f = step(f, w);
-                g = step(g, w);
-                h = step(h, w);
+        int[] leaves = new int[GROUP];
+        for (int t = from; t < to; t = groupEnd(t, to)) {
+            int end = groupEnd(t, to);
+            walk(w, t, end, leaves);
+            for (int i = 0; i < end - t; i++) {
+                acc = (float) (acc + value[leaves[i]]);
             }
-            acc = (float) (acc + value[a]);
-            acc = (float) (acc + value[b]);
-            acc = (float) (acc + value[c]);
-            acc = (float) (acc + value[d]);
-            acc = (float) (acc + value[e]);
-            acc = (float) (acc + value[f]);
-            acc = (float) (acc + value[g]);
-            acc = (float) (acc + value[h]);
-        }
-        for (; t < to; t++) {
-            acc = (float) (acc + value[leaf(t, w)]);
         }
         return acc;
     }
 
     /**
      * Classification trees {@code from..to-1} added to {@code acc} in tree order, as
-     * {@link Norms#add} (probabilities) or {@link Norms#vote} (one vote each) would, walked
-     * {@link #GROUP} at a time; false when a tree predicts nothing. {@code p} is scratch space.
+     * {@link Norms#add} (probabilities) or {@link Norms#vote} (one vote each) would; false when a
+     * tree predicts nothing. {@code p} is scratch space.
      */
     public boolean addAll(double[] v, double[] acc, double[] p, int from, int to, boolean vote) {
         double[] w = widen(v);
         int[] leaves = new int[GROUP];
-        for (int t = from; t < to; t += GROUP) {
-            int n = Math.min(GROUP, to - t);
-            if (n == GROUP) {
-                int a = roots[t];
-                int b = roots[t + 1];
-                int c = roots[t + 2];
-                int d = roots[t + 3];
-                int e = roots[t + 4];
-                int f = roots[t + 5];
-                int g = roots[t + 6];
-                int h = roots[t + 7];
-                int steps = 0;
-                for (int i = t; i < t + GROUP; i++) {
-                    steps = Math.max(steps, depth[i]);
-                }
-                for (int s = steps; s > 0; s--) {
-                    a = step(a, w);
-                    b = step(b, w);
-                    c = step(c, w);
-                    d = step(d, w);
-                    e = step(e, w);
-                    f = step(f, w);
-                    g = step(g, w);
-                    h = step(h, w);
-                }
-                leaves[0] = a;
-                leaves[1] = b;
-                leaves[2] = c;
-                leaves[3] = d;
-                leaves[4] = e;
-                leaves[5] = f;
-                leaves[6] = g;
-                leaves[7] = h;
-            } else {
-                for (int i = 0; i < n; i++) {
-                    leaves[i] = leaf(t + i, w);
-                }
-            }
-            for (int i = 0; i < n; i++) {
+        for (int t = from; t < to; t = groupEnd(t, to)) {
+            int end = groupEnd(t, to);
+            walk(w, t, end, leaves);
+            for (int i = 0; i < end - t; i++) {
                 int leaf = leaves[i];
                 System.arraycopy(probability, leaf * classes, p, 0, classes);
                 if (!(vote ? Norms.vote(acc, p, label[leaf], 1.0) : Norms.add(acc, p, label[leaf], 1.0))) {

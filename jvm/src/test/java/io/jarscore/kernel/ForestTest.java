@@ -50,22 +50,7 @@ class ForestTest {
         byte[] table = result.resources().get("forest/K" + seed + ".forest");
         assertNotNull(table, "every tree has table splits, so the kernel reads a forest: " + result.resources().keySet());
         Map<String, byte[]> classes = SourceCompiler.compile(result.sources());
-        ClassLoader loader = new ClassLoader(getClass().getClassLoader()) {
-            @Override
-            protected Class<?> findClass(String name) throws ClassNotFoundException {
-                byte[] bytes = classes.get(name.replace('.', '/') + ".class");
-                if (bytes == null) {
-                    throw new ClassNotFoundException(name);
-                }
-                return defineClass(name, bytes, 0, bytes.length);
-            }
-
-            @Override
-            public InputStream getResourceAsStream(String name) {
-                byte[] bytes = result.resources().get(name);
-                return bytes == null ? super.getResourceAsStream(name) : new ByteArrayInputStream(bytes);
-            }
-        };
+        CompiledKernel loader = new CompiledKernel(result, classes);
         Class<?> kernelClass = loader.loadClass("forest.K" + seed);
         Kernel kernel = (Kernel) kernelClass.getDeclaredConstructor().newInstance();
         java.lang.reflect.Field field = kernelClass.getDeclaredField("FOREST");

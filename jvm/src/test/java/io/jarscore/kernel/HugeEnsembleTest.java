@@ -58,23 +58,8 @@ class HugeEnsembleTest {
         }
         assertTrue(largestMethod > 100, "the parser found the methods' code");
 
-        ClassLoader loader = new ClassLoader(getClass().getClassLoader()) {
-            @Override
-            protected Class<?> findClass(String name) throws ClassNotFoundException {
-                byte[] bytes = classes.get(name.replace('.', '/') + ".class");
-                if (bytes == null) {
-                    throw new ClassNotFoundException(name);
-                }
-                return defineClass(name, bytes, 0, bytes.length);
-            }
-
-            @Override
-            public InputStream getResourceAsStream(String name) {
-                byte[] bytes = result.resources().get(name);
-                return bytes == null ? super.getResourceAsStream(name) : new java.io.ByteArrayInputStream(bytes);
-            }
-        };
-        Kernel kernel = (Kernel) loader.loadClass("huge.HugeKernel").getDeclaredConstructor().newInstance();
+        CompiledKernel loader = new CompiledKernel(result, classes);
+        Kernel kernel = loader.load("huge.HugeKernel");
         try (Model reference = Model.loadPmml(pmmlFile)) {
             Random random = new Random(11);
             double[] in = new double[FEATURES];
