@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.Comparator;
+import java.util.stream.IntStream;
 
 /**
  * Decision trees as flat arrays, walked without data-dependent branches: the table form
@@ -14,7 +16,7 @@ import java.io.UncheckedIOException;
  * if/else code is fast only while the CPU predicts its branches; on real rows it mispredicts at
  * most splits, which made it 8x slower than on a repeated row. Here every step is
  * {@code node = first[node] + (x <= threshold[node] ? 0 : 1)}, one 16-byte load per node, and the
- * trees of a sum are walked four at a time, so their memory loads overlap.
+ * trees of a sum are walked eight at a time, so their memory loads overlap.
  *
  * <p>Every split is normalized to {@code x <= threshold} (false for a missing x, as PMML's
  * missingValueStrategy "none" treats an unknown predicate): lessOrEqual keeps the threshold,
@@ -24,7 +26,8 @@ import java.io.UncheckedIOException;
  */
 public final class Forest {
 
-    private static final int MAGIC = 0x4A53_4632; // "JSF2"
+    /** "JSF3": thresholds of ±MAX_VALUE mean what {@link #known} says (JSF2 tables predate that). */
+    private static final int MAGIC = 0x4A53_4633;
     /** Trees walked together: independent chains of loads the CPU overlaps. */
     private static final int GROUP = 8;
 
@@ -44,8 +47,9 @@ public final class Forest {
     final int width;
     final int[] roots;
     final int[] depth;
-    /** Per group of {@link #GROUP} trees: the deepest of them. */
-    final int[] groupDepth;
+    /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
+    private final Order inOrder;
+    private final Order byDepth;
 
     Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots, int[] depth) {
         this.node = node;
@@ -56,10 +60,9 @@ public final class Forest {
         this.width = width;
         this.roots = roots;
         this.depth = depth;
-        this.groupDepth = new int[(roots.length + GROUP - 1) / GROUP];
-        for (int t = 0; t < roots.length; t++) {
-            groupDepth[t / GROUP] = Math.max(groupDepth[t / GROUP], depth[t]);
-        }
+        this.inOrder = Order.of(IntStream.range(0, roots.length).toArray(), roots, depth);
+        this.byDepth = Order.of(IntStream.range(0, roots.length).boxed()
+            .sorted(Comparator.comparingInt(t -> depth[t])).mapToInt(Integer::intValue).toArray(), roots, depth);
     }
 
     public int trees() {
@@ -74,18 +77,31 @@ public final class Forest {
     private double[] widen(double[] v) {
         double[] w = new double[2 * width + 1];
         for (int i = 0; i < width; i++) {
-            double x = v[i];
-            // A missing value fails every comparison: as +infinity it exceeds every (finite) threshold.
-            w[i] = x != x ? Double.POSITIVE_INFINITY : x;
-            w[width + i] = x != x ? Double.POSITIVE_INFINITY : -x;
+            w[i] = known(v[i]);
+            w[width + i] = known(-v[i]);
         }
         return w;
     }
 
     /**
+     * A value as the splits read it. A missing value must fail every comparison, so it reads as
+     * +infinity, above every threshold; an infinite value reads as the largest finite double of
+     * its sign, which every threshold (strictly between -MAX_VALUE and MAX_VALUE, see
+     * {@link KernelCompiler}) orders the same way. "Any known value" then has the threshold
+     * MAX_VALUE, and "never" -infinity.
+     */
+    private static double known(double x) {
+        if (x != x) {
+            return Double.POSITIVE_INFINITY;
+        }
+        return Math.max(-Double.MAX_VALUE, Math.min(Double.MAX_VALUE, x));
+    }
+
+    /**
      * One split: the first successor when {@code x <= threshold}, else the second. The choice is
      * the sign bit of {@code threshold - x} (exact: two different doubles never subtract to zero,
-     * and equal ones give +0), so there is no branch for the CPU to mispredict.
+     * equal ones give +0, and the only infinities, a "never" threshold and a missing input, give
+     * -infinity), so there is no branch for the CPU to mispredict.
      */
     private int step(int n, double[] w) {
         long meta = node[2 * n + 1];
@@ -114,25 +130,45 @@ public final class Forest {
     }
 
     /**
-     * Walks trees {@code from..end-1} (within one group of {@link #GROUP}) and puts the leaf each
-     * reaches in {@code leaves[0..]}. A whole group goes in lockstep, for its deepest tree's steps.
+     * An order to walk trees in: position {@code k} holds tree {@code tree[k]}, whose root is
+     * {@code root[k]}; {@code steps[g]} is the depth of the deepest tree at positions
+     * {@code g*GROUP..g*GROUP+GROUP-1}.
      */
-    private void walk(double[] w, int from, int end, int[] leaves) {
+    private record Order(int[] tree, int[] root, int[] steps) {
+        static Order of(int[] tree, int[] roots, int[] depth) {
+            int[] root = new int[tree.length];
+            int[] steps = new int[(tree.length + GROUP - 1) / GROUP];
+            for (int k = 0; k < tree.length; k++) {
+                root[k] = roots[tree[k]];
+                steps[k / GROUP] = Math.max(steps[k / GROUP], depth[tree[k]]);
+            }
+            return new Order(tree, root, steps);
+        }
+    }
+
+    /**
+     * Walks the trees at positions {@code from..end-1} of {@code order} (within one group) and
+     * puts the leaf tree {@code t} reaches in {@code leaves[t - base]}. A full group goes in
+     * lockstep, for as many steps as its deepest tree needs.
+     */
+    private void walk(double[] w, Order order, int from, int end, int[] leaves, int base) {
+        int[] tree = order.tree;
         if (end - from < GROUP) {
-            for (int t = from; t < end; t++) {
-                leaves[t - from] = leaf(t, w);
+            for (int k = from; k < end; k++) {
+                leaves[tree[k] - base] = leaf(tree[k], w);
             }
             return;
         }
-        int a = roots[from];
-        int b = roots[from + 1];
-        int c = roots[from + 2];
-        int d = roots[from + 3];
-        int e = roots[from + 4];
-        int f = roots[from + 5];
-        int g = roots[from + 6];
-        int h = roots[from + 7];
-        for (int s = groupDepth[from / GROUP]; s > 0; s--) {
+        int[] root = order.root;
+        int a = root[from];
+        int b = root[from + 1];
+        int c = root[from + 2];
+        int d = root[from + 3];
+        int e = root[from + 4];
+        int f = root[from + 5];
+        int g = root[from + 6];
+        int h = root[from + 7];
+        for (int s = order.steps[from / GROUP]; s > 0; s--) {
             a = step(a, w);
             b = step(b, w);
             c = step(c, w);
@@ -142,47 +178,54 @@ public final class Forest {
             g = step(g, w);
             h = step(h, w);
         }
-        leaves[0] = a;
-        leaves[1] = b;
-        leaves[2] = c;
-        leaves[3] = d;
-        leaves[4] = e;
-        leaves[5] = f;
-        leaves[6] = g;
-        leaves[7] = h;
+        leaves[tree[from] - base] = a;
+        leaves[tree[from + 1] - base] = b;
+        leaves[tree[from + 2] - base] = c;
+        leaves[tree[from + 3] - base] = d;
+        leaves[tree[from + 4] - base] = e;
+        leaves[tree[from + 5] - base] = f;
+        leaves[tree[from + 6] - base] = g;
+        leaves[tree[from + 7] - base] = h;
     }
 
-    /** The end of the group of {@link #GROUP} trees that {@code t} is in, or {@code to} if sooner. */
-    private static int groupEnd(int t, int to) {
-        return Math.min(to, (t / GROUP + 1) * GROUP);
+    /**
+     * The leaf node each of trees {@code from..to-1} reaches for row {@code v}, in tree order. The
+     * whole forest is walked {@link #byDepth}, so each lockstep group holds trees of about the
+     * same depth and wastes few steps on trees already at their leaf (in model order a fifth of
+     * the steps on LightGBM's leaf-wise trees); the leaves are still added in tree order.
+     */
+    int[] leaves(double[] v, int from, int to) {
+        double[] w = widen(v);
+        int[] leaves = new int[to - from];
+        Order order = from == 0 && to == roots.length ? byDepth : inOrder;
+        for (int k = from; k < to; ) {
+            int end = Math.min(to, (k / GROUP + 1) * GROUP);
+            walk(w, order, k, end, leaves, from);
+            k = end;
+        }
+        return leaves;
     }
 
     /** {@code acc} plus the values of trees {@code from..to-1}, added one by one in tree order. */
     public double sum(double[] v, int from, int to, double acc) {
-        double[] w = widen(v);
-        int[] leaves = new int[GROUP];
-        for (int t = from; t < to; t = groupEnd(t, to)) {
-            int end = groupEnd(t, to);
-            walk(w, t, end, leaves);
-            for (int i = 0; i < end - t; i++) {
-                acc += value[leaves[i]];
-            }
+        for (int leaf : leaves(v, from, to)) {
+            acc += value[leaf];
         }
         return acc;
     }
 
-    /** As {@link #sum} in float32: each partial sum rounded to float, as JPMML-Evaluator adds float values. */
+    /**
+     * As {@link #sum} in float32, as JPMML-Evaluator adds float values: {@code acc} and every leaf
+     * value are floats. A float addition rounds the exact sum once, as the double one rounded again
+     * to float would (a double's 53 bits make that second rounding harmless), without the
+     * conversions in the chain of additions.
+     */
     public double sumFloat(double[] v, int from, int to, double acc) {
-        double[] w = widen(v);
-        int[] leaves = new int[GROUP];
-        for (int t = from; t < to; t = groupEnd(t, to)) {
-            int end = groupEnd(t, to);
-            walk(w, t, end, leaves);
-            for (int i = 0; i < end - t; i++) {
-                acc = (float) (acc + value[leaves[i]]);
-            }
+        float sum = (float) acc;
+        for (int leaf : leaves(v, from, to)) {
+            sum += (float) value[leaf];
         }
-        return acc;
+        return sum;
     }
 
     /**
@@ -191,20 +234,25 @@ public final class Forest {
      * tree predicts nothing. {@code p} is scratch space.
      */
     public boolean addAll(double[] v, double[] acc, double[] p, int from, int to, boolean vote) {
-        double[] w = widen(v);
-        int[] leaves = new int[GROUP];
-        for (int t = from; t < to; t = groupEnd(t, to)) {
-            int end = groupEnd(t, to);
-            walk(w, t, end, leaves);
-            for (int i = 0; i < end - t; i++) {
-                int leaf = leaves[i];
-                System.arraycopy(probability, leaf * classes, p, 0, classes);
-                if (!(vote ? Norms.vote(acc, p, label[leaf], 1.0) : Norms.add(acc, p, label[leaf], 1.0))) {
-                    return false;
-                }
+        for (int leaf : leaves(v, from, to)) {
+            System.arraycopy(probability, leaf * classes, p, 0, classes);
+            if (!(vote ? Norms.vote(acc, p, label[leaf], 1.0) : Norms.add(acc, p, label[leaf], 1.0))) {
+                return false;
             }
         }
         return true;
+    }
+
+    int successor(int n) {
+        return (int) node[2 * n + 1];
+    }
+
+    int slot(int n) {
+        return (int) (node[2 * n + 1] >>> 32);
+    }
+
+    double threshold(int n) {
+        return Double.longBitsToDouble(node[2 * n]);
     }
 
     // storage ------------------------------------------------------------------------------------
@@ -217,8 +265,12 @@ public final class Forest {
                 + ": the model JAR is incomplete; convert the model again");
         }
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
-            if (in.readInt() != MAGIC) {
-                throw new IllegalStateException("kernel table " + resource + " is not a jarscore forest");
+            int magic = in.readInt();
+            if (magic != MAGIC) {
+                throw new IllegalStateException("kernel table " + resource + (magic >>> 8 == MAGIC >>> 8
+                    ? " was written by another jarscore version (format " + (char) (magic & 0xFF) + ", this one reads "
+                        + (char) (MAGIC & 0xFF) + "): convert the model again"
+                    : " is not a jarscore forest"));
             }
             int nodes = in.readInt();
             int trees = in.readInt();

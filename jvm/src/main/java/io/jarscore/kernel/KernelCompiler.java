@@ -775,6 +775,18 @@ public final class KernelCompiler {
         } catch (UnsupportedPmmlException e) {
             return null;
         }
+        // Forest inputs read a missing value as +infinity and an infinite one as the largest finite
+        // double of its sign (Forest.widen), so the normalized threshold must lie strictly between
+        // -MAX_VALUE and MAX_VALUE, or be MAX_VALUE for "any known value" or -infinity for "never".
+        // Comparisons with an infinite constant are those two, or else left to the generated code.
+        if (t == Double.POSITIVE_INFINITY && op == SimplePredicate.Operator.LESS_OR_EQUAL
+            || t == Double.NEGATIVE_INFINITY && op == SimplePredicate.Operator.GREATER_OR_EQUAL) {
+            return new TableSplit(slot, op == SimplePredicate.Operator.LESS_OR_EQUAL ? 1.0 : -1.0, Double.MAX_VALUE, false);
+        }
+        if (t == Double.NEGATIVE_INFINITY && op == SimplePredicate.Operator.LESS_THAN
+            || t == Double.POSITIVE_INFINITY && op == SimplePredicate.Operator.GREATER_THAN) {
+            return new TableSplit(slot, op == SimplePredicate.Operator.LESS_THAN ? 1.0 : -1.0, Double.NEGATIVE_INFINITY, false);
+        }
         TableSplit split = switch (op) {
             case LESS_OR_EQUAL -> new TableSplit(slot, 1.0, t, false);
             case LESS_THAN -> new TableSplit(slot, 1.0, Math.nextDown(t), false);
@@ -782,8 +794,7 @@ public final class KernelCompiler {
             case GREATER_OR_EQUAL -> new TableSplit(slot, -1.0, -t, false);
             default -> null;
         };
-        // Forest walks need finite thresholds (an infinite one is left to the generated code).
-        return split != null && Double.isFinite(split.threshold()) ? split : null;
+        return split != null && Math.abs(split.threshold()) < Double.MAX_VALUE ? split : null;
     }
 
     /** Adds the tree to the kernel's {@link Forest}; returns a method reading it, with nodeMethod's signature. */

@@ -1,5 +1,6 @@
 package io.jarscore.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -34,7 +35,7 @@ class ForestTest {
 
     @ParameterizedTest(name = "{0} math, {1}, seed {2}")
     @CsvSource({
-        "double, regression, 1", "double, regression, 2", "double, regression, 3",
+        "double, regression, 10", "double, regression, 2", "double, regression, 3",
         "float, regression, 4", "float, regression, 5", "float, regression, 6",
         "double, classification, 7", "double, classification, 8", "double, majorityVote, 9"})
     void tableTreesScoreAsJpmmlDoes(String math, String kind, long seed) throws Exception {
@@ -55,7 +56,8 @@ class ForestTest {
         Kernel kernel = (Kernel) kernelClass.getDeclaredConstructor().newInstance();
         java.lang.reflect.Field field = kernelClass.getDeclaredField("FOREST");
         field.setAccessible(true);
-        assertEquals(TREES, ((Forest) field.get(null)).trees(), "all trees in the table");
+        Forest forest = (Forest) field.get(null);
+        assertEquals(TREES, forest.trees(), "all trees in the table");
 
         java.nio.file.Path file = java.nio.file.Files.createTempFile("forest", ".pmml");
         java.nio.file.Files.writeString(file, text);
@@ -70,6 +72,11 @@ class ForestTest {
                     values.put("x" + f, Double.isNaN(in[f]) ? null : in[f]);
                 }
                 kernel.score(in, 0, out, 0);
+                // the whole forest is walked in depth order, parts of it in model order: same leaves
+                int[] parts = new int[TREES];
+                System.arraycopy(forest.leaves(in, 0, 5), 0, parts, 0, 5);
+                System.arraycopy(forest.leaves(in, 5, TREES), 0, parts, 5, TREES - 5);
+                assertArrayEquals(parts, forest.leaves(in, 0, TREES), "leaves of row " + java.util.Arrays.toString(in));
                 Map<String, Object> want;
                 try {
                     want = reference.score(values);
@@ -107,15 +114,17 @@ class ForestTest {
 
     static final int TREES = 13; // not a multiple of the group size: the odd trees take the single-tree path
 
-    /** A value on the grid, one ulp off it, missing, infinite, or anywhere. */
+    /** A value on the grid, one ulp off it, missing, infinite, the largest finite, or anywhere. */
     private static double value(Random random, boolean floats) {
         double g = GRID[random.nextInt(GRID.length)];
-        double x = switch (random.nextInt(9)) {
+        double largest = floats ? Float.MAX_VALUE : Double.MAX_VALUE;
+        double x = switch (random.nextInt(10)) {
             case 0, 1, 2 -> g;
             case 3 -> floats ? Math.nextUp((float) g) : Math.nextUp(g);
             case 4 -> floats ? Math.nextDown((float) g) : Math.nextDown(g);
             case 5 -> Double.NaN;
             case 6 -> random.nextBoolean() ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+            case 7 -> random.nextBoolean() ? largest : -largest;
             default -> random.nextGaussian();
         };
         return floats && !Double.isNaN(x) ? (double) (float) x : x;
@@ -219,7 +228,12 @@ class ForestTest {
         String comparison = "<SimplePredicate field=\"x" + f + "\" operator=\"" + operators[random.nextInt(4)]
             + "\" value=\"" + t + "\"/>";
         String missing = "<SimplePredicate field=\"x" + f + "\" operator=\"isMissing\"/>";
-        return switch (random.nextInt(12)) {
+        // LightGBM writes "x <= Infinity" for "any known x"; these four have a table form
+        String[][] infinite = {{"lessOrEqual", "Infinity"}, {"greaterOrEqual", "-Infinity"},
+            {"lessThan", "-Infinity"}, {"greaterThan", "Infinity"}};
+        String[] pick = infinite[random.nextInt(infinite.length)];
+        return switch (random.nextInt(13)) {
+            case 12 -> "<SimplePredicate field=\"x" + f + "\" operator=\"" + pick[0] + "\" value=\"" + pick[1] + "\"/>";
             case 0 -> "<True/>";
             case 1 -> "<False/>";
             case 2 -> "<CompoundPredicate booleanOperator=\"or\">" + missing + comparison + "</CompoundPredicate>";
