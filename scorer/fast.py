@@ -1,5 +1,5 @@
 """The fast kernel from Python: rows as one float64 matrix (strings as the kernel's codes), one
-crossing into Java per call, per-thread reusable buffers for single rows."""
+crossing into Java per call; a single row goes through per-thread buffers shared with Java."""
 
 from __future__ import annotations
 
@@ -45,19 +45,24 @@ class FastPath:
                 return None
         return matrix
 
-    def score(self, matrix: np.ndarray) -> list:
-        """Scorer result columns (float64 arrays; labels as lists of str) for a (rows, inputs) matrix."""
-        return self._columns(self.outputs_of(matrix))
+    def score(self, matrix: np.ndarray) -> list | None:
+        """Scorer result columns (float64 arrays; labels as lists of str) for a (rows, inputs) matrix,
+        or None as ``outputs_of`` says."""
+        out = self.outputs_of(matrix)
+        return None if out is None else self._columns(out)
 
     #: Rows per crossing for big batches: a million-row batch copied into one Java array at once
     #: (400 MB at 50 inputs) ran slower per row than a 10 000-row one.
     CHUNK_ROWS = 65_536
 
-    def outputs_of(self, matrix: np.ndarray) -> np.ndarray:
-        """The kernel's raw (rows, outputs) float64 results: labels as codes."""
+    def outputs_of(self, matrix: np.ndarray) -> np.ndarray | None:
+        """The kernel's raw (rows, outputs) float64 results: labels as codes. None for a single row
+        with an infinite value (Java checks it, not numpy, which cost more than the copies): the
+        caller's general path then names the field. Batches must come checked."""
         rows = matrix.shape[0]
         if rows == 1:
-            return self._score_one(matrix[0])[None, :]
+            one = self._score_one(matrix[0])
+            return None if one is None else one[None, :]
         if rows <= self.CHUNK_ROWS:
             return self._score_chunk(matrix)
         out = np.empty((rows, self.outputs), dtype=np.float64)
@@ -72,22 +77,21 @@ class FastPath:
             result = self._model.scoreKernel(flat, rows, self.threads)
         return jvm.read(result).reshape(rows, self.outputs)
 
-    def _score_one(self, row: np.ndarray) -> np.ndarray:
-        # The hot path of a single row: no context manager, one Java call between two copies.
-        # The fork check comes first: in a forked child even allocating a Java array can hang.
+    def _score_one(self, row: np.ndarray) -> np.ndarray | None:
+        # The hot path of a single row: no context manager, no conversion at the boundary (the row
+        # is copied into memory Java reads, the call takes no arguments). The fork check comes
+        # first: in a forked child even allocating a Java object can hang.
         jvm.check_not_forked()
-        local = self._local
         try:
-            inp, out = local.inp, local.out
+            java, inp, out = self._local.row
         except AttributeError:
-            inp = local.inp = jvm.double_buffer(self.inputs)
-            out = local.out = jvm.double_buffer(self.outputs)
+            java, inp, out = self._local.row = jvm.shared_row(self._model, self.inputs, self.outputs)
         inp[:] = row
         try:
-            self._model.scoreKernelInto(inp, 1, out, 1)
+            scored = java.score()
         except jpype.JException as exc:
             raise jvm.translate(exc) from None
-        return np.array(out, dtype=np.float64)
+        return out.copy() if scored else None
 
     def _columns(self, out: np.ndarray) -> list:
         columns = []

@@ -148,12 +148,17 @@ def double_array(values):
     return jpype.JArray(jpype.JDouble)(values)
 
 
-def double_buffer(size: int):
-    """A Java double[] of ``size`` zeros, to be filled and read many times (single-row buffers)."""
-    import jpype
+def shared_row(java_model, inputs: int, outputs: int):
+    """A Java ``SharedRow`` of ``java_model`` over two float64 numpy arrays that share their memory
+    with it: write a row into the first, call ``.score()``, read the outputs from the second. The
+    three are returned together; keep the arrays as long as the Java object."""
+    import jpype.nio
+    import numpy as np
 
     check_not_forked()
-    return jpype.JArray(jpype.JDouble)(size)
+    row, result = bytearray(8 * inputs), bytearray(8 * outputs)
+    java = java_model.sharedRow(jpype.nio.convertToDirectBuffer(row), jpype.nio.convertToDirectBuffer(result))
+    return java, np.frombuffer(row, dtype=np.float64), np.frombuffer(result, dtype=np.float64)
 
 
 def read(buffer):

@@ -190,8 +190,9 @@ class Scorer:
         if not self._proba_fields:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
         matrix = self._numeric_matrix(X)
-        if matrix is not None:
-            return self._fast.outputs_of(matrix)[:, self._proba_take]
+        out = None if matrix is None else self._fast.outputs_of(matrix)
+        if out is not None:
+            return out[:, self._proba_take]
         columns, rows = columns_from(X, self._inputs, self._features)
         results = self._score(columns, rows)
         return np.column_stack([results[i] for i in self._proba_positions])
@@ -199,9 +200,8 @@ class Scorer:
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
         matrix = self._plain_mapping_row(row)
-        if matrix is not None:
-            results = self._fast.score(matrix)
-        else:
+        results = None if matrix is None else self._fast.score(matrix)
+        if results is None:
             results = self._score(row_columns(row, self._inputs, self._features), 1)
         out = {}
         for field, column in zip(self._results, results):
@@ -233,8 +233,8 @@ class Scorer:
         if positions is None:
             return None
         matrix = X if positions is ALL_COLUMNS else X[:, positions]
-        if np.isinf(matrix).any():
-            return None  # the general path names the field and the row
+        if matrix.shape[0] > 1 and np.isinf(matrix).any():
+            return None  # the general path names the field and the row (a single row: Java checks)
         return matrix
 
     _PLAIN_NUMBERS = (float, int, np.float64)
@@ -262,20 +262,18 @@ class Scorer:
                     return None
                 values.append(code)
         try:
-            matrix = np.array([values], dtype=np.float64)
+            return np.array([values], dtype=np.float64)  # infinities: the kernel declines the row
         except OverflowError:
             return None
-        if np.isinf(matrix).any():
-            return None
-        return matrix
 
     def _score(self, columns: list, rows: int) -> list:
         if self.out_of_process:
             return self._model.score_columns(columns, rows)
         if self._fast is not None:
             matrix = self._fast.encode(columns, rows)
-            if matrix is not None:
-                return self._fast.score(matrix)
+            results = None if matrix is None else self._fast.score(matrix)
+            if results is not None:
+                return results
         with jvm.java_errors():
             results = self._model.scoreColumns(self._java_columns(columns), rows)
         return [jvm.to_python_column(c) for c in results]

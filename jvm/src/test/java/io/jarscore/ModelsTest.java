@@ -1,6 +1,8 @@
 package io.jarscore;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,6 +91,37 @@ class ModelsTest {
                 assertEquals(2L * rows.size(), runtime.kernelRowsScored() - before,
                     "v" + version + ": every row, from a Map and from an array, went through the kernel");
             }
+        }
+    }
+
+    @Test
+    void sharedRowScoresFromTheCallersBuffersAndDeclinesInfinities() throws Exception {
+        List<Map<String, Object>> rows = TestRepository.irisRows();
+        try (ScoringModel model = Models.load(root.resolve("iris/1"))) {
+            io.jarscore.runtime.Model runtime = ((ArtifactModel) model).runtime();
+            int inputs = model.inputs().size();
+            int outputs = runtime.kernelShape()[1];
+            java.nio.ByteBuffer in = java.nio.ByteBuffer.allocateDirect(8 * inputs);
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocateDirect(8 * outputs);
+            io.jarscore.runtime.SharedRow shared = runtime.sharedRow(in, out);
+            java.nio.DoubleBuffer row = in.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
+            java.nio.DoubleBuffer result = out.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
+            for (Map<String, Object> r : rows.subList(0, 20)) {
+                double[] values = model.inputs().stream().mapToDouble(f -> (Double) r.get(f.name())).toArray();
+                row.put(0, values);
+                assertTrue(shared.score());
+                double[] got = new double[outputs];
+                result.get(0, got);
+                assertArrayEquals(runtime.scoreKernel(values, 1, 1), got, 0.0, "row " + r);
+            }
+            long before = runtime.kernelRowsScored();
+            result.put(0, new double[outputs]);
+            row.put(1, Double.NEGATIVE_INFINITY);
+            assertFalse(shared.score(), "an infinite input is left to the caller's checks");
+            assertEquals(before, runtime.kernelRowsScored(), "and is not scored");
+            assertEquals(0.0, result.get(0), "nor written");
+            assertThrows(IllegalArgumentException.class, () -> runtime.sharedRow(
+                java.nio.ByteBuffer.allocateDirect(8), java.nio.ByteBuffer.allocateDirect(8 * outputs)));
         }
     }
 

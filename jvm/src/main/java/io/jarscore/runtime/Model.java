@@ -390,6 +390,15 @@ public final class Model implements AutoCloseable {
         return out;
     }
 
+    /**
+     * A single-row scorer over two buffers the caller shares (native byte order, 8 bytes per value:
+     * the kernel's inputs, then room for its outputs); see {@link SharedRow}.
+     */
+    public SharedRow sharedRow(java.nio.ByteBuffer in, java.nio.ByteBuffer out) {
+        KernelRunner k = requireKernel();
+        return new SharedRow(this, in, out, k.inputs, k.outputs);
+    }
+
     /** As {@link #scoreKernel} into a caller's array (a single row reuses its buffers this way). */
     public void scoreKernelInto(double[] in, int rows, double[] out, int threads) {
         KernelRunner k = requireKernel();
