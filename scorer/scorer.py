@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -42,8 +43,13 @@ class Scorer:
         self.source = source
         self._inputs = [_field(spec) for spec in java_model.inputFields()]
         self._input_names = [f.name for f in self._inputs]
+        # a row's input values as a tuple, in input order
+        names = self._input_names
+        self._take_inputs = (operator.itemgetter(*names) if len(names) > 1
+                             else lambda row: tuple(row[n] for n in names))
         self._features = _training_features(self.manifest, self._inputs)
         self._results = [_field(spec) for spec in java_model.resultFields()]
+        self._result_names = [f.name for f in self._results]
         self._target = self._results[0] if self._results else None
         self.is_classifier = str(java_model.miningFunction()) == "classification"
         self.classes_ = self._classes() if self.is_classifier else None
@@ -200,12 +206,10 @@ class Scorer:
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
         matrix = self._plain_mapping_row(row)
-        results = None if matrix is None else self._fast.score(matrix)
-        if results is None:
-            results = self._score(row_columns(row, self._inputs, self._features), 1)
-        out = {}
-        for field, column in zip(self._results, results):
-            out[field.name] = column[0]
+        values = None if matrix is None else self._fast.score_row(matrix)
+        if values is None:
+            values = [column[0] for column in self._score(row_columns(row, self._inputs, self._features), 1)]
+        out = dict(zip(self._result_names, values))
         if self.is_classifier:
             out[self._target.name] = self._label_of.get(out[self._target.name], out[self._target.name])
         return out
@@ -238,6 +242,7 @@ class Scorer:
         return matrix
 
     _PLAIN_NUMBERS = (float, int, np.float64)
+    _PLAIN_OR_NONE = frozenset(_PLAIN_NUMBERS + (type(None),))
 
     def _plain_mapping_row(self, row: Any) -> np.ndarray | None:
         """The kernel's (1, inputs) float64 row for a dict whose values are all plain floats, ints,
@@ -246,6 +251,18 @@ class Scorer:
         fast = self._fast
         if fast is None or not isinstance(row, dict):
             return None
+        if fast.numeric_only:
+            # In C rather than a Python loop per field (a third of a 50-field row's latency)
+            try:
+                values = self._take_inputs(row)
+            except KeyError:
+                return None
+            if not self._PLAIN_OR_NONE.issuperset(map(type, values)):
+                return None
+            try:
+                return np.array([values], dtype=np.float64)  # None reads as NaN; inf: the kernel declines
+            except OverflowError:
+                return None
         values = []
         plain = self._PLAIN_NUMBERS
         for name, codes in zip(self._input_names, fast.codes):
