@@ -16,7 +16,8 @@ import java.util.stream.IntStream;
  * if/else code is fast only while the CPU predicts its branches; on real rows it mispredicts at
  * most splits, which made it 8x slower than on a repeated row. Here every step is
  * {@code node = first[node] + (x <= threshold[node] ? 0 : 1)}, one 16-byte load per node, and the
- * trees of a sum are walked eight at a time, so their memory loads overlap.
+ * trees of a sum are walked eight at a time, so their memory loads overlap (a whole forest in
+ * order of depth, so that the eight need about the same number of steps).
  *
  * <p>Every split is normalized to {@code x <= threshold} (false for a missing x, as PMML's
  * missingValueStrategy "none" treats an unknown predicate): lessOrEqual keeps the threshold,

@@ -22,10 +22,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The table form of trees ({@link Forest}) against JPMML-Evaluator interpreting the same PMML:
- * random ensembles whose splits use all four comparison operators, LightGBM's "or isMissing" in
- * both orders, True and False children, compact chains of siblings with both noTrueChild
- * strategies; double and float32 math; regression sums and classification votes. Rows mix values
- * exactly on the thresholds, one ulp either side, missing values and infinities.
+ * random ensembles whose splits use all four comparison operators (also against ±Infinity, as
+ * LightGBM writes "any known value"), LightGBM's "or isMissing" in both orders, True and False
+ * children, compact chains of siblings with both noTrueChild strategies; double and float32 math;
+ * regression sums and classification votes. Rows mix values exactly on the thresholds, one ulp
+ * either side, missing values, infinities and ±MAX_VALUE.
  */
 class ForestTest {
 
