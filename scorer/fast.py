@@ -28,7 +28,8 @@ class FastPath:
                       for t in java_model.kernelInputTables()]
         self._labels = [None if t is None else np.asarray([str(v) for v in t], dtype=object)
                         for t in java_model.kernelOutputLabels()]
-        self.numeric_only = all(c is None for c in self.codes)
+        self.coded = [(i, c) for i, c in enumerate(self.codes) if c is not None]  # (position, table)
+        self.numeric_only = not self.coded
         self._local = threading.local()
 
     def encode(self, columns: list, rows: int) -> np.ndarray | None:

@@ -730,9 +730,9 @@ public final class KernelCompiler {
     }
 
     /**
-     * The table split of a comparison of a number with a finite constant, or of LightGBM's
-     * "comparison or isMissing" (true for a missing value: the negated opposite comparison);
-     * null for any other predicate.
+     * The table split of a comparison of a number with a constant (see {@link #comparison}), or
+     * of LightGBM's "comparison or isMissing" (true for a missing value: the negated opposite
+     * comparison); null for any other predicate.
      */
     private TableSplit tableSplit(Predicate p) {
         if (p instanceof CompoundPredicate compound && compound.getBooleanOperator() == CompoundPredicate.BooleanOperator.OR

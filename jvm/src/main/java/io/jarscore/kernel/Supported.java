@@ -18,8 +18,9 @@ public final class Supported {
         "TreeModel: regression and classification (ScoreDistribution), missingValueStrategy none, "
             + "nullPrediction, lastPrediction, defaultChild; noTrueChildStrategy returnNullPrediction, "
             + "returnLastPrediction; trees with missingValueStrategy none whose splits are all True, False, "
-            + "numeric comparisons with a finite constant or LightGBM's comparison-or-isMissing become a "
-            + "Forest table, the others generated if/else code",
+            + "numeric comparisons with a constant (infinite ones only as 'any known value' or 'never', "
+            + "as LightGBM writes x <= Infinity) or LightGBM's comparison-or-isMissing become a Forest table, "
+            + "the others generated if/else code",
         "RegressionModel: regression (normalization none) and classification (binary logit, softmax) "
             + "with NumericPredictor (exponent 1) and CategoricalPredictor",
         "Predicates: True, False, SimplePredicate (all operators), SimpleSetPredicate (isIn, isNotIn), "
