@@ -148,10 +148,68 @@ def _to_float(field: Field, value: Any, row: int) -> float:
                      f"expected a {field.data_type} (or None/NaN for a missing value)")
 
 
-def _string_column(field: Field, values: Any) -> list:
+class StringColumn(Sequence):
+    """A column of strings as pandas factorizes it: ``codes[i]`` is row i's position in
+    ``categories`` (-1: missing). Reads as a sequence of str or None; the fast kernel encodes it
+    with one table lookup per category instead of one per row."""
+
+    def __init__(self, codes: np.ndarray, categories: list[str]):
+        self.codes = codes
+        self.categories = categories
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._value(c) for c in self.codes[i].tolist()]
+        return self._value(int(self.codes[i]))
+
+    def __iter__(self):
+        return map(self._value, self.codes.tolist())
+
+    def _value(self, code: int) -> str | None:
+        return None if code < 0 else self.categories[code]
+
+    def tolist(self) -> list:
+        return list(self)
+
+
+#: Columns at least this long are checked by category (factorized), shorter ones value by value.
+FACTORIZE_FROM_ROWS = 256
+
+
+def _string_column(field: Field, values: Any) -> list | StringColumn:
+    if isinstance(values, (pd.Series, np.ndarray)) and len(values) >= FACTORIZE_FROM_ROWS and _only_strings(values):
+        return _factorized_string_column(field, values)
     items = values.tolist() if isinstance(values, (pd.Series, np.ndarray, pd.Categorical)) else list(values)
     valid = set(field.values)
     return [_to_string(field, value, valid, i) for i, value in enumerate(items)]
+
+
+def _only_strings(values: pd.Series | np.ndarray) -> bool:
+    """True when every value is a str or missing (numbers, bools or bytes take the per-value path,
+    which names each as ``_to_string`` does: pandas would count 1, 1.0 and True as one value)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.api.types.infer_dtype(values.cat.categories, skipna=True) == "string"
+    return values.dtype.kind in "OUT" and pd.api.types.infer_dtype(values, skipna=True) == "string"
+
+
+def _factorized_string_column(field: Field, values: Any) -> StringColumn:
+    """Strings (and missing values) only, as ``infer_dtype`` found: each distinct value is checked
+    once, as ``_to_string`` checks it, and an error names the first row that holds it. pandas counts
+    None, NaN and pd.NA as missing, as ``_to_string`` does."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    valid = set(field.values)
+    categories = []
+    for k, value in enumerate(uniques.tolist()):
+        try:
+            categories.append(_to_string(field, value, valid, 0))
+        except InputError:
+            row = int(np.argmax(codes == k))
+            _to_string(field, value, valid, row)  # raises again, naming the row
+            raise
+    return StringColumn(np.asarray(codes, dtype=np.int64), categories)
 
 
 def _to_string(field: Field, value: Any, valid: set[str], row: int) -> str | None:

@@ -172,7 +172,7 @@ def string_array(values):
     import jpype
 
     check_not_forked()
-    return jpype.JArray(jpype.JString)(values)
+    return jpype.JArray(jpype.JString)(values if isinstance(values, list) else list(values))
 
 
 def object_array(values):

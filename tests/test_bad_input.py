@@ -61,6 +61,19 @@ def test_unknown_category_names_field_value_and_expected_values(pipeline_scorer)
         scorer.predict_one(row)
 
 
+@pytest.mark.parametrize("rows_in_batch", [3, 400])  # 400: string columns checked by category
+def test_bad_string_in_a_batch_names_its_row(pipeline_scorer, rows_in_batch):
+    scorer, rows = pipeline_scorer
+    bad = pd.concat([rows] * (rows_in_batch // len(rows) + 1), ignore_index=True).head(rows_in_batch)
+    last = rows_in_batch - 1
+    bad.loc[last, "city"] = "oslo\udc80"
+    with pytest.raises(InputError, match=rf"row {last}: field 'city' value 'oslo\\udc80' is not valid Unicode"):
+        scorer.predict(bad)
+    bad.loc[last, "city"] = "atlantis"
+    with pytest.raises(InputError, match=r"field 'city' value 'atlantis'.*expected one of \[.*oslo.*\]"):
+        scorer.predict(bad)
+
+
 @pytest.mark.parametrize("value", [math.inf, -math.inf])
 def test_infinity_is_refused(pipeline_scorer, value):
     scorer, rows = pipeline_scorer

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from converter import convert
 from converter.artifact import file_entry
 from jarscore.errors import JarscoreError
-from scorer import Scorer, jvm
+from scorer import Scorer, inputs, jvm
 from zoo import ZOO
 
 MODELS = ["lightgbm-binary", "lightgbm-multiclass", "lightgbm-categorical", "xgboost-binary",
@@ -256,3 +256,30 @@ def test_unsupported_model_falls_back_loudly(conformance_dir, tmp_path, caplog):
         scorer = Scorer.load(jar)
     assert scorer.kernel == "absent: Segmentation weightedMedian for regression"
     assert any("absent" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("name", ["lightgbm-categorical", "sklearn-pipeline"])
+@pytest.mark.parametrize("dtype", ["str", "object", "category"])
+def test_big_string_columns_are_encoded_by_category_and_agree(artifacts, name, dtype, monkeypatch):
+    """A batch's string columns are factorized (each distinct value checked and looked up once):
+    the kernel scores every row, and the answers equal the per-value path's and JPMML's, with
+    None, NaN and pd.NA read as missing."""
+    fast, slow, held_out = _pair(artifacts, name)
+    strings = [f.name for f in fast.inputs if not f.numeric]
+    rows = pd.concat([held_out] * (600 // len(held_out) + 1), ignore_index=True).head(600)
+    rows[strings] = rows[strings].astype(object)
+    for i, missing in enumerate([None, np.nan, pd.NA]):
+        rows.loc[5 + 7 * i, strings[0]] = missing
+    rows = rows.astype({s: dtype for s in strings})
+    columns, _ = inputs.columns_from(rows, fast.inputs, fast._features)
+    for field, column in zip(fast.inputs, columns):
+        assert isinstance(column, inputs.StringColumn) == (not field.numeric), field.name
+    assert columns[[f.name for f in fast.inputs].index(strings[0])][5] is None
+
+    before = int(fast._model.kernelRowsScored())
+    by_category = fast.evaluate(rows)
+    assert int(fast._model.kernelRowsScored()) - before == len(rows)
+    monkeypatch.setattr(inputs, "FACTORIZE_FROM_ROWS", 10 ** 9)
+    assert not any(isinstance(c, inputs.StringColumn) for c in inputs.columns_from(rows, fast.inputs)[0])
+    _assert_same(by_category, fast.evaluate(rows), exact=True)
+    _assert_same(by_category, slow.evaluate(rows), exact=False)
