@@ -195,6 +195,8 @@ class Scorer:
         if not self._proba_fields:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
         matrix = self._numeric_matrix(X)
+        if matrix is None:
+            matrix = self._plain_array_row(X)
         out = None if matrix is None else self._fast.outputs_of(matrix)
         if out is not None:
             return out[:, self._proba_take]
@@ -224,15 +226,7 @@ class Scorer:
         if fast is None or not fast.numeric_only or not isinstance(X, np.ndarray) or X.ndim != 2 \
                 or X.dtype != np.float64:
             return None
-        positions = self._positions_cache.get(X.shape[1], False)
-        if positions is False:
-            try:
-                positions = _positions(X.shape[1], [f.name for f in self._inputs], self._features, what="columns")
-                if positions == list(range(X.shape[1])):
-                    positions = ALL_COLUMNS
-            except Exception:
-                positions = None
-            self._positions_cache[X.shape[1]] = positions
+        positions = self._array_positions(X.shape[1])
         if positions is None:
             return None
         matrix = X if positions is ALL_COLUMNS else X[:, positions]
@@ -240,7 +234,35 @@ class Scorer:
             return None  # the general path names the field and the row (a single row: Java checks)
         return matrix
 
+    def _array_positions(self, width: int) -> Any:
+        """The columns of a ``width``-column array the model takes: ALL_COLUMNS, a list, or None
+        when the general path must handle (and report) the array."""
+        positions = self._positions_cache.get(width, False)
+        if positions is False:
+            try:
+                positions = _positions(width, [f.name for f in self._inputs], self._features, what="columns")
+                if positions == list(range(width)):
+                    positions = ALL_COLUMNS
+            except Exception:
+                positions = None
+            self._positions_cache[width] = positions
+        return positions
+
+    def _plain_array_row(self, X: Any) -> np.ndarray | None:
+        """The kernel's (1, inputs) row for a one-row array of a model with string inputs (an object
+        array, as ``DataFrame.to_numpy()`` gives for mixed columns), read as ``_plain_mapping_row``
+        reads a dict's values; None for anything else."""
+        fast = self._fast
+        if fast is None or fast.numeric_only or not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[0] != 1:
+            return None
+        positions = self._array_positions(X.shape[1])
+        if positions is None:
+            return None
+        row = X[0].tolist()
+        return self._plain_row(row if positions is ALL_COLUMNS else [row[p] for p in positions])
+
     _PLAIN = frozenset((float, int, np.float64, type(None)))
+    _FLOATS = frozenset((float, np.float64))
 
     def _plain_mapping_row(self, row: Any) -> np.ndarray | None:
         """The kernel's (1, inputs) float64 row for a dict whose values are all plain floats, ints,
@@ -254,14 +276,23 @@ class Scorer:
             values = self._take_inputs(row)
         except KeyError:
             return None
+        return self._plain_row(values)
+
+    def _plain_row(self, values: Sequence[Any]) -> np.ndarray | None:
+        """Input values in input order as the kernel's (1, inputs) row, or None unless each is a plain
+        number, None, or (for a string field) a string from the kernel's code table or NaN (missing,
+        as a DataFrame holds it)."""
+        fast = self._fast
         if fast.coded:
             values = list(values)
             for i, codes in fast.coded:
                 v = values[i]
-                if v is not None:
-                    values[i] = codes.get(v) if type(v) is str else None
+                if type(v) is str:
+                    values[i] = codes.get(v)
                     if values[i] is None:
                         return None
+                elif not (v is None or (type(v) in self._FLOATS and v != v)):  # None, NaN: missing
+                    return None
         if not self._PLAIN.issuperset(map(type, values)):
             return None
         try:

@@ -136,6 +136,27 @@ def test_mapping_row_with_categories_takes_the_short_path_and_agrees(artifacts, 
     assert fast._plain_mapping_row(unknown) is None
 
 
+def test_one_row_object_array_takes_the_short_path_and_agrees(artifacts):
+    """predict_proba of a one-row array from a mixed DataFrame (an object array: floats and str)."""
+    fast, slow, held_out = _pair(artifacts, "sklearn-pipeline")
+    array = held_out[fast.input_fields].to_numpy()
+    assert array.dtype == object
+    string_at = [i for i, f in enumerate(fast.inputs) if not f.numeric][0]
+    rows = [i for i in range(len(array)) if not isinstance(array[i, string_at], str)][:3] + list(range(27))
+    assert any(array[i, string_at] != array[i, string_at] for i in rows), "a missing category (NaN) is tried"
+    before = int(fast._model.kernelRowsScored())
+    for i in rows:
+        row = array[i:i + 1]
+        assert fast._plain_array_row(row) is not None, row
+        np.testing.assert_allclose(fast.predict_proba(row), slow.predict_proba(row), rtol=1e-12, atol=0)
+    assert int(fast._model.kernelRowsScored()) - before == len(rows)
+    unknown = array[:1].copy()
+    unknown[0, string_at] = "no-such-category"
+    assert fast._plain_array_row(unknown) is None
+    with pytest.raises(JarscoreError, match="no-such-category"):
+        fast.predict_proba(unknown)
+
+
 def _thresholds(directory) -> dict[str, list[float]]:
     text = (directory / "model.pmml").read_text()
     found: dict[str, list[float]] = {}
