@@ -116,10 +116,10 @@ def _add_batch_cases(engine, model, plan, skipped):
         # A big batch that takes under a second a call gets a warm-up call and five timed ones, as
         # three rounds after one cold estimate left its median to the first calls' JIT and heap
         # growth (pipeline, jarscore: 460 ms median against 270-320 ms from the fourth call on).
-        quick = per_call < 1.0
+        under_a_second = per_call < 1.0
         micro_cases.CASES.append(micro_cases.Case(case_id, engine.score_batch, lambda b=batch: (b,),
-                                                  max(rounds, 5) if big and quick else rounds,
-                                                  warmup=1 if size < 100_000 or quick else 0))
+                                                  max(rounds, 5) if big and under_a_second else rounds,
+                                                  warmup=1 if size < 100_000 or under_a_second else 0))
 
 
 def _summarise(bench: dict) -> dict:

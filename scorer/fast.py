@@ -9,7 +9,6 @@ import jpype
 import numpy as np
 
 from scorer import jvm
-from scorer.inputs import StringColumn
 
 UNKNOWN = -2.0  # io.jarscore.kernel.Kernel.UNKNOWN: a string not in the field's table
 
@@ -41,17 +40,11 @@ class FastPath:
             if codes is None:
                 matrix[:, i] = column
                 continue
-            if isinstance(column, StringColumn):
-                # one lookup per category; code -1 (missing) picks the NaN at the end
-                lookup = np.array([codes.get(v, UNKNOWN) for v in column.categories] + [np.nan])
-                if UNKNOWN in lookup:
-                    return None
-                matrix[:, i] = lookup[column.codes]
-                continue
-            coded = [np.nan if v is None else codes.get(v, UNKNOWN) for v in column]
-            matrix[:, i] = coded
-            if UNKNOWN in coded:
+            # one lookup per category; code -1 (missing) picks the NaN at the end
+            lookup = np.array([codes.get(v, UNKNOWN) for v in column.categories] + [np.nan])
+            if UNKNOWN in lookup:
                 return None
+            matrix[:, i] = lookup[column.codes]
         return matrix
 
     def score(self, matrix: np.ndarray) -> list | None:

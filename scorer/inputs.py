@@ -35,7 +35,7 @@ class Field:
 
 
 def columns_from(X: Any, fields: Sequence[Field], features: Sequence[str] | None = None) -> tuple[list, int]:
-    """Returns one column per field (float64 array or list of str/None) and the row count.
+    """Returns one column per field (float64 array, or StringColumn) and the row count.
 
     A 2-D array may have the model's training columns (``features``, from the manifest: the same
     array the native model scores) or just the input fields, in input-field order."""
@@ -149,9 +149,9 @@ def _to_float(field: Field, value: Any, row: int) -> float:
 
 
 class StringColumn(Sequence):
-    """A column of strings as pandas factorizes it: ``codes[i]`` is row i's position in
-    ``categories`` (-1: missing). Reads as a sequence of str or None; the fast kernel encodes it
-    with one table lookup per category instead of one per row."""
+    """A string column, factorized: ``codes[i]`` is row i's position in ``categories`` (-1: missing).
+    Reads as a sequence of str or None; the fast kernel encodes it with one table lookup per
+    category instead of one per row."""
 
     def __init__(self, codes: np.ndarray, categories: list[str]):
         self.codes = codes
@@ -175,16 +175,20 @@ class StringColumn(Sequence):
         return list(self)
 
 
-#: Columns at least this long are checked by category (factorized), shorter ones value by value.
+#: Columns at least this long are factorized by pandas and checked by category; shorter ones (and
+#: columns holding anything but strings) are checked value by value.
 FACTORIZE_FROM_ROWS = 256
 
 
-def _string_column(field: Field, values: Any) -> list | StringColumn:
+def _string_column(field: Field, values: Any) -> StringColumn:
     if isinstance(values, (pd.Series, np.ndarray)) and len(values) >= FACTORIZE_FROM_ROWS and _only_strings(values):
         return _factorized_string_column(field, values)
     items = values.tolist() if isinstance(values, (pd.Series, np.ndarray, pd.Categorical)) else list(values)
     valid = set(field.values)
-    return [_to_string(field, value, valid, i) for i, value in enumerate(items)]
+    position: dict[str, int] = {}
+    codes = [-1 if text is None else position.setdefault(text, len(position))
+             for text in (_to_string(field, value, valid, i) for i, value in enumerate(items))]
+    return StringColumn(np.asarray(codes, dtype=np.int64), list(position))
 
 
 def _only_strings(values: pd.Series | np.ndarray) -> bool:
