@@ -161,6 +161,17 @@ def shared_row(java_model, inputs: int, outputs: int):
     return java, np.frombuffer(row, dtype=np.float64), np.frombuffer(result, dtype=np.float64)
 
 
+def direct_buffer(array):
+    """A Java direct ByteBuffer over a C-contiguous numpy array's own memory (no copy): Java reads
+    and writes the array through it. Keep the array alive while Java holds the buffer."""
+    import jpype.nio
+
+    check_not_forked()
+    if not array.flags.c_contiguous:
+        raise ValueError("only a C-contiguous array can be shared with Java")
+    return jpype.nio.convertToDirectBuffer(array.reshape(-1))
+
+
 def read(buffer):
     """A Java double[] as a float64 numpy array (a copy)."""
     import numpy as np

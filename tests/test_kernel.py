@@ -9,6 +9,8 @@ import json
 import logging
 import re
 import shutil
+import threading
+import time
 import zipfile
 
 import numpy as np
@@ -224,12 +226,60 @@ def test_batch_on_threads_matches_one_thread(artifacts):
     matrix = big[many.input_fields].to_numpy(dtype=np.float64)
     np.testing.assert_array_equal(many.predict_proba(matrix), one.predict_proba(matrix))
     assert many.threads == 3
-    # Big batches cross in chunks; with a small chunk the answer is the same, row for row.
-    whole = one.predict_proba(matrix)
-    one._fast.CHUNK_ROWS = 1000  # instance attribute: this scorer only
+    # A batch crosses whole and Java scores it in blocks of 512 rows: pieces that start and end
+    # off the block boundaries give the same answer, row for row, all through the kernel.
     before = int(one._model.kernelRowsScored())
-    np.testing.assert_array_equal(one.predict_proba(matrix), whole)
+    whole = one.predict_proba(matrix)
     assert int(one._model.kernelRowsScored()) - before == len(matrix)
+    pieces = [one.predict_proba(matrix[start:start + 700]) for start in range(0, len(matrix), 700)]
+    np.testing.assert_array_equal(np.vstack(pieces), whole)
+
+
+def test_batch_releases_the_gil_while_java_scores(artifacts):
+    """Another Python thread keeps running while a batch is in Java (JPype drops the GIL for the call)."""
+    directory, held_out = artifacts["lightgbm-multiclass"]
+    scorer = Scorer.load(directory, threads=1)
+    matrix = pd.concat([held_out] * 400, ignore_index=True)[scorer.input_fields].to_numpy(dtype=np.float64)
+    scorer.predict_proba(matrix[:5000])
+    ticks, stop = [], threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    try:
+        start = time.perf_counter()
+        scorer._fast.outputs_of(matrix)  # nothing but the Java call and an empty result array
+        end = time.perf_counter()
+    finally:
+        stop.set()
+        ticker.join()
+    quarter = (end - start) / 4
+    during = [t for t in ticks if start + quarter < t < end - quarter]
+    # With the GIL held, the ticker could not run at all inside the call.
+    assert len(during) > 100, (len(during), end - start)
+
+
+def test_batch_errors_name_the_row_of_the_whole_batch(artifacts):
+    """Java scores a batch in blocks; an input it refuses is named by its row in the caller's batch."""
+    directory, held_out = artifacts["sklearn-pipeline"]
+    scorer = Scorer.load(directory)
+    big = pd.concat([held_out] * 20, ignore_index=True)
+    columns, rows = inputs.columns_from(big, scorer._inputs, scorer._features)
+    matrix = scorer._fast.encode(columns, rows)
+    position, table = scorer._fast.coded[0]
+    name = scorer._inputs[position].name
+    for code in (0.5, -7.0, float(len(table))):  # none of them names a value of the table
+        bad = matrix.copy()
+        bad[1300, position] = code
+        with pytest.raises(JarscoreError, match=rf"row 1300: input {position} \('{name}'\) carries code {code}"):
+            scorer._fast.outputs_of(bad)
+    unknown = matrix.copy()
+    unknown[1500, position] = -2.0  # Kernel.UNKNOWN: Java callers may send it; only the string itself could be judged
+    with pytest.raises(JarscoreError, match=rf"row 1500: input {position} \('{name}'\) carries code -2.0 \(a value not"):
+        scorer._fast.outputs_of(unknown)
 
 
 def test_disagreeing_kernel_is_refused_loudly(artifacts, tmp_path, caplog):

@@ -126,6 +126,36 @@ class ModelsTest {
     }
 
     @Test
+    void sharedBatchScoresTheCallersBufferInBlocksOnThreads() throws Exception {
+        List<Map<String, Object>> rows = TestRepository.irisRows();
+        try (ScoringModel model = Models.load(root.resolve("iris/1"))) {
+            io.jarscore.runtime.Model runtime = ((ArtifactModel) model).runtime();
+            int inputs = model.inputs().size();
+            int outputs = runtime.kernelShape()[1];
+            int count = 5_000; // above the parallel threshold, ten blocks, the last one short
+            double[] values = new double[count * inputs];
+            for (int r = 0; r < count; r++) {
+                Map<String, Object> row = rows.get(r % rows.size());
+                for (int c = 0; c < inputs; c++) {
+                    values[r * inputs + c] = (Double) row.get(model.inputs().get(c).name());
+                }
+            }
+            java.nio.ByteBuffer in = java.nio.ByteBuffer.allocateDirect(8 * values.length).order(java.nio.ByteOrder.nativeOrder());
+            in.asDoubleBuffer().put(values);
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocateDirect(8 * count * outputs);
+            long before = runtime.kernelRowsScored();
+            runtime.scoreKernelShared(in, count, out, 3);
+            assertEquals(count, runtime.kernelRowsScored() - before, "every row went through the kernel");
+            double[] got = new double[count * outputs];
+            out.order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer().get(got);
+            assertArrayEquals(runtime.scoreKernel(values, count, 1), got, 0.0);
+            io.jarscore.runtime.ScoringException small = assertThrows(io.jarscore.runtime.ScoringException.class,
+                () -> runtime.scoreKernelShared(in, count + 1, out, 1));
+            assertTrue(small.getMessage().contains("5001 rows"), small.getMessage());
+        }
+    }
+
+    @Test
     void isThreadSafe() throws Exception {
         List<Map<String, Object>> expected = TestRepository.expectedOutputs(2);
         List<Map<String, Object>> rows = TestRepository.irisRows();

@@ -12,6 +12,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 import io.jarscore.kernel.Kernel;
 
@@ -185,28 +187,87 @@ final class KernelRunner {
             kernel.scoreRange(in, 0, rows, out);
             return;
         }
-        List<Future<?>> parts = new ArrayList<>();
         int step = (rows + threads - 1) / threads;
-        for (int from = step; from < rows; from += step) {
-            int lo = from;
-            int hi = Math.min(rows, from + step);
-            parts.add(POOL.submit(() -> kernel.scoreRange(in, lo, hi, out)));
+        inParallel(threads, threads, () -> part -> kernel.scoreRange(in, part * step, Math.min(rows, (part + 1) * step), out));
+    }
+
+    /** Work on block indices: given to each thread once, it returns what scores one block there. */
+    interface BlockWork {
+        IntConsumer onThisThread();
+    }
+
+    /**
+     * Runs blocks {@code 0..blocks-1} on up to {@code threads} threads, the calling one included,
+     * each thread taking the next block until none is left (so a slow thread holds no one up).
+     * The first failure stops the others taking blocks and is rethrown here.
+     */
+    static void inParallel(int blocks, int threads, BlockWork work) {
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            IntConsumer scoreBlock = work.onThisThread();
+            for (int b = next.getAndIncrement(); b < blocks; b = next.getAndIncrement()) {
+                try {
+                    scoreBlock.accept(b);
+                } catch (RuntimeException | Error e) {
+                    next.set(blocks);
+                    throw e;
+                }
+            }
+        };
+        List<Future<?>> helpers = new ArrayList<>();
+        for (int t = 1; t < Math.min(threads, blocks); t++) {
+            helpers.add(POOL.submit(worker));
         }
-        kernel.scoreRange(in, 0, Math.min(rows, step), out);
-        for (Future<?> f : parts) {
+        RuntimeException failure = null;
+        try {
+            worker.run();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        for (Future<?> helper : helpers) {
             try {
-                f.get();
+                helper.get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new ScoringException("interrupted while scoring a batch");
             } catch (ExecutionException e) {
-                throw e.getCause() instanceof RuntimeException re ? re : new ScoringException(String.valueOf(e.getCause()));
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException re ? re : new ScoringException(String.valueOf(e.getCause()));
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * Refuses a string input whose code names no entry of its table: anything but NaN (missing),
+     * {@link Kernel#UNKNOWN} or a whole number below the table's size. The kernel itself would read
+     * such a code as some category, or as none, and answer without a word.
+     */
+    void checkCodes(double[] in, int rows, int firstRow) {
+        if (numericOnly) {
+            return;
+        }
+        for (int c = 0; c < inputs; c++) {
+            String[] table = inputTables[c];
+            if (table == null) {
+                continue;
+            }
+            for (int r = 0; r < rows; r++) {
+                double x = in[r * inputs + c];
+                if (!(x != x || x == Kernel.UNKNOWN || x >= 0 && x < table.length && x == Math.rint(x))) {
+                    throw new ScoringException("row " + (firstRow + r) + ": input " + c + " ('" + kernel.inputNames()[c]
+                        + "') carries code " + x + ", which names no value of the field (expected a whole number 0.."
+                        + (table.length - 1) + ", " + Kernel.UNKNOWN + " for a value not in the table, or NaN for missing)");
+                }
             }
         }
     }
 
-    /** Input row {@code r} decoded for the JPMML path: Double/String, null for missing. */
-    Object[] decode(double[] in, int r) {
+    /** Input row {@code r} decoded for the JPMML path: Double/String, null for missing; errors name row {@code firstRow + r}. */
+    Object[] decode(double[] in, int r, int firstRow) {
         Object[] values = new Object[inputs];
         for (int c = 0; c < inputs; c++) {
             double x = in[r * inputs + c];
@@ -217,8 +278,10 @@ final class KernelRunner {
             } else if (x >= 0 && x < inputTables[c].length && x == Math.rint(x)) {
                 values[c] = inputTables[c][(int) x];
             } else {
-                throw new ScoringException("row " + r + ": input " + c + " carries code " + x
-                    + ", which names no value of the field (expected 0.." + (inputTables[c].length - 1) + " or NaN)");
+                // checkCodes let only UNKNOWN through: the kernel deferred a row it cannot name the string of
+                throw new ScoringException("row " + (firstRow + r) + ": input " + c + " ('" + kernel.inputNames()[c]
+                    + "') carries code " + x + " (a value not in the field's table), which the model cannot score by"
+                    + " code; score the row by name (Model.score) so the value itself is judged");
             }
         }
         return values;

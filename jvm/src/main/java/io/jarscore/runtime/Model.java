@@ -406,12 +406,53 @@ public final class Model implements AutoCloseable {
             throw new ScoringException("expected " + rows * k.inputs + " inputs and room for " + rows * k.outputs
                 + " outputs, got " + in.length + " and " + out.length);
         }
+        scoreKernelRows(k, in, rows, out, threads, 0);
+    }
+
+    /** Rows the kernel scores in one go from a shared batch: 512 KB of inputs at 128 values a row. */
+    static final int SHARED_BLOCK_ROWS = 512;
+
+    /**
+     * As {@link #scoreKernel}, between buffers the caller shares with Java (native byte order, 8
+     * bytes a value; the Python scorer passes numpy's own memory): {@code rows * inputs} values are
+     * read from {@code in} and {@code rows * outputs} written to {@code out}, the whole batch in one
+     * call with no copy at the boundary. Blocks of {@link #SHARED_BLOCK_ROWS} rows are copied into
+     * arrays the kernel reads and scored on up to {@code threads} threads, the calling one included;
+     * an error names the row of the whole batch.
+     */
+    public void scoreKernelShared(java.nio.ByteBuffer in, int rows, java.nio.ByteBuffer out, int threads) {
+        KernelRunner k = requireKernel();
+        if (rows < 0 || in.capacity() / 8 < (long) rows * k.inputs || out.capacity() / 8 < (long) rows * k.outputs) {
+            throw new ScoringException("a shared batch of " + rows + " rows needs " + (long) rows * k.inputs * 8
+                + " bytes of inputs and " + (long) rows * k.outputs * 8 + " of outputs; the buffers hold "
+                + in.capacity() + " and " + out.capacity());
+        }
+        java.nio.DoubleBuffer source = in.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
+        java.nio.DoubleBuffer target = out.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
+        int blocks = (rows + SHARED_BLOCK_ROWS - 1) / SHARED_BLOCK_ROWS;
+        KernelRunner.inParallel(blocks, rows < KernelRunner.PARALLEL_ROWS ? 1 : threads, () -> {
+            double[] blockIn = new double[SHARED_BLOCK_ROWS * k.inputs];
+            double[] blockOut = new double[SHARED_BLOCK_ROWS * k.outputs];
+            return block -> {
+                int first = block * SHARED_BLOCK_ROWS;
+                int count = Math.min(SHARED_BLOCK_ROWS, rows - first);
+                // absolute bulk reads and writes: no buffer state shared between threads
+                source.get(first * k.inputs, blockIn, 0, count * k.inputs);
+                scoreKernelRows(k, blockIn, count, blockOut, 1, first);
+                target.put(first * k.outputs, blockOut, 0, count * k.outputs);
+            };
+        });
+    }
+
+    /** Scores rows through the kernel, and through JPMML those it defers; errors count rows from {@code firstRow}. */
+    private void scoreKernelRows(KernelRunner k, double[] in, int rows, double[] out, int threads, int firstRow) {
+        k.checkCodes(in, rows, firstRow);
         k.scoreRaw(in, rows, out, threads);
         kernelRows.add(rows);
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < k.outputs; j++) {
                 if (Double.isNaN(out[r * k.outputs + j])) {
-                    Object[] results = scoreRow(k.decode(in, r), r);
+                    Object[] results = scoreRow(k.decode(in, r, firstRow), firstRow + r);
                     for (int i = 0; i < k.outputs; i++) {
                         out[r * k.outputs + i] = k.encodeResult(results[i], i);
                     }
