@@ -236,9 +236,17 @@ public final class Forest {
      */
     public boolean addAll(double[] v, double[] acc, double[] p, int from, int to, boolean vote) {
         for (int leaf : leaves(v, from, to)) {
-            System.arraycopy(probability, leaf * classes, p, 0, classes);
-            if (!(vote ? Norms.vote(acc, p, label[leaf], 1.0) : Norms.add(acc, p, label[leaf], 1.0))) {
+            int predicted = label[leaf];
+            if (predicted < 0) {
                 return false;
+            }
+            if (vote) {
+                Norms.vote(acc, p, predicted, 1.0);
+            } else {
+                // Norms.add at weight 1, read straight from the table
+                for (int c = 0, at = leaf * classes; c < classes; c++, at++) {
+                    acc[c] += probability[at];
+                }
             }
         }
         return true;
