@@ -172,13 +172,6 @@ def direct_buffer(array):
     return jpype.nio.convertToDirectBuffer(array.reshape(-1))
 
 
-def read(buffer):
-    """A Java double[] as a float64 numpy array (a copy)."""
-    import numpy as np
-
-    return np.array(buffer, dtype=np.float64)
-
-
 def string_array(values):
     import jpype
 

@@ -206,7 +206,7 @@ class Scorer:
 
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
-        matrix = self._plain_mapping_row(row)
+        matrix = self._plain_one_row(row)
         values = None if matrix is None else self._fast.score_row(matrix)
         if values is None:
             values = [column[0] for column in self._score(row_columns(row, self._inputs, self._features), 1)]
@@ -250,31 +250,39 @@ class Scorer:
 
     def _plain_array_row(self, X: Any) -> np.ndarray | None:
         """The kernel's (1, inputs) row for a one-row array of a model with string inputs (an object
-        array, as ``DataFrame.to_numpy()`` gives for mixed columns), read as ``_plain_mapping_row``
+        array, as ``DataFrame.to_numpy()`` gives for mixed columns), read as ``_plain_one_row``
         reads a dict's values; None for anything else."""
         fast = self._fast
         if fast is None or fast.numeric_only or not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[0] != 1:
             return None
-        positions = self._array_positions(X.shape[1])
-        if positions is None:
-            return None
-        row = X[0].tolist()
-        return self._plain_row(row if positions is ALL_COLUMNS else [row[p] for p in positions])
+        return self._plain_one_row(X[0])
 
     _PLAIN = frozenset((float, int, np.float64, type(None)))
     _FLOATS = frozenset((float, np.float64))
 
-    def _plain_mapping_row(self, row: Any) -> np.ndarray | None:
-        """The kernel's (1, inputs) float64 row for a dict whose values are all plain floats, ints,
+    def _plain_one_row(self, row: Any) -> np.ndarray | None:
+        """The kernel's (1, inputs) float64 row for ``predict_one``'s row: a dict, or a list, tuple or
+        1-D array in input-field or training-column order, whose values are all plain floats, ints,
         None, or (for a string field) a string from the kernel's code table; None for anything else,
-        which the general path checks, encodes or reports. Values are picked and type-checked in C,
-        not by a Python loop per field (that loop was a third of a 50-field row's latency)."""
+        which the general path checks, encodes or reports. A dict's values are picked and
+        type-checked in C, not by a Python loop per field (that loop was a third of a 50-field row's
+        latency)."""
         fast = self._fast
-        if fast is None or not isinstance(row, dict):
+        if fast is None:
             return None
-        try:
-            values = self._take_inputs(row)
-        except KeyError:
+        if isinstance(row, dict):
+            try:
+                values = self._take_inputs(row)
+            except KeyError:
+                return None
+        elif isinstance(row, (list, tuple)) or isinstance(row, np.ndarray) and row.ndim == 1:
+            positions = self._array_positions(len(row))
+            if positions is None:
+                return None
+            values = row.tolist() if isinstance(row, np.ndarray) else row
+            if positions is not ALL_COLUMNS:
+                values = [values[p] for p in positions]
+        else:
             return None
         return self._plain_row(values)
 

@@ -82,7 +82,7 @@ def test_kernel_matches_jpmml_and_is_used(artifacts, name):
     assert jpmml.kernel.startswith("refused: disabled by the caller")
 
 
-def test_plain_mapping_row_takes_the_short_path_and_agrees(artifacts):
+def test_plain_one_row_takes_the_short_path_and_agrees(artifacts):
     """predict_one on a dict of plain numbers skips the per-field column building; it must answer as
     the batch path does, and leave anything unusual (inf, a missing key, a string) to the general
     path's errors."""
@@ -93,21 +93,21 @@ def test_plain_mapping_row_takes_the_short_path_and_agrees(artifacts):
     names = list(row)
     row[names[0]] = None
     row[names[1]] = int(round(row[names[1]] * 10))
-    assert fast._plain_mapping_row(row) is not None
+    assert fast._plain_one_row(row) is not None
     one = fast.predict_one(row)
     frame = fast.evaluate(pd.DataFrame([{k: (np.nan if v is None else float(v)) for k, v in row.items()}]))
     for key, value in one.items():
         assert (value == pytest.approx(frame[key].iloc[0], rel=1e-12)) if isinstance(value, float) \
             else str(value) == str(frame[key].iloc[0])
     for bad in [{**row, names[2]: "x"}, {k: v for k, v in row.items() if k != names[2]}]:
-        assert fast._plain_mapping_row(bad) is None
+        assert fast._plain_one_row(bad) is None
         with pytest.raises(InputError, match=re.escape(names[2])):
             fast.predict_one(bad)
     # An infinity is found by Java (numpy's check cost more than the copies): the kernel declines
     # the row without scoring it, and the general path names the field.
     infinite = {**row, names[2]: float("inf")}
     before = int(fast._model.kernelRowsScored())
-    assert fast._fast.outputs_of(fast._plain_mapping_row(infinite)) is None
+    assert fast._fast.outputs_of(fast._plain_one_row(infinite)) is None
     with pytest.raises(InputError, match=rf"field '{re.escape(names[2])}' value inf is infinite"):
         fast.predict_one(infinite)
     array = np.array([[np.nan if v is None else float(v) for v in infinite.values()]])
@@ -126,7 +126,7 @@ def test_mapping_row_with_categories_takes_the_short_path_and_agrees(artifacts, 
         row = {k: (None if isinstance(v, float) and v != v else v) for k, v in held_out.iloc[i].items()}
         row = {k: (float(v) if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) else v)
                for k, v in row.items()}
-        assert fast._plain_mapping_row(row) is not None, row
+        assert fast._plain_one_row(row) is not None, row
         one = fast.predict_one(row)
         frame = fast.evaluate(held_out.iloc[[i]])
         for key, value in one.items():
@@ -135,7 +135,37 @@ def test_mapping_row_with_categories_takes_the_short_path_and_agrees(artifacts, 
     assert int(fast._model.kernelRowsScored()) - before == 40
     # A category outside the table is left to the general path, which reports it as JPMML does.
     unknown = {**row, string_fields[0]: "no-such-category"}
-    assert fast._plain_mapping_row(unknown) is None
+    assert fast._plain_one_row(unknown) is None
+
+
+@pytest.mark.parametrize("name", ["lightgbm-binary", "sklearn-pipeline"])
+def test_sequence_row_takes_the_short_path_and_agrees(artifacts, name):
+    """predict_one of a list, a tuple or a 1-D array in input-field order answers through the kernel
+    as JPMML does; a short row or a string in a numeric field is left to the general path's errors."""
+    fast, slow, held_out = _pair(artifacts, name)
+    frame = held_out[fast.input_fields]
+    before = int(fast._model.kernelRowsScored())
+    for i in range(10):
+        values = [None if isinstance(v, float) and v != v else float(v) if isinstance(v, (int, float, np.floating))
+                  else v for v in frame.iloc[i]]
+        want = slow.predict_one(dict(zip(fast.input_fields, values)))
+        for row in (values, tuple(values), np.array(values, dtype=object)):
+            assert fast._plain_one_row(row) is not None, row
+            got = fast.predict_one(row)
+            assert list(got) == list(want)
+            for key, value in got.items():
+                assert (value == pytest.approx(want[key], rel=1e-12, abs=0)) if isinstance(value, float) \
+                    else value == want[key], (i, key)
+    assert int(fast._model.kernelRowsScored()) - before == 30
+    assert fast._plain_one_row(values[:-1]) is None
+    with pytest.raises(JarscoreError, match=f"expected {len(values)} values"):
+        fast.predict_one(values[:-1])
+    numeric_at = [i for i, f in enumerate(fast.inputs) if f.numeric][0]
+    bad = list(values)
+    bad[numeric_at] = "x"
+    assert fast._plain_one_row(bad) is None
+    with pytest.raises(JarscoreError, match=re.escape(fast.input_fields[numeric_at])):
+        fast.predict_one(bad)
 
 
 def test_one_row_object_array_takes_the_short_path_and_agrees(artifacts):
@@ -279,6 +309,14 @@ def test_batch_errors_name_the_row_of_the_whole_batch(artifacts):
     unknown = matrix.copy()
     unknown[1500, position] = -2.0  # Kernel.UNKNOWN: Java callers may send it; only the string itself could be judged
     with pytest.raises(JarscoreError, match=rf"row 1500: input {position} \('{name}'\) carries code -2.0 \(a value not"):
+        scorer._fast.outputs_of(unknown)
+    # A batch too big for one Java buffer crosses in pieces: same answers, rows still counted whole.
+    whole = scorer._fast.outputs_of(matrix)
+    scorer._fast.SHARED_BYTES = 8 * scorer._fast.inputs * 1000  # instance attribute: 1000-row pieces, this scorer only
+    before = int(scorer._model.kernelRowsScored())
+    np.testing.assert_array_equal(scorer._fast.outputs_of(matrix), whole)
+    assert int(scorer._model.kernelRowsScored()) - before == len(matrix)
+    with pytest.raises(JarscoreError, match=rf"row 1500: input {position} "):
         scorer._fast.outputs_of(unknown)
 
 

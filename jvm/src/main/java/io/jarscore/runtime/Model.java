@@ -421,6 +421,15 @@ public final class Model implements AutoCloseable {
      * an error names the row of the whole batch.
      */
     public void scoreKernelShared(java.nio.ByteBuffer in, int rows, java.nio.ByteBuffer out, int threads) {
+        scoreKernelShared(in, rows, out, threads, 0);
+    }
+
+    /**
+     * As {@link #scoreKernelShared(java.nio.ByteBuffer, int, java.nio.ByteBuffer, int)} for one piece
+     * of a larger batch (a buffer holds under 2 GiB) that starts at the batch's row {@code firstRow}:
+     * errors name rows of the whole batch.
+     */
+    public void scoreKernelShared(java.nio.ByteBuffer in, int rows, java.nio.ByteBuffer out, int threads, int firstRow) {
         KernelRunner k = requireKernel();
         if (rows < 0 || in.capacity() / 8 < (long) rows * k.inputs || out.capacity() / 8 < (long) rows * k.outputs) {
             throw new ScoringException("a shared batch of " + rows + " rows needs " + (long) rows * k.inputs * 8
@@ -438,7 +447,7 @@ public final class Model implements AutoCloseable {
                 int count = Math.min(SHARED_BLOCK_ROWS, rows - first);
                 // absolute bulk reads and writes: no buffer state shared between threads
                 source.get(first * k.inputs, blockIn, 0, count * k.inputs);
-                scoreKernelRows(k, blockIn, count, blockOut, 1, first);
+                scoreKernelRows(k, blockIn, count, blockOut, 1, firstRow + first);
                 target.put(first * k.outputs, blockOut, 0, count * k.outputs);
             };
         });
