@@ -152,6 +152,9 @@ class ModelsTest {
             io.jarscore.runtime.ScoringException small = assertThrows(io.jarscore.runtime.ScoringException.class,
                 () -> runtime.scoreKernelShared(in, count + 1, out, 1));
             assertTrue(small.getMessage().contains("5001 rows"), small.getMessage());
+            io.jarscore.runtime.ScoringException readOnly = assertThrows(io.jarscore.runtime.ScoringException.class,
+                () -> runtime.scoreKernelShared(in, count, out.asReadOnlyBuffer(), 1));
+            assertTrue(readOnly.getMessage().contains("read-only"), readOnly.getMessage());
         }
     }
 

@@ -415,7 +415,8 @@ public final class Model implements AutoCloseable {
     /**
      * As {@link #scoreKernel}, between buffers the caller shares with Java (native byte order, 8
      * bytes a value; the Python scorer passes numpy's own memory): {@code rows * inputs} values are
-     * read from {@code in} and {@code rows * outputs} written to {@code out}, the whole batch in one
+     * read from {@code in} and {@code rows * outputs} written to {@code out}, both from the buffer's
+     * start (positions and limits are ignored, as are byte orders: native), the whole batch in one
      * call with no copy at the boundary. Blocks of {@link #SHARED_BLOCK_ROWS} rows are copied into
      * arrays the kernel reads and scored on up to {@code threads} threads, the calling one included;
      * an error names the row of the whole batch.
@@ -435,6 +436,9 @@ public final class Model implements AutoCloseable {
             throw new ScoringException("a shared batch of " + rows + " rows needs " + (long) rows * k.inputs * 8
                 + " bytes of inputs and " + (long) rows * k.outputs * 8 + " of outputs; the buffers hold "
                 + in.capacity() + " and " + out.capacity());
+        }
+        if (out.isReadOnly()) {
+            throw new ScoringException("the output buffer of a shared batch is read-only; pass one the kernel can write");
         }
         java.nio.DoubleBuffer source = in.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
         java.nio.DoubleBuffer target = out.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
