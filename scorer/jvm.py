@@ -33,6 +33,28 @@ def _forget_jvm_in_child() -> None:
         # JPype asks the JVM for a collection when Python's gc runs; in the child that waits forever
         # for the JVM's (absent) VM thread.
         gc.callbacks[:] = [callback for callback in gc.callbacks if callback is not _jpype._collect]
+        _restore_python_signal_handlers()
+
+
+#: Signals the JVM takes over for its shutdown hooks and thread dumps.
+_JVM_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+
+
+def _restore_python_signal_handlers() -> None:
+    """The JVM's handlers of its shutdown signals only wake a JVM thread, and a forked child has none:
+    SIGTERM left the child running (multiprocessing's Pool.terminate() then waited forever). Put back
+    what Python had, which for SIGTERM is the default: die."""
+    import signal
+
+    for name in _JVM_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        handler = signal.getsignal(number)
+        try:
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        except ValueError:  # forked from a thread other than the main one: Python may not set handlers there
+            return
 
 
 os.register_at_fork(after_in_child=_forget_jvm_in_child)

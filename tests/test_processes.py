@@ -3,6 +3,7 @@ and many Python threads scoring one model get exactly the single-threaded answer
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -81,6 +82,26 @@ def test_a_multiprocessing_fork_pool_reports_the_error_to_the_parent(artifact):
     """, artifact[0])
     assert done.returncode == 0, done.stderr
     assert "pool: JvmError: this process" in done.stdout and "'spawn' or 'forkserver'" in done.stdout
+
+
+def test_a_forked_child_dies_of_sigterm(artifact):
+    """The JVM catches SIGTERM (for its shutdown hooks); a forked child inherits that handler but not
+    the JVM thread it signals, so SIGTERM used to leave the child running. multiprocessing's
+    Pool.terminate() sends SIGTERM and waits: the pool test above hung about once in seven runs."""
+    done = _run("""
+        import os, signal, sys, time
+        from scorer import Scorer
+        Scorer.load(sys.argv[1])
+        pid = os.fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+            os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        print(f"parent: child status {os.waitstatus_to_exitcode(status)}")
+    """, artifact[0])
+    assert done.returncode == 0, done.stderr
+    assert f"parent: child status {-signal.SIGTERM}" in done.stdout, done.stdout
 
 
 def test_many_threads_score_one_model_exactly_as_one_thread(artifact):

@@ -65,7 +65,7 @@ class ModelsTest {
                 for (int r = 0; r < rows.size(); r++) {
                     Map<String, Object> row = rows.get(r);
                     assertEquals(expected.get(r), model.score(row), "v" + version + " row " + r);
-                    double[] values = model.inputs().stream().mapToDouble(f -> (Double) row.get(f.name())).toArray();
+                    double[] values = inputValues(model, row);
                     assertEquals(expected.get(r), model.score(values), "v" + version + " row " + r + " as double[]");
                 }
             }
@@ -84,7 +84,7 @@ class ModelsTest {
                 long before = runtime.kernelRowsScored();
                 for (int r = 0; r < rows.size(); r++) {
                     Map<String, Object> row = rows.get(r);
-                    double[] values = model.inputs().stream().mapToDouble(f -> (Double) row.get(f.name())).toArray();
+                    double[] values = inputValues(model, row);
                     assertEquals(expected.get(r), model.score(row), "v" + version + " row " + r);
                     assertEquals(expected.get(r), model.score(values), "v" + version + " row " + r + " as double[]");
                 }
@@ -92,6 +92,11 @@ class ModelsTest {
                     "v" + version + ": every row, from a Map and from an array, went through the kernel");
             }
         }
+    }
+
+    /** A row of numbers as the kernel takes it: the model's inputs in order. */
+    private static double[] inputValues(ScoringModel model, Map<String, Object> row) {
+        return model.inputs().stream().mapToDouble(f -> (Double) row.get(f.name())).toArray();
     }
 
     @Test
@@ -107,7 +112,7 @@ class ModelsTest {
             java.nio.DoubleBuffer row = in.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
             java.nio.DoubleBuffer result = out.duplicate().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
             for (Map<String, Object> r : rows.subList(0, 20)) {
-                double[] values = model.inputs().stream().mapToDouble(f -> (Double) r.get(f.name())).toArray();
+                double[] values = inputValues(model, r);
                 row.put(0, values);
                 assertTrue(shared.score());
                 double[] got = new double[outputs];
@@ -135,10 +140,7 @@ class ModelsTest {
             int count = 5_000; // above the parallel threshold, ten blocks, the last one short
             double[] values = new double[count * inputs];
             for (int r = 0; r < count; r++) {
-                Map<String, Object> row = rows.get(r % rows.size());
-                for (int c = 0; c < inputs; c++) {
-                    values[r * inputs + c] = (Double) row.get(model.inputs().get(c).name());
-                }
+                System.arraycopy(inputValues(model, rows.get(r % rows.size())), 0, values, r * inputs, inputs);
             }
             java.nio.ByteBuffer in = java.nio.ByteBuffer.allocateDirect(8 * values.length).order(java.nio.ByteOrder.nativeOrder());
             in.asDoubleBuffer().put(values);

@@ -232,7 +232,7 @@ public final class Forest {
     /**
      * Classification trees {@code from..to-1} added to {@code acc} in tree order, as
      * {@link Norms#add} (probabilities) or {@link Norms#vote} (one vote each) would; false when a
-     * tree predicts nothing. {@code p} is scratch space.
+     * tree predicts nothing. {@code p} (classes long) is what {@link Norms#vote} sizes its tallies by.
      */
     public boolean addAll(double[] v, double[] acc, double[] p, int from, int to, boolean vote) {
         for (int leaf : leaves(v, from, to)) {

@@ -416,7 +416,7 @@ public final class Model implements AutoCloseable {
      * As {@link #scoreKernel}, between buffers the caller shares with Java (native byte order, 8
      * bytes a value; the Python scorer passes numpy's own memory): {@code rows * inputs} values are
      * read from {@code in} and {@code rows * outputs} written to {@code out}, both from the buffer's
-     * start (positions and limits are ignored, as are byte orders: native), the whole batch in one
+     * start in native byte order (positions, limits and set orders are ignored), the whole batch in one
      * call with no copy at the boundary. Blocks of {@link #SHARED_BLOCK_ROWS} rows are copied into
      * arrays the kernel reads and scored on up to {@code threads} threads, the calling one included;
      * an error names the row of the whole batch.
