@@ -31,6 +31,7 @@ public final class Forest {
     private static final int MAGIC = 0x4A53_4633;
     /** Trees walked together: independent chains of loads the CPU overlaps. */
     private static final int GROUP = 8;
+    private static final long NEGATIVE_ZERO = Double.doubleToRawLongBits(-0.0);
 
     /**
      * Two longs per node: the threshold's bits, then the slot it compares (high half) and the first
@@ -51,8 +52,15 @@ public final class Forest {
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
+    /** The whole forest's leaves by scanning its splits instead, where that is faster (else null). */
+    private final LeafScan scan;
 
     Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots, int[] depth) {
+        for (int n = 0; n < value.length; n++) {
+            if (node[2 * n] == NEGATIVE_ZERO) {
+                node[2 * n] = 0L; // -0.0 - 0.0 is -0.0: a threshold of -0.0 would send x = 0 the "greater" way
+            }
+        }
         this.node = node;
         this.value = value;
         this.label = label;
@@ -64,6 +72,28 @@ public final class Forest {
         this.inOrder = Order.of(IntStream.range(0, roots.length).toArray(), roots, depth);
         this.byDepth = Order.of(IntStream.range(0, roots.length).boxed()
             .sorted(Comparator.comparingInt(t -> depth[t])).mapToInt(Integer::intValue).toArray(), roots, depth);
+        this.scan = LeafScan.suits(this, walkSteps()) ? LeafScan.of(this) : null;
+    }
+
+    /** Whether {@link #leaves} of the whole forest scans its splits ({@link LeafScan}) rather than walking. */
+    public boolean scansWholeForest() {
+        return scan != null;
+    }
+
+    /** The steps a walk of the whole forest takes: a lockstep group as many as its deepest tree. */
+    private int walkSteps() {
+        int steps = 0;
+        for (int from = 0; from < roots.length; from += GROUP) {
+            int end = Math.min(roots.length, from + GROUP);
+            if (end - from == GROUP) {
+                steps += GROUP * byDepth.steps[from / GROUP];
+            } else {
+                for (int k = from; k < end; k++) {
+                    steps += depth[byDepth.tree[k]];
+                }
+            }
+        }
+        return steps;
     }
 
     public int trees() {
@@ -95,7 +125,7 @@ public final class Forest {
         if (x != x) {
             return Double.POSITIVE_INFINITY;
         }
-        return Math.max(-Double.MAX_VALUE, Math.min(Double.MAX_VALUE, x));
+        return Math.max(-Double.MAX_VALUE, Math.min(Double.MAX_VALUE, x)) + 0.0; // -0.0 + 0.0 is +0.0
     }
 
     /**
@@ -193,10 +223,14 @@ public final class Forest {
      * The leaf node each of trees {@code from..to-1} reaches for row {@code v}, in tree order. The
      * whole forest is walked {@link #byDepth}, so each lockstep group holds trees of about the
      * same depth and wastes few steps on trees already at their leaf (in model order a fifth of
-     * the steps on LightGBM's leaf-wise trees); the leaves are still added in tree order.
+     * the steps on LightGBM's leaf-wise trees); the leaves are still added in tree order. Where
+     * {@link LeafScan#suits} says so, the whole forest is scanned instead: same leaves, less work.
      */
     int[] leaves(double[] v, int from, int to) {
         double[] w = widen(v);
+        if (scan != null && from == 0 && to == roots.length) {
+            return scan.leaves(w);
+        }
         int[] leaves = new int[to - from];
         Order order = from == 0 && to == roots.length ? byDepth : inOrder;
         for (int k = from; k < to; ) {

@@ -126,6 +126,7 @@ class ForestTest {
             case 5 -> Double.NaN;
             case 6 -> random.nextBoolean() ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
             case 7 -> random.nextBoolean() ? largest : -largest;
+            case 8 -> random.nextBoolean() ? -0.0 : random.nextGaussian();
             default -> random.nextGaussian();
         };
         return floats && !Double.isNaN(x) ? (double) (float) x : x;
