@@ -25,7 +25,7 @@ from jarscore.errors import JarscoreError
 from scorer import Scorer, inputs, jvm
 from zoo import ZOO
 
-MODELS = ["lightgbm-binary", "lightgbm-multiclass", "lightgbm-categorical", "xgboost-binary",
+MODELS = ["lightgbm-binary", "lightgbm-leafwise", "lightgbm-multiclass", "lightgbm-categorical", "xgboost-binary",
           "xgboost-multiclass", "sklearn-random-forest", "sklearn-pipeline"]
 BY_NAME = {z.name: z for z in ZOO}
 
@@ -80,6 +80,25 @@ def test_kernel_matches_jpmml_and_is_used(artifacts, name):
     assert int(slow._model.kernelRowsScored()) == 0
     jpmml = Scorer.load(artifacts[name][0], kernel=False)
     assert jpmml.kernel.startswith("refused: disabled by the caller")
+
+
+def _forest(scorer):
+    """The kernel's table of trees (its class's FOREST), or None for a kernel without one."""
+    kernel_class = scorer._model.kernel().getClass()
+    try:
+        field = kernel_class.getDeclaredField("FOREST")
+    except Exception:
+        return None
+    field.setAccessible(True)
+    return field.get(None)
+
+
+def test_leaf_wise_trees_are_scanned_and_balanced_ones_walked(artifacts):
+    # The whole-forest scan (LeafScan) is what the parity tests above checked on lightgbm-leafwise;
+    # XGBoost's balanced trees and the forest's deep trees keep the walk.
+    scanned = {name: bool(_forest(Scorer.load(artifacts[name][0])).scansWholeForest())
+               for name in ("lightgbm-leafwise", "xgboost-binary", "sklearn-random-forest")}
+    assert scanned == {"lightgbm-leafwise": True, "xgboost-binary": False, "sklearn-random-forest": False}
 
 
 def test_plain_one_row_takes_the_short_path_and_agrees(artifacts):
@@ -200,7 +219,7 @@ def _thresholds(directory) -> dict[str, list[float]]:
     return found
 
 
-@pytest.mark.parametrize("name", ["lightgbm-binary", "xgboost-multiclass", "sklearn-random-forest"])
+@pytest.mark.parametrize("name", ["lightgbm-binary", "lightgbm-leafwise", "xgboost-multiclass", "sklearn-random-forest"])
 def test_kernel_matches_jpmml_on_generated_rows(artifacts, name):
     fast, slow, held_out = _pair(artifacts, name)
     directory = artifacts[name][0]
@@ -233,7 +252,7 @@ def test_kernel_matches_jpmml_on_generated_rows(artifacts, name):
     check()
 
 
-@pytest.mark.parametrize("name", ["lightgbm-binary", "xgboost-binary"])
+@pytest.mark.parametrize("name", ["lightgbm-binary", "lightgbm-leafwise", "xgboost-binary"])
 def test_kernel_matches_jpmml_on_infinities_in_java(artifacts, name):
     """Python refuses inf before scoring; Java callers may send it, so the kernel must agree there too."""
     fast, slow, held_out = _pair(artifacts, name)

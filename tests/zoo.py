@@ -101,12 +101,15 @@ class ZooModel:
 
 
 LGBM = dict(n_estimators=60, num_leaves=15, verbose=-1, random_state=SEED)
+# lgbm500's shape, smaller: deep leaf-wise trees of 31 leaves, which the kernel scans (LeafScan)
+LGBM_LEAFWISE = dict(n_estimators=150, num_leaves=31, verbose=-1, random_state=SEED)
 XGB = dict(n_estimators=60, max_depth=4, random_state=SEED)
 nan_frame = lambda: numeric_frame(nan_share=0.05)  # noqa: E731
 plain_frame = lambda: numeric_frame()  # noqa: E731
 
 ZOO = [
     ZooModel("lightgbm-binary", lambda: lightgbm.LGBMClassifier(**LGBM), nan_frame, binary, "classification"),
+    ZooModel("lightgbm-leafwise", lambda: lightgbm.LGBMClassifier(**LGBM_LEAFWISE), nan_frame, binary, "classification"),
     ZooModel("lightgbm-multiclass", lambda: lightgbm.LGBMClassifier(**LGBM), nan_frame, multiclass, "classification"),
     ZooModel("lightgbm-regression", lambda: lightgbm.LGBMRegressor(**LGBM), nan_frame, regression, "regression"),
     ZooModel("lightgbm-categorical", lambda: lightgbm.LGBMRegressor(**LGBM), categorical_frame, categorical_target, "regression"),
