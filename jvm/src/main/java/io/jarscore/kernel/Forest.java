@@ -52,8 +52,10 @@ public final class Forest {
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
-    /** The whole forest's leaves by scanning its splits instead, where that is faster (else null). */
+    /** The whole forest's leaves by scanning its splits, where {@link LeafScan#suits} expects that to be faster (else null). */
     private final LeafScan scan;
+    /** Set by the first call for the whole forest that used {@link #scan} (a kernel may only ever read parts). */
+    private boolean scanned;
 
     Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots, int[] depth) {
         for (int n = 0; n < value.length; n++) {
@@ -75,9 +77,13 @@ public final class Forest {
         this.scan = LeafScan.suits(this, walkSteps()) ? LeafScan.of(this) : null;
     }
 
-    /** Whether {@link #leaves} of the whole forest scans its splits ({@link LeafScan}) rather than walking. */
+    /**
+     * Whether the leaves of the whole forest have been found by scanning its splits
+     * ({@link LeafScan}) rather than walking: true once a call for the whole forest was made and
+     * the cost model chose the scan.
+     */
     public boolean scansWholeForest() {
-        return scan != null;
+        return scanned;
     }
 
     /** The steps a walk of the whole forest takes: a lockstep group as many as its deepest tree. */
@@ -105,7 +111,7 @@ public final class Forest {
     }
 
     /** The kernel's slots, their negations and a zero: what the splits read. */
-    private double[] widen(double[] v) {
+    double[] widen(double[] v) {
         double[] w = new double[2 * width + 1];
         for (int i = 0; i < width; i++) {
             w[i] = known(v[i]);
@@ -229,6 +235,9 @@ public final class Forest {
     int[] leaves(double[] v, int from, int to) {
         double[] w = widen(v);
         if (scan != null && from == 0 && to == roots.length) {
+            if (!scanned) {
+                scanned = true; // written once; a plain field, as other threads need not see it at once
+            }
             return scan.leaves(w);
         }
         int[] leaves = new int[to - from];

@@ -26,24 +26,31 @@ import java.util.List;
  * decides per forest.
  *
  * <p>Slot values arrive as the walk reads them ({@link Forest}'s widened row: a missing value is
- * +infinity, an infinite one ±MAX_VALUE), so both ways give the same leaf for every row.
+ * +infinity, an infinite one ±MAX_VALUE, -0.0 is +0.0) and no threshold is -0.0 (Forest rewrites
+ * it), so {@code t < x} here is exactly the walk's "sign of t - x" and both find the same leaf for
+ * every row.
  */
 final class LeafScan {
 
     /** Leaves one {@code long} holds. */
     static final int MAX_LEAVES = 64;
     /**
-     * Cost model, from same-JVM runs on lgbm500 and xgb500: one step of the walk (of eight trees in
-     * lockstep) costs about 1.9 ns, one split ruled on by the scan about 1.2 ns, plus about 0.3 us per
-     * row for the slots' scan ends and the per-tree leaf lookup. The scan must win by this margin.
+     * Cost model, in nanoseconds a row, from same-JVM runs on lgbm500 and xgb500 (AMD EPYC): the walk
+     * costs about 1.9 a step (eight trees in lockstep). The scan costs about 1.1 a split ruled on
+     * (with mirroring, about a quarter of all splits), 10 a slot that has splits (the ends of its
+     * two scans), and 0.6 a tree (its bits, cleared, then its leaf looked up). The scan must win by
+     * {@link #MARGIN}.
      */
     private static final double WALK_STEP = 1.9;
-    private static final double SCAN_SPLIT = 1.2;
-    private static final double SCAN_FIXED = 300;
+    private static final double SCAN_SPLIT = 1.1;
+    private static final double SCAN_SLOT = 10;
+    private static final double SCAN_TREE = 0.6;
     private static final double MARGIN = 1.2;
 
     private final int trees;
-    /** Per slot s: its splits at {@code first[s]..mirrored[s]-1} (ascending), mirrored ones up to {@code first[s+1]} (descending). */
+    /** The slots that have splits, and per such slot k: its plain splits at {@code first[k]..mirrored[k]-1}
+     * (ascending thresholds), its mirrored ones up to {@code first[k+1]} (descending). */
+    private final int[] slots;
     private final int[] first;
     private final int[] mirrored;
     private final double[] threshold;
@@ -54,9 +61,10 @@ final class LeafScan {
     private final int[] leafStart;
     private final int[] leafNode;
 
-    private LeafScan(int trees, int[] first, int[] mirrored, double[] threshold, int[] tree, long[] strike,
+    private LeafScan(int trees, int[] slots, int[] first, int[] mirrored, double[] threshold, int[] tree, long[] strike,
                      int[] leafStart, int[] leafNode) {
         this.trees = trees;
+        this.slots = slots;
         this.first = first;
         this.mirrored = mirrored;
         this.threshold = threshold;
@@ -67,12 +75,12 @@ final class LeafScan {
     }
 
     /**
-     * Whether scanning {@code forest} is expected to beat walking it ({@code walkSteps} steps a row),
-     * by {@link #MARGIN}: its trees have at most 64 leaves, and a quarter of its splits cost less
-     * than the walk's steps.
+     * Whether scanning {@code forest} is expected to beat walking it ({@code walkSteps} steps a row)
+     * by {@link #MARGIN}, under the cost model above; never when a tree has more than 64 leaves.
      */
     static boolean suits(Forest forest, int walkSteps) {
         int splits = 0;
+        boolean[] read = new boolean[2 * forest.width + 1];
         for (int t = 0; t < forest.trees(); t++) {
             // a tree deeper than 63 has more than 64 leaves; checked first, it bounds the recursion
             if (forest.depth[t] >= MAX_LEAVES) {
@@ -84,7 +92,14 @@ final class LeafScan {
             }
             splits += leaves - 1;
         }
-        double scan = SCAN_FIXED + SCAN_SPLIT * splits / 4.0;
+        for (int n = 0; n < forest.nodes(); n++) {
+            read[forest.slot(n)] |= !isLeaf(forest, n);
+        }
+        int slots = 0;
+        for (boolean r : read) {
+            slots += r ? 1 : 0;
+        }
+        double scan = SCAN_SPLIT * splits / 4.0 + SCAN_SLOT * slots + SCAN_TREE * forest.trees();
         return scan * MARGIN < WALK_STEP * walkSteps;
     }
 
@@ -113,29 +128,35 @@ final class LeafScan {
         splits.sort((a, b) -> a.slot != b.slot ? Integer.compare(a.slot, b.slot)
             : a.mirrored != b.mirrored ? Boolean.compare(a.mirrored, b.mirrored)
             : a.mirrored ? Double.compare(b.threshold, a.threshold) : Double.compare(a.threshold, b.threshold));
-        int[] first = new int[slots + 1];
-        int[] mirrored = new int[slots];
+        int[] read = splits.stream().mapToInt(Split::slot).distinct().toArray(); // sorted, as the splits are
+        int[] first = new int[read.length + 1];
+        int[] mirrored = new int[read.length];
         double[] threshold = new double[splits.size()];
         int[] tree = new int[splits.size()];
         long[] strike = new long[splits.size()];
-        Arrays.fill(first, splits.size());
-        Arrays.fill(mirrored, splits.size());
-        for (int k = splits.size() - 1; k >= 0; k--) {
-            Split split = splits.get(k);
-            threshold[k] = split.threshold;
-            tree[k] = split.tree;
-            strike[k] = split.strike;
-            first[split.slot] = k;
-            if (split.mirrored) {
-                mirrored[split.slot] = k;
+        int k = -1;
+        for (int i = 0; i < splits.size(); i++) {
+            Split split = splits.get(i);
+            if (k < 0 || read[k] != split.slot) {
+                k++;
+                first[k] = i;
+                mirrored[k] = -1;
+            }
+            if (split.mirrored && mirrored[k] < 0) {
+                mirrored[k] = i;
+            }
+            threshold[i] = split.threshold;
+            tree[i] = split.tree;
+            strike[i] = split.strike;
+        }
+        first[read.length] = splits.size();
+        for (k = 0; k < read.length; k++) {
+            if (mirrored[k] < 0) {
+                mirrored[k] = first[k + 1]; // no mirrored splits in this slot
             }
         }
-        // a slot without splits starts where the next one does; without mirrored ones, they start at its end
-        for (int s = slots - 1; s >= 0; s--) {
-            first[s] = Math.min(first[s], first[s + 1]);
-            mirrored[s] = Math.max(first[s], Math.min(mirrored[s], first[s + 1]));
-        }
-        return new LeafScan(trees, first, mirrored, threshold, tree, strike, leafStart, Arrays.copyOf(leafNode, leafStart[trees]));
+        return new LeafScan(trees, read, first, mirrored, threshold, tree, strike, leafStart,
+            Arrays.copyOf(leafNode, leafStart[trees]));
     }
 
     /** Per slot, the median threshold of its splits (NaN for a slot no split reads). */
@@ -168,17 +189,18 @@ final class LeafScan {
         double[] threshold = this.threshold;
         int[] tree = this.tree;
         long[] strike = this.strike;
+        int[] slots = this.slots;
         int[] first = this.first;
         int[] mirrored = this.mirrored;
         long[] struck = new long[trees];
-        for (int s = 0, slots = mirrored.length; s < slots; s++) {
-            double x = w[s];
-            int i = first[s];
-            for (int end = mirrored[s]; i < end && threshold[i] < x; i++) {
+        for (int k = 0, read = slots.length; k < read; k++) {
+            double x = w[slots[k]];
+            int i = first[k];
+            for (int end = mirrored[k]; i < end && threshold[i] < x; i++) {
                 struck[tree[i]] |= strike[i];
             }
-            i = mirrored[s];
-            for (int end = first[s + 1]; i < end && x <= threshold[i]; i++) {
+            i = mirrored[k];
+            for (int end = first[k + 1]; i < end && x <= threshold[i]; i++) {
                 struck[tree[i]] |= strike[i];
             }
         }

@@ -15,11 +15,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The scan of a whole forest ({@link LeafScan}) against the walk of the same trees, which
  * {@link ForestTest} holds to JPMML-Evaluator: leaf-wise trees of 1 to 64 leaves whose splits read
  * inputs and negated inputs, with "never" (-infinity) and "any known value" (MAX_VALUE) thresholds,
- * on rows with values exactly on the thresholds, one ulp either side, missing, infinite and ±MAX_VALUE.
+ * an input no split reads and one whose splits share a threshold (no mirrored split), on rows with
+ * values exactly on the thresholds, one ulp either side, ±0.0, missing, infinite and ±MAX_VALUE.
  */
 class LeafScanTest {
 
     static final int FEATURES = 5;
+    static final int CHAIN_FEATURE = 4;
     static final double[] GRID = {-1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.5};
 
     @ParameterizedTest(name = "seed {0}")
@@ -29,26 +31,64 @@ class LeafScanTest {
         ForestBuilder builder = new ForestBuilder(0);
         int trees = 300;
         for (int t = 0; t < trees; t++) {
-            // tree 0 is a single leaf and tree 1 has 64 leaves: the first and the last bit of a tree's long
-            int leaves = t == 0 ? 1 : t == 1 ? 64 : 1 + random.nextInt(64);
             int[] depth = new int[1];
-            int root = leafWise(builder, random, leaves, 0, depth);
+            int root;
+            if (t == 1) {
+                root = chain(builder);
+                depth[0] = 63;
+            } else {
+                // tree 0 is a single leaf: the first bit of a tree's long
+                root = leafWise(builder, random, t == 0 ? 1 : 1 + random.nextInt(64), 0, depth);
+            }
             builder.tree(root, depth[0]);
         }
         Forest forest = builder.build(FEATURES);
-        assertTrue(forest.scansWholeForest(), "deep leaf-wise trees of at most 64 leaves are scanned");
+        LeafScan scan = LeafScan.of(forest);
 
         double[] row = new double[FEATURES];
+        int lastBit = 0;
         for (int r = 0; r < 3000; r++) {
             for (int f = 0; f < FEATURES; f++) {
                 row[f] = value(random);
             }
             int[] walked = new int[trees];
-            // a part of the forest is always walked; the whole of it is scanned
+            // a part of the forest is always walked
             System.arraycopy(forest.leaves(row, 0, 1), 0, walked, 0, 1);
             System.arraycopy(forest.leaves(row, 1, trees), 0, walked, 1, trees - 1);
+            assertArrayEquals(walked, scan.leaves(forest.widen(row)), "leaves of row " + Arrays.toString(row));
+            // the whole forest is scanned: the same leaves
             assertArrayEquals(walked, forest.leaves(row, 0, trees), "leaves of row " + Arrays.toString(row));
+            lastBit += forest.value[walked[1]] == 63.0 ? 1 : 0;
         }
+        assertTrue(forest.scansWholeForest(), "deep leaf-wise trees of at most 64 leaves are scanned");
+        assertTrue(lastBit > 100, "rows reach the 64th leaf of the chain (its long's last bit): " + lastBit);
+    }
+
+    @Test
+    void classificationTreesAddTheSameDistributionsScannedOrWalked() {
+        Random random = new Random(5);
+        ForestBuilder builder = new ForestBuilder(3);
+        int trees = 200;
+        for (int t = 0; t < trees; t++) {
+            int[] depth = new int[1];
+            int root = leafWise(builder, random, 1 + random.nextInt(64), 0, depth);
+            builder.tree(root, depth[0]);
+        }
+        Forest forest = builder.build(FEATURES);
+        double[] row = new double[FEATURES];
+        for (int r = 0; r < 500; r++) {
+            for (int f = 0; f < FEATURES; f++) {
+                row[f] = value(random);
+            }
+            double[] whole = new double[3];
+            double[] parts = new double[3];
+            double[] scratch = new double[3];
+            assertTrue(forest.addAll(row, whole, scratch, 0, trees, false));
+            assertTrue(forest.addAll(row, parts, scratch, 0, 1, false));
+            assertTrue(forest.addAll(row, parts, scratch, 1, trees, false));
+            assertArrayEquals(parts, whole, 0.0, "distributions of row " + Arrays.toString(row));
+        }
+        assertTrue(forest.scansWholeForest(), "the whole forest's distributions came from the scan");
     }
 
     @Test
@@ -59,7 +99,9 @@ class LeafScanTest {
         for (int t = 0; t < 500; t++) {
             builder.tree(balanced(builder, random, 6), 6);
         }
-        assertFalse(builder.build(FEATURES).scansWholeForest(), "balanced depth-6 trees are walked");
+        Forest forest = builder.build(FEATURES);
+        forest.leaves(new double[FEATURES], 0, 500);
+        assertFalse(forest.scansWholeForest(), "balanced depth-6 trees are walked");
     }
 
     @Test
@@ -71,14 +113,16 @@ class LeafScanTest {
             int root = leafWise(builder, random, t == 50 ? 65 : 40, 0, depth);
             builder.tree(root, depth[0]);
         }
-        assertFalse(builder.build(FEATURES).scansWholeForest(), "one tree of 65 leaves rules the scan out");
+        Forest forest = builder.build(FEATURES);
+        forest.leaves(new double[FEATURES], 0, 100);
+        assertFalse(forest.scansWholeForest(), "one tree of 65 leaves rules the scan out");
     }
 
     /** A tree of {@code leaves} leaves split unevenly, as leaf-wise growth makes them; its depth goes to {@code depth[0]}. */
     private static int leafWise(ForestBuilder b, Random random, int leaves, int level, int[] depth) {
         depth[0] = Math.max(depth[0], level);
         if (leaves == 1) {
-            return b.leaf(random.nextGaussian());
+            return leaf(b, random);
         }
         int left = 1 + random.nextInt(leaves - 1);
         int split = randomSplit(b, random);
@@ -90,7 +134,7 @@ class LeafScanTest {
 
     private static int balanced(ForestBuilder b, Random random, int levels) {
         if (levels == 0) {
-            return b.leaf(random.nextGaussian());
+            return leaf(b, random);
         }
         int split = randomSplit(b, random);
         int whenTrue = balanced(b, random, levels - 1);
@@ -98,11 +142,38 @@ class LeafScanTest {
         return split;
     }
 
+    private static int leaf(ForestBuilder b, Random random) {
+        if (b.classes() == 0) {
+            return b.leaf(random.nextGaussian());
+        }
+        double[] p = {random.nextDouble(), random.nextDouble(), random.nextDouble()};
+        return b.leaf(random.nextInt(3), p);
+    }
+
+    /**
+     * A chain of 63 splits {@code x4 <= 0.5}, each false successor the next split: 64 leaves, the
+     * last one reached by every row with x4 above 0.5 or missing. With one threshold the slot has no
+     * mirrored split, so that leaf (value 63) is its tree's last bit.
+     */
+    private static int chain(ForestBuilder b) {
+        int root = b.split(CHAIN_FEATURE, 1.0, 0.5);
+        int split = root;
+        for (int i = 1; i < 63; i++) {
+            int next = b.split(CHAIN_FEATURE, 1.0, 0.5);
+            b.link(split, b.leaf((double) i), next);
+            split = next;
+        }
+        b.link(split, b.leaf(62.5), b.leaf(63.0));
+        return root;
+    }
+
+    /** A split on features 0, 1 or 3 (2 is never read, 4 is the chain's), either sign. */
     private static int randomSplit(ForestBuilder b, Random random) {
         int roll = random.nextInt(20);
         double threshold = roll == 0 ? Double.NEGATIVE_INFINITY : roll == 1 ? Double.MAX_VALUE
             : GRID[random.nextInt(GRID.length)];
-        return b.split(random.nextInt(FEATURES), random.nextBoolean() ? 1.0 : -1.0, threshold);
+        int feature = new int[] {0, 1, 3}[random.nextInt(3)];
+        return b.split(feature, random.nextBoolean() ? 1.0 : -1.0, threshold);
     }
 
     /** A value on the grid, one ulp off it, missing, infinite, ±MAX_VALUE, or anywhere. */
