@@ -52,10 +52,14 @@ public final class Forest {
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
-    /** The whole forest's leaves by scanning its splits, where {@link LeafScan#suits} expects that to be faster (else null). */
-    private final LeafScan scan;
-    /** Set by the first call for the whole forest that used {@link #scan} (a kernel may only ever read parts). */
-    private boolean scanned;
+    /** Whether {@link LeafScan} is expected to find the whole forest's leaves faster than the walk. */
+    private final boolean scanSuits;
+    /**
+     * The scan, built by the first call for the whole forest when {@link #scanSuits}: a kernel that
+     * only reads parts of its forest (a sum per class) never pays for it. A plain field: threads
+     * that race may each build one, and a LeafScan (final fields only) is safely published anyway.
+     */
+    private LeafScan scan;
 
     Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots, int[] depth) {
         for (int n = 0; n < value.length; n++) {
@@ -74,16 +78,16 @@ public final class Forest {
         this.inOrder = Order.of(IntStream.range(0, roots.length).toArray(), roots, depth);
         this.byDepth = Order.of(IntStream.range(0, roots.length).boxed()
             .sorted(Comparator.comparingInt(t -> depth[t])).mapToInt(Integer::intValue).toArray(), roots, depth);
-        this.scan = LeafScan.suits(this, walkSteps()) ? LeafScan.of(this) : null;
+        this.scanSuits = LeafScan.suits(this, walkSteps());
     }
 
     /**
      * Whether the leaves of the whole forest have been found by scanning its splits
      * ({@link LeafScan}) rather than walking: true once a call for the whole forest was made and
-     * the cost model chose the scan.
+     * the cost model chose the scan (as the calling thread sees it: the field is not volatile).
      */
     public boolean scansWholeForest() {
-        return scanned;
+        return scan != null;
     }
 
     /** The steps a walk of the whole forest takes: a lockstep group as many as its deepest tree. */
@@ -234,11 +238,12 @@ public final class Forest {
      */
     int[] leaves(double[] v, int from, int to) {
         double[] w = widen(v);
-        if (scan != null && from == 0 && to == roots.length) {
-            if (!scanned) {
-                scanned = true; // written once; a plain field, as other threads need not see it at once
+        if (scanSuits && from == 0 && to == roots.length) {
+            LeafScan s = scan;
+            if (s == null) {
+                scan = s = LeafScan.of(this);
             }
-            return scan.leaves(w);
+            return s.leaves(w);
         }
         int[] leaves = new int[to - from];
         Order order = from == 0 && to == roots.length ? byDepth : inOrder;
