@@ -8,6 +8,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.Comparator;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
 /**
@@ -52,14 +54,12 @@ public final class Forest {
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
-    /** Whether {@link LeafScan} is expected to find the whole forest's leaves faster than the walk. */
-    private final boolean scanSuits;
     /**
-     * The scan, built by the first call for the whole forest when {@link #scanSuits}: a kernel that
-     * only reads parts of its forest (a sum per class) never pays for it. A plain field: threads
-     * that race may each build one, and a LeafScan (final fields only) is safely published anyway.
+     * Per range of trees a call reads (key {@code from << 32 | to}): its scan, or empty where the
+     * walk is expected to be faster. Filled by the first call for each range, so a kernel pays only
+     * for the ranges it reads: the whole forest, a sum per class, 100-tree parts of a vote.
      */
-    private LeafScan scan;
+    private final ConcurrentHashMap<Long, Optional<LeafScan>> scans = new ConcurrentHashMap<>();
 
     Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots, int[] depth) {
         for (int n = 0; n < value.length; n++) {
@@ -78,30 +78,47 @@ public final class Forest {
         this.inOrder = Order.of(IntStream.range(0, roots.length).toArray(), roots, depth);
         this.byDepth = Order.of(IntStream.range(0, roots.length).boxed()
             .sorted(Comparator.comparingInt(t -> depth[t])).mapToInt(Integer::intValue).toArray(), roots, depth);
-        this.scanSuits = LeafScan.suits(this, walkSteps());
     }
 
     /**
-     * Whether the leaves of the whole forest have been found by scanning its splits
-     * ({@link LeafScan}) rather than walking: true once a call for the whole forest was made and
-     * the cost model chose the scan (as the calling thread sees it: the field is not volatile).
+     * Whether the leaves of trees {@code from..to-1} have been found by scanning their splits
+     * ({@link LeafScan}) rather than walking: true once a call for that range was made and the cost
+     * model chose the scan.
      */
-    public boolean scansWholeForest() {
-        return scan != null;
+    public boolean scans(int from, int to) {
+        Optional<LeafScan> scan = scans.get(rangeKey(from, to));
+        return scan != null && scan.isPresent();
     }
 
-    /** The steps a walk of the whole forest takes: a lockstep group as many as its deepest tree. */
-    private int walkSteps() {
+    /** {@link #scans} of the whole forest. */
+    public boolean scansWholeForest() {
+        return scans(0, roots.length);
+    }
+
+    private static long rangeKey(int from, int to) {
+        return (long) from << 32 | to;
+    }
+
+    /** The scan of trees {@code from..to-1} if it is expected to beat walking them. */
+    private Optional<LeafScan> scanFor(int from, int to) {
+        Order order = from == 0 && to == roots.length ? byDepth : inOrder;
+        return LeafScan.suits(this, from, to, walkSteps(order, from, to))
+            ? Optional.of(LeafScan.of(this, from, to)) : Optional.empty();
+    }
+
+    /** The steps {@link #walk} takes over positions {@code from..to-1} of {@code order}. */
+    private int walkSteps(Order order, int from, int to) {
         int steps = 0;
-        for (int from = 0; from < roots.length; from += GROUP) {
-            int end = Math.min(roots.length, from + GROUP);
-            if (end - from == GROUP) {
-                steps += GROUP * byDepth.steps[from / GROUP];
+        for (int k = from; k < to; ) {
+            int end = Math.min(to, (k / GROUP + 1) * GROUP);
+            if (end - k == GROUP) {
+                steps += GROUP * order.steps[k / GROUP];
             } else {
-                for (int k = from; k < end; k++) {
-                    steps += depth[byDepth.tree[k]];
+                for (int i = k; i < end; i++) {
+                    steps += depth[order.tree[i]];
                 }
             }
+            k = end;
         }
         return steps;
     }
@@ -234,17 +251,16 @@ public final class Forest {
      * whole forest is walked {@link #byDepth}, so each lockstep group holds trees of about the
      * same depth and wastes few steps on trees already at their leaf (in model order a fifth of
      * the steps on LightGBM's leaf-wise trees); the leaves are still added in tree order. Where
-     * {@link LeafScan#suits} says so, the whole forest is scanned instead: same leaves, less work.
+     * {@link LeafScan#suits} says so, the range is scanned instead: same leaves, less work.
      */
     int[] leaves(double[] v, int from, int to) {
         double[] w = widen(v);
-        if (scanSuits && from == 0 && to == roots.length) {
-            LeafScan s = scan;
-            if (s == null) {
-                scan = s = LeafScan.of(this);
-            }
-            return s.leaves(w);
-        }
+        Optional<LeafScan> scan = scans.computeIfAbsent(rangeKey(from, to), key -> scanFor(from, to));
+        return scan.isPresent() ? scan.get().leaves(w) : walked(w, from, to);
+    }
+
+    /** {@link #leaves} by walking, for the widened row {@code w}. */
+    int[] walked(double[] w, int from, int to) {
         int[] leaves = new int[to - from];
         Order order = from == 0 && to == roots.length ? byDepth : inOrder;
         for (int k = from; k < to; ) {

@@ -5,8 +5,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A second way to find the leaves of a whole {@link Forest}: instead of walking each tree from its
- * root, scan every slot's splits in threshold order and strike out the leaves each split rules out
+ * A second way to find the leaves of a {@link Forest}'s trees (all of them, or the range a kernel
+ * reads): instead of walking each tree from its root, scan every slot's splits in threshold order and strike out the leaves each split rules out
  * (the bitvector scheme of Lucchese et al., "QuickScorer", SIGIR 2015). A tree's leaves are one
  * {@code long} of bits, so only forests whose trees have at most 64 leaves qualify.
  *
@@ -23,7 +23,7 @@ import java.util.List;
  * trainers' quantile bins make them, each split then acts on the rarer side, about a quarter of all
  * splits per row in all. On LightGBM's leaf-wise trees (31 leaves, about 8 levels deep) that beats
  * the walk; on XGBoost's balanced depth-6 trees (63 splits each) the walk wins, so {@link #suits}
- * decides per forest.
+ * decides per range of trees.
  *
  * <p>Slot values arrive as the walk reads them ({@link Forest}'s widened row: a missing value is
  * +infinity, an infinite one ±MAX_VALUE, -0.0 is +0.0) and no threshold is -0.0 (Forest rewrites
@@ -75,31 +75,29 @@ final class LeafScan {
     }
 
     /**
-     * Whether scanning {@code forest} is expected to beat walking it ({@code walkSteps} steps a row)
-     * by {@link #MARGIN}, under the cost model above; never when a tree has more than 64 leaves.
+     * Whether scanning trees {@code from..to-1} of {@code forest} is expected to beat walking them
+     * ({@code walkSteps} steps a row) by {@link #MARGIN}, under the cost model above; never when a
+     * tree has more than 64 leaves.
      */
-    static boolean suits(Forest forest, int walkSteps) {
+    static boolean suits(Forest forest, int from, int to, int walkSteps) {
         int splits = 0;
         boolean[] read = new boolean[2 * forest.width + 1];
-        for (int t = 0; t < forest.trees(); t++) {
+        for (int t = from; t < to; t++) {
             // a tree deeper than 63 has more than 64 leaves; checked first, it bounds the recursion
             if (forest.depth[t] >= MAX_LEAVES) {
                 return false;
             }
-            int leaves = leafCount(forest, forest.roots[t]);
+            int leaves = countLeaves(forest, forest.roots[t], read);
             if (leaves > MAX_LEAVES) {
                 return false;
             }
             splits += leaves - 1;
         }
-        for (int n = 0; n < forest.nodes(); n++) {
-            read[forest.slot(n)] |= !isLeaf(forest, n);
-        }
         int slots = 0;
         for (boolean r : read) {
             slots += r ? 1 : 0;
         }
-        double scan = SCAN_SPLIT * splits / 4.0 + SCAN_SLOT * slots + SCAN_TREE * forest.trees();
+        double scan = SCAN_SPLIT * splits / 4.0 + SCAN_SLOT * slots + SCAN_TREE * (to - from);
         return scan * MARGIN < WALK_STEP * walkSteps;
     }
 
@@ -107,20 +105,20 @@ final class LeafScan {
     private record Split(int slot, double threshold, int tree, long strike, boolean mirrored) {
     }
 
-    /** The scan of {@code forest}, whose trees must have at most 64 leaves ({@link #suits} checks). */
-    static LeafScan of(Forest forest) {
+    /** The scan of trees {@code from..to-1} of {@code forest}, of at most 64 leaves each ({@link #suits} checks). */
+    static LeafScan of(Forest forest, int from, int to) {
         int slots = 2 * forest.width + 1;
-        int trees = forest.trees();
-        double[] median = medianThresholds(forest, slots);
+        int trees = to - from;
+        double[] median = medianThresholds(forest, from, to, slots);
         int[] leafStart = new int[trees + 1];
         int[] leafNode = new int[forest.nodes()];
         List<Split> splits = new ArrayList<>();
         for (int t = 0; t < trees; t++) {
             int[] position = {leafStart[t]};
-            orderSplits(forest, forest.roots[t], t, median, leafStart[t], position, leafNode, splits);
+            orderSplits(forest, forest.roots[from + t], t, median, leafStart[t], position, leafNode, splits);
             leafStart[t + 1] = position[0];
             if (position[0] - leafStart[t] > MAX_LEAVES) {
-                throw new IllegalArgumentException("tree " + t + " has " + (position[0] - leafStart[t])
+                throw new IllegalArgumentException("tree " + (from + t) + " has " + (position[0] - leafStart[t])
                     + " leaves; a scan handles trees of at most " + MAX_LEAVES);
             }
         }
@@ -159,11 +157,13 @@ final class LeafScan {
             Arrays.copyOf(leafNode, leafStart[trees]));
     }
 
-    /** Per slot, the median threshold of its splits (NaN for a slot no split reads). */
-    private static double[] medianThresholds(Forest forest, int slots) {
+    /** Per slot, the median threshold of the splits of trees {@code from..to-1} (NaN for a slot none reads). */
+    private static double[] medianThresholds(Forest forest, int from, int to, int slots) {
         double[][] bySlot = new double[slots][8];
         int[] count = new int[slots];
-        for (int n = 0; n < forest.nodes(); n++) {
+        // a tree's nodes are numbered together, from its root on (ForestBuilder), up to the next root
+        int end = to < forest.trees() ? forest.roots[to] : forest.nodes();
+        for (int n = forest.roots[from]; n < end; n++) {
             if (!isLeaf(forest, n)) {
                 int s = forest.slot(n);
                 if (count[s] == bySlot[s].length) {
@@ -182,8 +182,8 @@ final class LeafScan {
     }
 
     /**
-     * The leaf each tree reaches for the widened row {@code w}, in tree order: the same leaves
-     * {@link Forest#leaves} finds by walking.
+     * The leaf each of its trees reaches for the widened row {@code w}, in tree order: the same
+     * leaves {@link Forest#leaves} finds by walking.
      */
     int[] leaves(double[] w) {
         double[] threshold = this.threshold;
@@ -215,8 +215,13 @@ final class LeafScan {
         return forest.successor(n) == n;
     }
 
-    private static int leafCount(Forest forest, int n) {
-        return isLeaf(forest, n) ? 1 : leafCount(forest, forest.successor(n)) + leafCount(forest, forest.successor(n) + 1);
+    /** The leaves under {@code n}; marks the slots its splits read in {@code read}. */
+    private static int countLeaves(Forest forest, int n, boolean[] read) {
+        if (isLeaf(forest, n)) {
+            return 1;
+        }
+        read[forest.slot(n)] = true;
+        return countLeaves(forest, forest.successor(n), read) + countLeaves(forest, forest.successor(n) + 1, read);
     }
 
     /**

@@ -43,7 +43,10 @@ class LeafScanTest {
             builder.tree(root, depth[0]);
         }
         Forest forest = builder.build(FEATURES);
-        LeafScan scan = LeafScan.of(forest);
+        LeafScan scan = LeafScan.of(forest, 0, trees);
+        // a part, as a kernel with one sum per class reads its forest: scanned on its own
+        int from = 37;
+        int to = 251;
 
         double[] row = new double[FEATURES];
         int lastBit = 0;
@@ -51,16 +54,17 @@ class LeafScanTest {
             for (int f = 0; f < FEATURES; f++) {
                 row[f] = value(random);
             }
-            int[] walked = new int[trees];
-            // a part of the forest is always walked
-            System.arraycopy(forest.leaves(row, 0, 1), 0, walked, 0, 1);
-            System.arraycopy(forest.leaves(row, 1, trees), 0, walked, 1, trees - 1);
-            assertArrayEquals(walked, scan.leaves(forest.widen(row)), "leaves of row " + Arrays.toString(row));
-            // the whole forest is scanned: the same leaves
-            assertArrayEquals(walked, forest.leaves(row, 0, trees), "leaves of row " + Arrays.toString(row));
+            double[] w = forest.widen(row);
+            int[] walked = forest.walked(w, 0, trees);
+            String what = "leaves of row " + Arrays.toString(row);
+            assertArrayEquals(walked, scan.leaves(w), what);
+            assertArrayEquals(walked, forest.leaves(row, 0, trees), what);
+            assertArrayEquals(Arrays.copyOfRange(walked, from, to), forest.leaves(row, from, to), what);
+            assertArrayEquals(forest.walked(w, from, to), forest.leaves(row, from, to), what);
             lastBit += forest.value[walked[1]] == 63.0 ? 1 : 0;
         }
         assertTrue(forest.scansWholeForest(), "deep leaf-wise trees of at most 64 leaves are scanned");
+        assertTrue(forest.scans(from, to), "and so is a part of them");
         assertTrue(lastBit > 100, "rows reach the 64th leaf of the chain (its long's last bit): " + lastBit);
     }
 
@@ -82,12 +86,21 @@ class LeafScanTest {
             }
             double[] whole = new double[3];
             double[] parts = new double[3];
+            double[] walked = new double[3];
             double[] scratch = new double[3];
             assertTrue(forest.addAll(row, whole, scratch, 0, trees, false));
-            assertTrue(forest.addAll(row, parts, scratch, 0, 1, false));
-            assertTrue(forest.addAll(row, parts, scratch, 1, trees, false));
-            assertArrayEquals(parts, whole, 0.0, "distributions of row " + Arrays.toString(row));
+            // 100-tree parts, as the kernel adds a classification forest's trees
+            assertTrue(forest.addAll(row, parts, scratch, 0, 100, false));
+            assertTrue(forest.addAll(row, parts, scratch, 100, trees, false));
+            for (int leaf : forest.walked(forest.widen(row), 0, trees)) {
+                for (int c = 0; c < 3; c++) {
+                    walked[c] += forest.probability[leaf * 3 + c];
+                }
+            }
+            assertArrayEquals(walked, whole, 0.0, "distributions of row " + Arrays.toString(row));
+            assertArrayEquals(walked, parts, 0.0, "distributions of row " + Arrays.toString(row));
         }
+        assertTrue(forest.scans(0, 100) && forest.scans(100, trees), "the parts' distributions came from the scan");
         assertTrue(forest.scansWholeForest(), "the whole forest's distributions came from the scan");
     }
 
