@@ -106,6 +106,20 @@ def test_leaf_wise_trees_are_scanned_and_deep_ones_walked(artifacts):
     assert scanned == {"lightgbm-leafwise": True, "sklearn-random-forest": False}
 
 
+def test_a_sum_per_class_is_scanned_per_class(artifacts):
+    # LightGBM multiclass: the kernel sums each class's trees (one contiguous range each) on its
+    # own, and each range gets its own scan; the parity tests above ran through them.
+    name = "lightgbm-multiclass"
+    scorer = Scorer.load(artifacts[name][0])
+    scorer.evaluate(artifacts[name][1])
+    forest = _forest(scorer)
+    trees, classes = int(forest.trees()), len(scorer.classes_)
+    part = trees // classes
+    assert part * classes == trees
+    assert [bool(forest.scans(c * part, (c + 1) * part)) for c in range(classes)] == [True] * classes
+    assert not forest.scansWholeForest()  # never read whole, so never scanned whole
+
+
 def test_plain_one_row_takes_the_short_path_and_agrees(artifacts):
     """predict_one on a dict of plain numbers skips the per-field column building; it must answer as
     the batch path does, and leave anything unusual (inf, a missing key, a string) to the general
