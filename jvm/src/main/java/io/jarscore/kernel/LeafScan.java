@@ -6,9 +6,10 @@ import java.util.List;
 
 /**
  * A second way to find the leaves of a {@link Forest}'s trees (all of them, or the range a kernel
- * reads): instead of walking each tree from its root, scan every slot's splits in threshold order and strike out the leaves each split rules out
- * (the bitvector scheme of Lucchese et al., "QuickScorer", SIGIR 2015). A tree's leaves are one
- * {@code long} of bits, so only forests whose trees have at most 64 leaves qualify.
+ * reads): instead of walking each tree from its root, scan every slot's splits in threshold order
+ * and strike out the leaves each split rules out (the bitvector scheme of Lucchese et al.,
+ * "QuickScorer", SIGIR 2015). A tree's leaves are one {@code long} of bits, so only trees of at
+ * most 64 leaves qualify.
  *
  * <p>For one slot with value {@code x}, the splits {@code x <= t} that fail are exactly those with
  * {@code t < x}: a prefix of the slot's splits sorted by threshold, found by a scan that stops at the

@@ -131,7 +131,10 @@ class LeafScanTest {
         assertFalse(forest.scansWholeForest(), "one tree of 65 leaves rules the scan out");
     }
 
-    /** A tree of {@code leaves} leaves split unevenly, as leaf-wise growth makes them; its depth goes to {@code depth[0]}. */
+    /**
+     * A tree of {@code leaves} leaves split unevenly, as leaf-wise growth makes them; its depth goes
+     * to {@code depth[0]}.
+     */
     private static int leafWise(ForestBuilder b, Random random, int leaves, int level, int[] depth) {
         depth[0] = Math.max(depth[0], level);
         if (leaves == 1) {
