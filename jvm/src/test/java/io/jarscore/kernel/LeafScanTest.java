@@ -31,16 +31,12 @@ class LeafScanTest {
         ForestBuilder builder = new ForestBuilder(0);
         int trees = 300;
         for (int t = 0; t < trees; t++) {
-            int[] depth = new int[1];
-            int root;
             if (t == 1) {
-                root = chain(builder);
-                depth[0] = 63;
+                builder.tree(chain(builder), 63);
             } else {
                 // tree 0 is a single leaf: the first bit of a tree's long
-                root = leafWise(builder, random, t == 0 ? 1 : 1 + random.nextInt(64), 0, depth);
+                leafWiseTree(builder, random, t == 0 ? 1 : 1 + random.nextInt(64));
             }
-            builder.tree(root, depth[0]);
         }
         Forest forest = builder.build(FEATURES);
         LeafScan scan = LeafScan.of(forest, 0, trees);
@@ -74,9 +70,7 @@ class LeafScanTest {
         ForestBuilder builder = new ForestBuilder(3);
         int trees = 200;
         for (int t = 0; t < trees; t++) {
-            int[] depth = new int[1];
-            int root = leafWise(builder, random, 1 + random.nextInt(64), 0, depth);
-            builder.tree(root, depth[0]);
+            leafWiseTree(builder, random, 1 + random.nextInt(64));
         }
         Forest forest = builder.build(FEATURES);
         double[] row = new double[FEATURES];
@@ -112,9 +106,7 @@ class LeafScanTest {
         for (int t = 0; t < 500; t++) {
             builder.tree(balanced(builder, random, 6), 6);
         }
-        Forest forest = builder.build(FEATURES);
-        forest.leaves(new double[FEATURES], 0, 500);
-        assertFalse(forest.scansWholeForest(), "balanced depth-6 trees are walked");
+        assertWalked(builder, "balanced depth-6 trees are walked");
     }
 
     @Test
@@ -122,13 +114,22 @@ class LeafScanTest {
         Random random = new Random(8);
         ForestBuilder builder = new ForestBuilder(0);
         for (int t = 0; t < 100; t++) {
-            int[] depth = new int[1];
-            int root = leafWise(builder, random, t == 50 ? 65 : 40, 0, depth);
-            builder.tree(root, depth[0]);
+            leafWiseTree(builder, random, t == 50 ? 65 : 40);
         }
+        assertWalked(builder, "one tree of 65 leaves rules the scan out");
+    }
+
+    /** Builds the forest, reads all of it once, and asserts that the walk, not a scan, did. */
+    private static void assertWalked(ForestBuilder builder, String why) {
         Forest forest = builder.build(FEATURES);
-        forest.leaves(new double[FEATURES], 0, 100);
-        assertFalse(forest.scansWholeForest(), "one tree of 65 leaves rules the scan out");
+        forest.leaves(new double[FEATURES], 0, forest.trees());
+        assertFalse(forest.scansWholeForest(), why);
+    }
+
+    private static void leafWiseTree(ForestBuilder builder, Random random, int leaves) {
+        int[] depth = new int[1];
+        int root = leafWise(builder, random, leaves, 0, depth);
+        builder.tree(root, depth[0]);
     }
 
     /**
