@@ -67,7 +67,7 @@ def ratio_text(native_us: float | None, engine_us: float | None) -> str:
 def _us(value) -> str:
     if value is None:
         return "-"
-    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    return f"{value:.2f}" if value < 1 else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def _mb(value) -> str:
@@ -89,6 +89,7 @@ def render(results: dict, plots: list[Path]) -> str:
               "(`iterations=1`), Java engines by JMH (SampleTime, 1 thread). Ratios compare medians with the "
               "native library's own call on the same row shape.", ""]
     lines += _models_table(results)
+    lines += _targets_section(results)
     for model in results["models"]:
         lines += _latency_table(results, model)
         lines += _throughput_table(results, model)
@@ -110,6 +111,16 @@ def _models_table(results: dict) -> list[str]:
     lines += ["", "Conversion time is measured when a model is first built and cached "
               "(`benchmarks/.cache/`); delete the cache to measure it again.", ""]
     return lines
+
+
+def _targets_section(results: dict) -> list[str]:
+    from benchmarks import targets  # it reads its figures through this module's helpers
+    lines = ["## Targets", "", "The fast kernel's targets, checked against this run's figures (single rows: p50; "
+             "batches: median call). A missed target says how far off it is: how many times faster jarscore "
+             "would have to be."]
+    if results["quick"]:
+        lines += ["", "This is a quick run of smaller models: its figures say nothing about the targets."]
+    return lines + [""] + targets.table(results) + [""]
 
 
 def _kb(size: int) -> str:
@@ -327,6 +338,9 @@ def readme_section(results: dict, path: Path) -> str:
         lines.append(f"| {model} | {native_name} {_us(base)} | {cell('jarscore', shape)} | "
                      f"{cell('jarscore-java', 'mapping')} | {cell('jpmml_evaluator-transpiled', 'mapping')} | "
                      f"{cell('pypmml', shape)} |")
+    from benchmarks import targets
+    lines += ["", "The fast kernel's targets, checked against the same run (batches: median call):", ""]
+    lines += targets.table(results)
     lines += ["", README_END]
     return "\n".join(lines)
 

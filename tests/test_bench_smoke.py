@@ -92,6 +92,7 @@ def test_every_java_engine_ran(results, model):
 def test_report_and_plots_come_from_the_results_file(quick_run, results):
     markdown = quick_run.with_suffix(".md").read_text()
     assert "Quick run" in markdown and results["command"] in markdown
+    assert "## Targets" in markdown and "| lgbm500 single row from Python: p50 <= 5 us |" in markdown
     for model in MODELS:
         assert f"## {model}: single-row latency" in markdown
         assert f"## {model}: batch throughput" in markdown
@@ -101,6 +102,7 @@ def test_report_and_plots_come_from_the_results_file(quick_run, results):
     section = report.readme_section(results, quick_run)
     assert section.startswith(report.README_START) and section.endswith(report.README_END)
     assert all(f"| {model} |" in section for model in MODELS)
+    assert "| target | this run | status |" in section
 
 
 def test_ratios_say_which_way():

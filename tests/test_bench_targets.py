@@ -1,0 +1,81 @@
+"""The kernel's targets as the benchmark report checks them: from a results file's figures to met,
+missed by how much, or not measured. Synthetic results, so every branch is exercised whatever
+this machine measures."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import report, targets
+
+
+def _latency(**p50s: float) -> dict:
+    return {shape: {"median_us": us} for shape, us in p50s.items()}
+
+
+def _run(model: str, engine: str, latency: dict | None = None, big_batch: float | None = None, threads: int = 2) -> dict:
+    record = {"model": model, "engine": engine, "latency": latency or {}, "batch_threads": threads}
+    if big_batch is not None:
+        record["throughput"] = {"10000": {"rows_per_second": 1.0}, "1000000": {"rows_per_second": big_batch}}
+    return record
+
+
+def _results(runs: list[dict], models=("lgbm500", "xgb500"), quick=False) -> dict:
+    families = {"lgbm500": "lightgbm", "xgb500": "xgboost", "rf200": "sklearn"}
+    return {"quick": quick, "models": {m: {"family": families[m]} for m in models}, "runs": runs}
+
+
+def test_met_targets_say_met_and_missed_ones_say_how_far_off():
+    results = _results([
+        _run("lgbm500", "jarscore", _latency(array=4.0, mapping=5.0), big_batch=300_000.0),
+        _run("lgbm500", "lightgbm", _latency(array=40.0), big_batch=100_000.0),
+        _run("lgbm500", "jpmml_evaluator-transpiled", _latency(mapping=100.0)),
+        _run("lgbm500", "jarscore-java", _latency(mapping=3.0)),
+        _run("lgbm500", "jpmml-java-transpiled", _latency(mapping=6.0)),
+        _run("xgb500", "jarscore", _latency(array=5.0), big_batch=250_000.0),
+        _run("xgb500", "xgboost", _latency(array=150.0), big_batch=100_000.0, threads=1),
+    ])
+    checks = targets.checks(results)
+    by = {c.target: c for c in checks}
+    latency = by["lgbm500 single row from Python: p50 <= 5 us"]
+    assert (latency.met, latency.figure) == (True, "4.0 us")
+    native = by["lgbm500 single row from Python: >= 8x lightgbm"]
+    assert (native.met, native.figure) == (True, "lightgbm 40.0 us / jarscore 4.0 us = 10.0x")
+    transpiled = by["lgbm500 single row: >= 40x jpmml_evaluator transpiled (it takes mappings only)"]
+    assert (transpiled.met, transpiled.status) == (False, "missed: 1.60x short")  # 25x of 40x
+    java = by["lgbm500 inside the JVM (JMH): >= 3x JPMML-Evaluator on the transpiled classes"]
+    assert (java.met, java.status) == (False, "missed: 1.50x short")  # 2x of 3x
+    assert by["xgb500 single row from Python: >= 20x xgboost"].met is True  # 30x
+    lgbm_batch = by["lgbm500 batch of 1,000,000 rows: >= 2x lightgbm's throughput"]
+    assert lgbm_batch.met is True and lgbm_batch.figure == "300,000 against 100,000 rows/s = 3.00x (2 threads against 2)"
+    xgb_batch = by["xgb500 batch of 1,000,000 rows: >= 2x xgboost's throughput"]
+    assert (xgb_batch.met, xgb_batch.figure) == (True, "250,000 against 100,000 rows/s = 2.50x (2 threads against 1)")
+
+
+def test_a_slow_row_says_how_many_times_too_slow():
+    results = _results([_run("lgbm500", "jarscore", _latency(array=7.9)),
+                        _run("lgbm500", "lightgbm", _latency(array=52.8))], models=("lgbm500",))
+    by = {c.target: c for c in targets.checks(results)}
+    assert by["lgbm500 single row from Python: p50 <= 5 us"].status == "missed: 1.58x too slow"
+    assert by["lgbm500 single row from Python: >= 8x lightgbm"].status == "missed: 1.20x short"  # 6.68x
+
+
+def test_a_target_without_its_figures_is_not_measured_not_met():
+    results = _results([_run("lgbm500", "jarscore", _latency(array=4.0)),
+                        {"model": "lgbm500", "engine": "lightgbm", "failed": "ImportError: lightgbm"}],
+                       models=("lgbm500",))
+    by = {c.target: c for c in targets.checks(results)}
+    assert by["lgbm500 single row from Python: >= 8x the native library"].status == "not measured"
+    assert by["lgbm500 batch of 1,000,000 rows: >= 2x the native library's throughput"].met is None
+    assert by["lgbm500 inside the JVM (JMH): >= 3x JPMML-Evaluator on the transpiled classes"].met is None
+    assert by["lgbm500 single row from Python: p50 <= 5 us"].met is True
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_report_and_readme_print_the_targets_table(quick, tmp_path):
+    results = _results([_run("lgbm500", "jarscore", _latency(array=7.9)),
+                        _run("lgbm500", "lightgbm", _latency(array=52.8))], models=("lgbm500",), quick=quick)
+    section = report._targets_section(results)
+    assert section[0] == "## Targets"
+    assert "| lgbm500 single row from Python: p50 <= 5 us | 7.9 us | missed: 1.58x too slow |" in section
+    assert any("quick run" in line for line in section) == quick
