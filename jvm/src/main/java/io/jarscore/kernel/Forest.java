@@ -255,8 +255,13 @@ public final class Forest {
      */
     int[] leaves(double[] v, int from, int to) {
         double[] w = widen(v);
-        Optional<LeafScan> scan = scans.computeIfAbsent(rangeKey(from, to), key -> scanFor(from, to));
-        return scan.isPresent() ? scan.get().leaves(w) : walked(w, from, to);
+        LeafScan scan = scan(from, to);
+        return scan != null ? scan.leaves(w) : walked(w, from, to);
+    }
+
+    /** The scan of trees {@code from..to-1}, or null where they are walked (decided at the range's first call). */
+    private LeafScan scan(int from, int to) {
+        return scans.computeIfAbsent(rangeKey(from, to), key -> scanFor(from, to)).orElse(null);
     }
 
     /** {@link #leaves} by walking, for the widened row {@code w}. */
@@ -273,7 +278,12 @@ public final class Forest {
 
     /** {@code acc} plus the values of trees {@code from..to-1}, added one by one in tree order. */
     public double sum(double[] v, int from, int to, double acc) {
-        for (int leaf : leaves(v, from, to)) {
+        double[] w = widen(v);
+        LeafScan scan = scan(from, to);
+        if (scan != null) {
+            return scan.sum(w, acc); // the same additions, without the array of leaves
+        }
+        for (int leaf : walked(w, from, to)) {
             acc += value[leaf];
         }
         return acc;
@@ -286,8 +296,13 @@ public final class Forest {
      * conversions in the chain of additions.
      */
     public double sumFloat(double[] v, int from, int to, double acc) {
+        double[] w = widen(v);
+        LeafScan scan = scan(from, to);
+        if (scan != null) {
+            return scan.sumFloat(w, (float) acc);
+        }
         float sum = (float) acc;
-        for (int leaf : leaves(v, from, to)) {
+        for (int leaf : walked(w, from, to)) {
             sum += (float) value[leaf];
         }
         return sum;

@@ -26,6 +26,14 @@ import java.util.List;
  * the walk; on XGBoost's balanced depth-6 trees (63 splits each) the walk wins, so {@link #suits}
  * decides per range of trees.
  *
+ * <p>A split on a negated input ({@code -x <= u}, how the walk takes {@code x > t} and
+ * {@code x >= t}) is scanned with the input itself: for a known x it holds exactly when
+ * {@code x > nextDown(-u)}. So each input has one list of splits that strike when {@code t < x}
+ * (ascending) and one of splits that strike when {@code x <= t} (descending), whichever slot they
+ * read: half the scans, and half the mispredicted ends of scans, of a forest like LightGBM's,
+ * whose splits read an input and its negation about equally. A missing input (+infinity in both
+ * slots) fails every comparison; its own list holds the splits that strike then.
+ *
  * <p>Slot values arrive as the walk reads them ({@link Forest}'s widened row: a missing value is
  * +infinity, an infinite one ±MAX_VALUE, -0.0 is +0.0) and no threshold is -0.0 (Forest rewrites
  * it), so {@code t < x} here is exactly the walk's "sign of t - x" and both find the same leaf for
@@ -38,41 +46,51 @@ final class LeafScan {
     /**
      * Cost model, in nanoseconds a row, from same-JVM runs on lgbm500 and xgb500 (AMD EPYC): the walk
      * costs about 1.9 a step (eight trees in lockstep). The scan costs about 1.1 a split ruled on
-     * (with mirroring, about a quarter of all splits), 10 a slot that has splits (the ends of its
+     * (with mirroring, about a quarter of all splits), 10 an input that has splits (the ends of its
      * two scans), and 0.6 a tree (its bits, cleared, then its leaf looked up). The scan must win by
      * {@link #MARGIN}.
      */
     private static final double WALK_STEP = 1.9;
     private static final double SCAN_SPLIT = 1.1;
-    private static final double SCAN_SLOT = 10;
+    private static final double SCAN_INPUT = 10;
     private static final double SCAN_TREE = 0.6;
     private static final double MARGIN = 1.2;
 
     private final int trees;
-    /** The slots that have splits, and per such slot k: its plain splits at {@code first[k]..mirrored[k]-1}
-     * (ascending thresholds), its mirrored ones up to {@code first[k+1]} (descending). */
-    private final int[] slots;
+    /**
+     * The inputs (their slots in the widened row) that splits read, plain or negated, and per such
+     * input k: the splits that strike when {@code threshold < x} at {@code first[k]..atMost[k]-1}
+     * (ascending thresholds), those that strike when {@code x <= threshold} up to {@code first[k+1]}
+     * (descending); at {@code missing[missingFirst[k]..missingFirst[k+1]-1]}, those a missing x strikes.
+     */
+    private final int[] inputs;
     private final int[] first;
-    private final int[] mirrored;
+    private final int[] atMost;
     private final double[] threshold;
     private final int[] tree;
     /** The leaves (bits) a split rules out, as positions in its tree's leaf order. */
     private final long[] strike;
-    /** Per tree: where its leaves start in {@link #leafNode}; the forest's node of each leaf. */
+    private final int[] missingFirst;
+    private final int[] missing;
+    /** Per tree: where its leaves start in {@link #leafNode}; the forest's node of each leaf, and its value. */
     private final int[] leafStart;
     private final int[] leafNode;
+    private final double[] leafValue;
 
-    private LeafScan(int trees, int[] slots, int[] first, int[] mirrored, double[] threshold, int[] tree, long[] strike,
-                     int[] leafStart, int[] leafNode) {
+    private LeafScan(int trees, int[] inputs, int[] first, int[] atMost, double[] threshold, int[] tree, long[] strike,
+                     int[] missingFirst, int[] missing, int[] leafStart, int[] leafNode, double[] leafValue) {
         this.trees = trees;
-        this.slots = slots;
+        this.inputs = inputs;
         this.first = first;
-        this.mirrored = mirrored;
+        this.atMost = atMost;
         this.threshold = threshold;
         this.tree = tree;
         this.strike = strike;
+        this.missingFirst = missingFirst;
+        this.missing = missing;
         this.leafStart = leafStart;
         this.leafNode = leafNode;
+        this.leafValue = leafValue;
     }
 
     /**
@@ -94,16 +112,40 @@ final class LeafScan {
             }
             splits += leaves - 1;
         }
-        int slots = 0;
-        for (boolean r : read) {
-            slots += r ? 1 : 0;
+        int inputs = 0;
+        for (int i = 0; i < forest.width; i++) {
+            inputs += read[i] || read[forest.width + i] ? 1 : 0;
         }
-        double scan = SCAN_SPLIT * splits / 4.0 + SCAN_SLOT * slots + SCAN_TREE * (to - from);
+        double scan = SCAN_SPLIT * splits / 4.0 + SCAN_INPUT * inputs + SCAN_TREE * (to - from);
         return scan * MARGIN < WALK_STEP * walkSteps;
     }
 
-    /** One split as the scan keeps it; it strikes the leaf positions set in {@code strike}. */
+    /** One split as the walk reads it; it strikes the leaf positions set in {@code strike}. */
     private record Split(int slot, double threshold, int tree, long strike, boolean mirrored) {
+    }
+
+    /**
+     * A split as the scan reads it, on input {@code input} (a plain slot): it strikes when
+     * {@code threshold < x} ({@code ascending}) or when {@code x <= threshold}, and when x is
+     * missing if {@code whenMissing}.
+     */
+    private record Entry(int input, double threshold, boolean ascending, boolean whenMissing, int tree, long strike) {
+
+        /**
+         * A plain split strikes when it fails ({@code t < x}), a mirrored one when it holds. A split
+         * {@code -x <= u} on the negated slot holds, for a known x, exactly when
+         * {@code x >= -u}, that is {@code x > nextDown(-u)} (no double lies between the two): a
+         * mirrored one strikes when {@code nextDown(-u) < x}, a plain one when
+         * {@code x <= nextDown(-u)}. A missing x is +infinity in both slots and fails either
+         * comparison: the plain splits strike, the mirrored ones do not.
+         */
+        static Entry of(Split split, int width) {
+            if (split.slot < width) {
+                return new Entry(split.slot, split.threshold, !split.mirrored, !split.mirrored, split.tree, split.strike);
+            }
+            return new Entry(split.slot - width, Math.nextDown(-split.threshold), split.mirrored, !split.mirrored,
+                split.tree, split.strike);
+        }
     }
 
     /** The scan of trees {@code from..to-1} of {@code forest}, of at most 64 leaves each ({@link #suits} checks). */
@@ -123,39 +165,56 @@ final class LeafScan {
                     + " leaves; a scan handles trees of at most " + MAX_LEAVES);
             }
         }
-        // by slot; in a slot plain splits by ascending threshold, then mirrored ones by descending
-        splits.sort((a, b) -> a.slot != b.slot ? Integer.compare(a.slot, b.slot)
-            : a.mirrored != b.mirrored ? Boolean.compare(a.mirrored, b.mirrored)
-            : a.mirrored ? Double.compare(b.threshold, a.threshold) : Double.compare(a.threshold, b.threshold));
-        int[] read = splits.stream().mapToInt(Split::slot).distinct().toArray(); // sorted, as the splits are
-        int[] first = new int[read.length + 1];
-        int[] mirrored = new int[read.length];
-        double[] threshold = new double[splits.size()];
-        int[] tree = new int[splits.size()];
-        long[] strike = new long[splits.size()];
+        // by input; in an input, the ascending list by ascending threshold, then the other by descending
+        List<Entry> entries = new ArrayList<>(splits.size());
+        for (Split split : splits) {
+            entries.add(Entry.of(split, forest.width));
+        }
+        entries.sort((a, b) -> a.input != b.input ? Integer.compare(a.input, b.input)
+            : a.ascending != b.ascending ? Boolean.compare(b.ascending, a.ascending)
+            : a.ascending ? Double.compare(a.threshold, b.threshold) : Double.compare(b.threshold, a.threshold));
+        int[] inputs = entries.stream().mapToInt(Entry::input).distinct().toArray(); // sorted, as the entries are
+        int[] first = new int[inputs.length + 1];
+        int[] atMost = new int[inputs.length];
+        int[] missingFirst = new int[inputs.length + 1];
+        int[] missing = new int[(int) entries.stream().filter(Entry::whenMissing).count()];
+        double[] threshold = new double[entries.size()];
+        int[] tree = new int[entries.size()];
+        long[] strike = new long[entries.size()];
         int k = -1;
-        for (int i = 0; i < splits.size(); i++) {
-            Split split = splits.get(i);
-            if (k < 0 || read[k] != split.slot) {
+        int m = 0;
+        for (int i = 0; i < entries.size(); i++) {
+            Entry entry = entries.get(i);
+            if (k < 0 || inputs[k] != entry.input) {
                 k++;
                 first[k] = i;
-                mirrored[k] = -1;
+                atMost[k] = -1;
+                missingFirst[k] = m;
             }
-            if (split.mirrored && mirrored[k] < 0) {
-                mirrored[k] = i;
+            if (!entry.ascending && atMost[k] < 0) {
+                atMost[k] = i;
             }
-            threshold[i] = split.threshold;
-            tree[i] = split.tree;
-            strike[i] = split.strike;
+            if (entry.whenMissing) {
+                missing[m++] = i;
+            }
+            threshold[i] = entry.threshold;
+            tree[i] = entry.tree;
+            strike[i] = entry.strike;
         }
-        first[read.length] = splits.size();
-        for (k = 0; k < read.length; k++) {
-            if (mirrored[k] < 0) {
-                mirrored[k] = first[k + 1]; // no mirrored splits in this slot
+        first[inputs.length] = entries.size();
+        missingFirst[inputs.length] = m;
+        for (k = 0; k < inputs.length; k++) {
+            if (atMost[k] < 0) {
+                atMost[k] = first[k + 1]; // no splits strike when x <= t on this input
             }
         }
-        return new LeafScan(trees, read, first, mirrored, threshold, tree, strike, leafStart,
-            Arrays.copyOf(leafNode, leafStart[trees]));
+        int leaves = leafStart[trees];
+        double[] leafValue = new double[leaves];
+        for (int p = 0; p < leaves; p++) {
+            leafValue[p] = forest.value[leafNode[p]];
+        }
+        return new LeafScan(trees, inputs, first, atMost, threshold, tree, strike, missingFirst, missing, leafStart,
+            Arrays.copyOf(leafNode, leaves), leafValue);
     }
 
     /** Per slot, the median threshold of the splits of trees {@code from..to-1} (NaN for a slot none reads). */
@@ -187,29 +246,59 @@ final class LeafScan {
      * leaves {@link Forest#leaves} finds by walking.
      */
     int[] leaves(double[] w) {
-        double[] threshold = this.threshold;
-        int[] tree = this.tree;
-        long[] strike = this.strike;
-        int[] slots = this.slots;
-        int[] first = this.first;
-        int[] mirrored = this.mirrored;
-        long[] struck = new long[trees];
-        for (int k = 0, read = slots.length; k < read; k++) {
-            double x = w[slots[k]];
-            int i = first[k];
-            for (int end = mirrored[k]; i < end && threshold[i] < x; i++) {
-                struck[tree[i]] |= strike[i];
-            }
-            i = mirrored[k];
-            for (int end = first[k + 1]; i < end && x <= threshold[i]; i++) {
-                struck[tree[i]] |= strike[i];
-            }
-        }
+        long[] struck = struck(w);
         int[] leaves = new int[trees];
         for (int t = 0; t < trees; t++) {
             leaves[t] = leafNode[leafStart[t] + Long.numberOfTrailingZeros(~struck[t])];
         }
         return leaves;
+    }
+
+    /** {@code acc} plus the values of the leaves {@link #leaves} finds, added in tree order. */
+    double sum(double[] w, double acc) {
+        long[] struck = struck(w);
+        for (int t = 0; t < trees; t++) {
+            acc += leafValue[leafStart[t] + Long.numberOfTrailingZeros(~struck[t])];
+        }
+        return acc;
+    }
+
+    /** As {@link #sum} in float32 ({@link Forest#sumFloat}). */
+    float sumFloat(double[] w, float acc) {
+        long[] struck = struck(w);
+        for (int t = 0; t < trees; t++) {
+            acc += (float) leafValue[leafStart[t] + Long.numberOfTrailingZeros(~struck[t])];
+        }
+        return acc;
+    }
+
+    /** Per tree, the leaves (bits) the splits rule out for the widened row {@code w}. */
+    private long[] struck(double[] w) {
+        double[] threshold = this.threshold;
+        int[] tree = this.tree;
+        long[] strike = this.strike;
+        int[] first = this.first;
+        int[] atMost = this.atMost;
+        long[] struck = new long[trees];
+        for (int k = 0, read = inputs.length; k < read; k++) {
+            double x = w[inputs[k]];
+            if (x == Double.POSITIVE_INFINITY) { // missing: no known value reads as +infinity
+                for (int j = missingFirst[k], end = missingFirst[k + 1]; j < end; j++) {
+                    int i = missing[j];
+                    struck[tree[i]] |= strike[i];
+                }
+                continue;
+            }
+            int i = first[k];
+            for (int end = atMost[k]; i < end && threshold[i] < x; i++) {
+                struck[tree[i]] |= strike[i];
+            }
+            i = atMost[k];
+            for (int end = first[k + 1]; i < end && x <= threshold[i]; i++) {
+                struck[tree[i]] |= strike[i];
+            }
+        }
+        return struck;
     }
 
     private static boolean isLeaf(Forest forest, int n) {

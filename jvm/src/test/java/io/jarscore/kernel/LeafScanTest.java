@@ -1,6 +1,7 @@
 package io.jarscore.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * inputs and negated inputs, with "never" (-infinity) and "any known value" (MAX_VALUE) thresholds,
  * an input no split reads and one whose splits share a threshold (no mirrored split), on rows with
  * values exactly on the thresholds, one ulp either side, ±0.0, missing, infinite and ±MAX_VALUE.
+ * A split on a negated input is scanned with the input itself ({@code x > nextDown(-u)}), and a
+ * missing input strikes from a list of its own: the rows on and beside the thresholds test both.
  */
 class LeafScanTest {
 
@@ -57,6 +60,15 @@ class LeafScanTest {
             assertArrayEquals(walked, forest.leaves(row, 0, trees), what);
             assertArrayEquals(Arrays.copyOfRange(walked, from, to), forest.leaves(row, from, to), what);
             assertArrayEquals(forest.walked(w, from, to), forest.leaves(row, from, to), what);
+            // the scan adds its leaves' values itself: the same additions in the same order
+            double sum = 0.25;
+            float sumFloat = 0.25f;
+            for (int leaf : walked) {
+                sum += forest.value[leaf];
+                sumFloat += (float) forest.value[leaf];
+            }
+            assertEquals(sum, forest.sum(row, 0, trees, 0.25), 0.0, what);
+            assertEquals(sumFloat, forest.sumFloat(row, 0, trees, 0.25), 0.0, what);
             lastBit += forest.value[walked[1]] == 63.0 ? 1 : 0;
         }
         assertTrue(forest.scansWholeForest(), "deep leaf-wise trees of at most 64 leaves are scanned");
