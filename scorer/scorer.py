@@ -61,6 +61,8 @@ class Scorer:
         self._proba_take = slice(p[0], p[-1] + 1) if p and p == list(range(p[0], p[-1] + 1)) else p
         self.threads = threads or default_threads()
         self._fast = None
+        # (1, inputs) when a one-row float64 array in input order is the kernel's own row (see predict_proba)
+        self._kernel_row_shape = None
         # per column count: the columns the model takes, ALL_COLUMNS, or None (general path)
         self._positions_cache: dict[int, Any] = {}
         self.kernel = "absent: out of process (the gateway scores through JPMML-Evaluator)"
@@ -80,6 +82,9 @@ class Scorer:
                     status = str(self._model.verifyKernel(self._java_columns(columns), count))
         if status == "active":
             self._fast = FastPath(self._model, self.threads)
+            if self._fast.numeric_only and self._proba_fields \
+                    and self._array_positions(self._fast.inputs) is ALL_COLUMNS:
+                self._kernel_row_shape = (1, self._fast.inputs)
             log.info("model %s: fast kernel active (%d JVM threads for large batches)", self.name, self.threads)
         elif status.startswith("refused"):
             log.warning("model %s: fast kernel %s; scoring through JPMML-Evaluator", self.name, status)
@@ -194,6 +199,11 @@ class Scorer:
             raise ArtifactError(f"model '{self.name}' is a regressor; predict_proba needs a classifier")
         if not self._proba_fields:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
+        if type(X) is np.ndarray and X.shape == self._kernel_row_shape and X.dtype == np.float64:
+            # the hot single-row call: the array is already the kernel's row (0.3 us less than below)
+            one = self._fast._score_one(X[0])
+            if one is not None:
+                return one[None, self._proba_take]
         matrix = self._numeric_matrix(X)
         if matrix is None:
             matrix = self._plain_array_row(X)
