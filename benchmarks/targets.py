@@ -38,13 +38,10 @@ def checks(results: dict) -> list[Check]:
 
 
 def _single_row_lgbm500(results: dict) -> list[Check]:
+    target = "lgbm500 single row from Python: p50 <= 5 us"
     ours = p50(_record(results, "lgbm500", "jarscore"), "array")
-    figure = "-" if ours is None else f"{_us(ours)} us"
-    if ours is None:
-        latency = Check("lgbm500 single row from Python: p50 <= 5 us", figure, None, "")
-    else:
-        latency = Check("lgbm500 single row from Python: p50 <= 5 us", figure, ours <= 5.0,
-                        f"{ours / 5.0:.2f}x too slow")
+    latency = Check(target, "-", None, "") if ours is None \
+        else Check(target, f"{_us(ours)} us", ours <= 5.0, f"{ours / 5.0:.2f}x too slow")
     transpiled = p50(_record(results, "lgbm500", "jpmml_evaluator-transpiled"), "mapping")
     return [latency, _faster_than_native(results, "lgbm500", 8.0),
             _ratio_check("lgbm500 single row: >= 40x jpmml_evaluator transpiled (it takes mappings only)",

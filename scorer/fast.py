@@ -72,7 +72,7 @@ class FastPath:
         ``SHARED_BYTES`` crosses in pieces, as a Java buffer holds under 2 GiB."""
         rows = matrix.shape[0]
         if rows == 1:
-            one = self._score_one(matrix[0])
+            one = self.score_one(matrix[0])
             return None if one is None else one[None, :]
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
         out = np.empty((rows, self.outputs), dtype=np.float64)
@@ -87,7 +87,9 @@ class FastPath:
     #: The most one crossing shares with Java, per buffer (Java's limit is 2 GiB): 2.7M rows of 50.
     SHARED_BYTES = 1 << 30
 
-    def _score_one(self, row: np.ndarray) -> np.ndarray | None:
+    def score_one(self, row: np.ndarray) -> np.ndarray | None:
+        """The kernel's raw outputs for one row of ``inputs`` float64 values (a fresh array), or None
+        for a row with an infinite value, as ``outputs_of`` says."""
         # The hot path of a single row: no context manager, no conversion at the boundary (the row
         # is copied into memory Java reads, the call takes no arguments). The fork check comes
         # first: in a forked child even allocating a Java object can hang.

@@ -201,7 +201,7 @@ class Scorer:
             raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
         if type(X) is np.ndarray and X.shape == self._kernel_row_shape and X.dtype == np.float64:
             # the hot single-row call: the array is already the kernel's row (0.3 us less than below)
-            one = self._fast._score_one(X[0])
+            one = self._fast.score_one(X[0])
             if one is not None:
                 return one[None, self._proba_take]
         matrix = self._numeric_matrix(X)

@@ -47,8 +47,9 @@ final class LeafScan {
      * Cost model, in nanoseconds a row, from same-JVM runs on lgbm500 and xgb500 (AMD EPYC): the walk
      * costs about 1.9 a step (eight trees in lockstep). The scan costs about 1.1 a split ruled on
      * (with mirroring, about a quarter of all splits), 10 an input that has splits (the ends of its
-     * two scans), and 0.6 a tree (its bits, cleared, then its leaf looked up). The scan must win by
-     * {@link #MARGIN}.
+     * two scans; measured per slot before an input and its negation were scanned together, so now
+     * on the high side), and 0.6 a tree (its bits, cleared, then its leaf looked up). The scan must
+     * win by {@link #MARGIN}.
      */
     private static final double WALK_STEP = 1.9;
     private static final double SCAN_SPLIT = 1.1;
