@@ -120,20 +120,23 @@ def test_a_sum_per_class_is_scanned_per_class(artifacts):
     assert not forest.scansWholeForest()  # never read whole, so never scanned whole
 
 
-def test_one_row_array_takes_the_shortest_path_and_agrees(artifacts):
+@pytest.mark.parametrize("name", ["lightgbm-binary", "lightgbm-multiclass", "sklearn-random-forest"])
+def test_one_row_array_takes_the_shortest_path_and_agrees(artifacts, name):
     """predict_proba on a (1, inputs) float64 array in input order hands the row straight to the
-    kernel: one kernel row a call, the batch path's answer, a fresh array each call (never the
-    buffer the next call overwrites), and an infinity still named by the general path."""
+    kernel: one kernel row a call, the batch path's answer (the probabilities only, two or three
+    classes), a fresh array each call (never the buffer the next call overwrites), and an
+    infinity still named by the general path."""
     from jarscore.errors import InputError
 
-    fast, _, held_out = _pair(artifacts, "lightgbm-binary")
+    directory, held_out = artifacts[name]
+    fast = Scorer.load(directory)
     X = held_out.to_numpy(dtype=np.float64)
     assert fast._kernel_row_shape == (1, X.shape[1])
     batch = fast.predict_proba(X[:50])
     before = int(fast._model.kernelRowsScored())
     rows = [fast.predict_proba(X[i:i + 1]) for i in range(50)]
     assert int(fast._model.kernelRowsScored()) - before == 50
-    assert all(r.shape == (1, batch.shape[1]) for r in rows)
+    assert batch.shape[1] == len(fast.classes_) and all(r.shape == (1, batch.shape[1]) for r in rows)
     np.testing.assert_array_equal(np.vstack(rows), batch)  # the first row's array survived 49 more calls
     infinite = X[3:4].copy()
     infinite[0, 2] = np.inf

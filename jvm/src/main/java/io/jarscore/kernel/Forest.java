@@ -254,9 +254,8 @@ public final class Forest {
      * {@link LeafScan#suits} says so, the range is scanned instead: same leaves, less work.
      */
     int[] leaves(double[] v, int from, int to) {
-        double[] w = widen(v);
         LeafScan scan = scan(from, to);
-        return scan != null ? scan.leaves(w) : walked(w, from, to);
+        return scan != null ? scan.leaves(v) : walked(widen(v), from, to);
     }
 
     /** The scan of trees {@code from..to-1}, or null where they are walked (decided at the range's first call). */
@@ -278,11 +277,11 @@ public final class Forest {
 
     /** {@code acc} plus the values of trees {@code from..to-1}, added one by one in tree order. */
     public double sum(double[] v, int from, int to, double acc) {
-        double[] w = widen(v);
         LeafScan scan = scan(from, to);
         if (scan != null) {
-            return scan.sum(w, acc); // the same additions, without the array of leaves
+            return scan.sum(v, acc); // the same additions, without the array of leaves
         }
+        double[] w = widen(v);
         for (int leaf : walked(w, from, to)) {
             acc += value[leaf];
         }
@@ -296,11 +295,11 @@ public final class Forest {
      * conversions in the chain of additions.
      */
     public double sumFloat(double[] v, int from, int to, double acc) {
-        double[] w = widen(v);
         LeafScan scan = scan(from, to);
         if (scan != null) {
-            return scan.sumFloat(w, (float) acc);
+            return scan.sumFloat(v, (float) acc);
         }
+        double[] w = widen(v);
         float sum = (float) acc;
         for (int leaf : walked(w, from, to)) {
             sum += (float) value[leaf];

@@ -56,7 +56,7 @@ class LeafScanTest {
             double[] w = forest.widen(row);
             int[] walked = forest.walked(w, 0, trees);
             String what = "leaves of row " + Arrays.toString(row);
-            assertArrayEquals(walked, scan.leaves(w), what);
+            assertArrayEquals(walked, scan.leaves(row), what);
             assertArrayEquals(walked, forest.leaves(row, 0, trees), what);
             assertArrayEquals(Arrays.copyOfRange(walked, from, to), forest.leaves(row, from, to), what);
             assertArrayEquals(forest.walked(w, from, to), forest.leaves(row, from, to), what);
