@@ -327,6 +327,33 @@ def test_batch_on_threads_matches_one_thread(artifacts):
     np.testing.assert_array_equal(np.vstack(pieces), whole)
 
 
+class _Calls:
+    """A Java model with the names of the methods called through it recorded (it still does the work)."""
+
+    def __init__(self, model):
+        self._model, self.names = model, []
+
+    def __getattr__(self, name):
+        self.names.append(name)
+        return getattr(self._model, name)
+
+
+def test_column_major_batch_is_read_in_place(artifacts):
+    """DataFrame.to_numpy() gives a column-major (Fortran-order) array: Java gathers each block's
+    rows from its columns, with the row-major answer, and no transposed copy is made first."""
+    directory, held_out = artifacts["lightgbm-binary"]
+    scorer = Scorer.load(directory, threads=2)
+    # 6 000 rows: over the parallel threshold, twelve blocks, the last one short
+    frame = pd.concat([held_out] * 20, ignore_index=True)[scorer.input_fields]
+    # (to_numpy() of a frame of one float block is column-major; this concatenation's is not)
+    by_column = np.asfortranarray(frame.to_numpy(dtype=np.float64))
+    assert by_column.flags.f_contiguous and not by_column.flags.c_contiguous
+    expected = scorer.predict_proba(np.ascontiguousarray(by_column))
+    calls = scorer._fast._model = _Calls(scorer._fast._model)
+    np.testing.assert_array_equal(scorer.predict_proba(by_column), expected)
+    assert calls.names == ["scoreKernelSharedColumns"]
+
+
 def test_batch_releases_the_gil_while_java_scores(artifacts):
     """Another Python thread keeps running while a batch is in Java (JPype drops the GIL for the call)."""
     directory, held_out = artifacts["lightgbm-multiclass"]

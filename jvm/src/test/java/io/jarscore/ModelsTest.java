@@ -132,6 +132,7 @@ class ModelsTest {
 
     @Test
     void sharedBatchScoresTheCallersBufferInBlocksOnThreads() throws Exception {
+        // row-major and column-major (Fortran order) inputs alike
         List<Map<String, Object>> rows = TestRepository.irisRows();
         try (ScoringModel model = Models.load(root.resolve("iris/1"))) {
             io.jarscore.runtime.Model runtime = ((ArtifactModel) model).runtime();
@@ -151,6 +152,20 @@ class ModelsTest {
             double[] got = new double[count * outputs];
             out.order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer().get(got);
             assertArrayEquals(runtime.scoreKernel(values, count, 1), got, 0.0);
+            // the same rows column by column (numpy's Fortran order): the same outputs, row-major
+            double[] columns = new double[values.length];
+            for (int r = 0; r < count; r++) {
+                for (int c = 0; c < inputs; c++) {
+                    columns[c * count + r] = values[r * inputs + c];
+                }
+            }
+            java.nio.ByteBuffer byColumn = java.nio.ByteBuffer.allocateDirect(8 * columns.length).order(java.nio.ByteOrder.nativeOrder());
+            byColumn.asDoubleBuffer().put(columns);
+            java.nio.ByteBuffer columnOut = java.nio.ByteBuffer.allocateDirect(8 * count * outputs);
+            runtime.scoreKernelSharedColumns(byColumn, count, columnOut, 3);
+            double[] fromColumns = new double[count * outputs];
+            columnOut.order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer().get(fromColumns);
+            assertArrayEquals(got, fromColumns, 0.0, "column-major inputs score as the row-major ones");
             io.jarscore.runtime.ScoringException small = assertThrows(io.jarscore.runtime.ScoringException.class,
                 () -> runtime.scoreKernelShared(in, count + 1, out, 1));
             assertTrue(small.getMessage().contains("5001 rows"), small.getMessage());

@@ -431,6 +431,23 @@ public final class Model implements AutoCloseable {
      * errors name rows of the whole batch.
      */
     public void scoreKernelShared(java.nio.ByteBuffer in, int rows, java.nio.ByteBuffer out, int threads, int firstRow) {
+        scoreShared(in, rows, out, threads, firstRow, false);
+    }
+
+    /**
+     * As {@link #scoreKernelShared(java.nio.ByteBuffer, int, java.nio.ByteBuffer, int)} for inputs
+     * stored column by column (column-major, numpy's Fortran order, which {@code DataFrame.to_numpy()}
+     * gives): {@code rows} values of the first input, then as many of the second, and so on. The
+     * outputs are row-major as there. Each block gathers its rows from the columns, so a caller
+     * need not transpose the batch first (for a million rows of 50 inputs that copy took 0.1 to 1 s
+     * here, mostly in page faults of the new 400 MB).
+     */
+    public void scoreKernelSharedColumns(java.nio.ByteBuffer in, int rows, java.nio.ByteBuffer out, int threads) {
+        scoreShared(in, rows, out, threads, 0, true);
+    }
+
+    private void scoreShared(java.nio.ByteBuffer in, int rows, java.nio.ByteBuffer out, int threads, int firstRow,
+                             boolean columnMajor) {
         KernelRunner k = requireKernel();
         if (rows < 0 || in.capacity() / 8 < (long) rows * k.inputs || out.capacity() / 8 < (long) rows * k.outputs) {
             throw new ScoringException("a shared batch of " + rows + " rows needs " + (long) rows * k.inputs * 8
@@ -446,11 +463,21 @@ public final class Model implements AutoCloseable {
         KernelRunner.inParallel(blocks, rows < KernelRunner.PARALLEL_ROWS ? 1 : threads, () -> {
             double[] blockIn = new double[SHARED_BLOCK_ROWS * k.inputs];
             double[] blockOut = new double[SHARED_BLOCK_ROWS * k.outputs];
+            double[] column = columnMajor ? new double[SHARED_BLOCK_ROWS] : null;
             return block -> {
                 int first = block * SHARED_BLOCK_ROWS;
                 int count = Math.min(SHARED_BLOCK_ROWS, rows - first);
                 // absolute bulk reads and writes: no buffer state shared between threads
-                source.get(first * k.inputs, blockIn, 0, count * k.inputs);
+                if (columnMajor) {
+                    for (int c = 0; c < k.inputs; c++) {
+                        source.get(c * rows + first, column, 0, count);
+                        for (int r = 0, at = c; r < count; r++, at += k.inputs) {
+                            blockIn[at] = column[r];
+                        }
+                    }
+                } else {
+                    source.get(first * k.inputs, blockIn, 0, count * k.inputs);
+                }
                 scoreKernelRows(k, blockIn, count, blockOut, 1, firstRow + first);
                 target.put(first * k.outputs, blockOut, 0, count * k.outputs);
             };
