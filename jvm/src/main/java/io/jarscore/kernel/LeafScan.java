@@ -301,6 +301,11 @@ final class LeafScan {
         long[] strike = this.strike;
         int[] first = this.first;
         int[] atMost = this.atMost;
+        if (inputs.length > 0 && v.length <= inputs[inputs.length - 1]) {
+            // checked before the thread's array is touched: a scan stopped halfway would leave it dirty
+            throw new IllegalArgumentException("a row of " + v.length + " values; these trees read input "
+                + inputs[inputs.length - 1]);
+        }
         long[] struck = scratch.get();
         for (int k = 0, read = inputs.length; k < read; k++) {
             double x = v[inputs[k]];

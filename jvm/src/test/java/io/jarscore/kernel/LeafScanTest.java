@@ -3,6 +3,7 @@ package io.jarscore.kernel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -71,6 +72,9 @@ class LeafScanTest {
             assertEquals(sumFloat, forest.sumFloat(row, 0, trees, 0.25), 0.0, what);
             lastBit += forest.value[walked[1]] == 63.0 ? 1 : 0;
         }
+        // a row too short is refused before the thread's struck bits are touched: the next row is right
+        assertThrows(IllegalArgumentException.class, () -> scan.sum(new double[1], 0.0));
+        assertArrayEquals(forest.walked(forest.widen(row), 0, trees), scan.leaves(row), "the row after a refused one");
         assertTrue(forest.scansWholeForest(), "deep leaf-wise trees of at most 64 leaves are scanned");
         assertTrue(forest.scans(from, to), "and so is a part of them");
         assertTrue(lastBit > 100, "rows reach the 64th leaf of the chain (its long's last bit): " + lastBit);
