@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,18 @@ def test_leaf_wise_trees_are_scanned_and_deep_ones_walked(artifacts):
         scorer.evaluate(artifacts[name][1])
         scanned[name] = bool(_forest(scorer).scansWholeForest())
     assert scanned == {"lightgbm-leafwise": True, "sklearn-random-forest": False}
+
+
+def test_the_kernel_learns_its_inputs_from_the_verification_rows(artifacts):
+    # Loading verifies the kernel on the manifest's verification rows, then hands them to it: the
+    # forest takes each input's median there as the pivot of its scan (less work, same scores, as
+    # the parity tests above check after loading). An input needs 8 known values to count.
+    directory, _ = artifacts["lightgbm-leafwise"]
+    scorer = Scorer.load(directory)
+    rows = json.loads((Path(directory) / "manifest.json").read_text())["verification"]["rows"]
+    known = [sum(row.get(name) is not None for row in rows) for name in scorer.input_fields]
+    assert len(rows) >= 8
+    assert int(_forest(scorer).learnedSlots()) == sum(k >= 8 for k in known) > 0
 
 
 def test_a_sum_per_class_is_scanned_per_class(artifacts):

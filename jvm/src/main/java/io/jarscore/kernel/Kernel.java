@@ -36,6 +36,16 @@ public interface Kernel {
 
     void score(double[] in, int inOffset, double[] out, int outOffset);
 
+    /**
+     * Learns from typical rows ({@code rows * inputCount()} values, as {@link #score} takes them)
+     * where the inputs' values lie, to do less work on such rows; scores never change. A kernel
+     * whose trees are scanned ({@link Forest#learn}) uses it; the others, and kernels compiled
+     * before it existed, ignore it. {@code Model} calls it once, with the verification rows, before
+     * the kernel scores for callers.
+     */
+    default void learn(double[] in, int rows) {
+    }
+
     /** Row-major batch: {@code rows * inputCount()} values in, {@code rows * outputCount()} out. */
     default void scoreBatch(double[] in, int rows, double[] out) {
         scoreRange(in, 0, rows, out);

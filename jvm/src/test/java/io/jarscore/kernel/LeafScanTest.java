@@ -81,6 +81,49 @@ class LeafScanTest {
     }
 
     @Test
+    void learnedMediansKeepTheLeavesAndRuleOnFewerSplits() {
+        // rows that sit high among the thresholds (GRID spans -1..2.5): the median thresholds mirror
+        // too few splits for them, the learned medians the right ones
+        Random random = new Random(11);
+        ForestBuilder builder = new ForestBuilder(0);
+        int trees = 200;
+        for (int t = 0; t < trees; t++) {
+            leafWiseTree(builder, random, 1 + random.nextInt(64));
+        }
+        Forest forest = builder.build(FEATURES);
+        double[][] rows = new double[400][FEATURES];
+        for (double[] row : rows) {
+            for (int f = 0; f < FEATURES; f++) {
+                row[f] = random.nextInt(10) == 0 ? Double.NaN : 1.6 + random.nextGaussian();
+            }
+        }
+        rows[0][0] = Double.POSITIVE_INFINITY; // clamped, as the scan reads it
+        for (double[] row : rows) {
+            row[FEATURES - 1] = Double.NaN; // too few known values: this slot keeps its median threshold
+        }
+        rows[1][FEATURES - 1] = 9.0;
+        LeafScan byThresholds = LeafScan.of(forest, 0, trees);
+        assertEquals(0, forest.learnedSlots());
+        forest.sum(rows[0], 0, trees, 0.0); // a scan built before learning is dropped by it
+        forest.learn(Arrays.copyOf(rows, 200));
+        assertEquals(FEATURES - 1, forest.learnedSlots(), "every slot but the one with a single known value");
+        LeafScan byLearned = LeafScan.of(forest, 0, trees);
+        long before = 0;
+        long after = 0;
+        for (int r = 200; r < rows.length; r++) {
+            double[] row = rows[r];
+            int[] walked = forest.walked(forest.widen(row), 0, trees);
+            assertArrayEquals(walked, byLearned.leaves(row), "leaves of row " + Arrays.toString(row));
+            assertArrayEquals(walked, forest.leaves(row, 0, trees), "leaves of row " + Arrays.toString(row));
+            before += byThresholds.ruledOn(row);
+            after += byLearned.ruledOn(row);
+        }
+        assertTrue(forest.scansWholeForest());
+        assertTrue(after < 0.8 * before, "splits ruled on: " + after + " learned, " + before + " by thresholds");
+        assertThrows(IllegalArgumentException.class, () -> forest.learn(new double[][]{new double[FEATURES - 1]}));
+    }
+
+    @Test
     void classificationTreesAddTheSameDistributionsScannedOrWalked() {
         Random random = new Random(5);
         ForestBuilder builder = new ForestBuilder(3);
