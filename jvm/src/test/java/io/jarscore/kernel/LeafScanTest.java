@@ -85,12 +85,8 @@ class LeafScanTest {
         // rows that sit high among the thresholds (GRID spans -1..2.5): the median thresholds mirror
         // too few splits for them, the learned medians the right ones
         Random random = new Random(11);
-        ForestBuilder builder = new ForestBuilder(0);
         int trees = 200;
-        for (int t = 0; t < trees; t++) {
-            leafWiseTree(builder, random, 1 + random.nextInt(64));
-        }
-        Forest forest = builder.build(FEATURES);
+        Forest forest = leafWiseForest(random, 0, trees);
         double[][] rows = new double[400][FEATURES];
         for (double[] row : rows) {
             for (int f = 0; f < FEATURES; f++) {
@@ -99,7 +95,7 @@ class LeafScanTest {
         }
         rows[0][0] = Double.POSITIVE_INFINITY; // clamped, as the scan reads it
         for (double[] row : rows) {
-            row[FEATURES - 1] = Double.NaN; // too few known values: this slot keeps its median threshold
+            row[FEATURES - 1] = Double.NaN; // too few known values: this slot is not learned
         }
         rows[1][FEATURES - 1] = 9.0;
         LeafScan byThresholds = LeafScan.of(forest, 0, trees);
@@ -126,12 +122,8 @@ class LeafScanTest {
     @Test
     void classificationTreesAddTheSameDistributionsScannedOrWalked() {
         Random random = new Random(5);
-        ForestBuilder builder = new ForestBuilder(3);
         int trees = 200;
-        for (int t = 0; t < trees; t++) {
-            leafWiseTree(builder, random, 1 + random.nextInt(64));
-        }
-        Forest forest = builder.build(FEATURES);
+        Forest forest = leafWiseForest(random, 3, trees);
         double[] row = new double[FEATURES];
         for (int r = 0; r < 500; r++) {
             for (int f = 0; f < FEATURES; f++) {
@@ -183,6 +175,15 @@ class LeafScanTest {
         Forest forest = builder.build(FEATURES);
         forest.leaves(new double[FEATURES], 0, forest.trees());
         assertFalse(forest.scansWholeForest(), why);
+    }
+
+    /** {@code trees} leaf-wise trees of 1 to 64 leaves ({@code classes} 0: regression). */
+    private static Forest leafWiseForest(Random random, int classes, int trees) {
+        ForestBuilder builder = new ForestBuilder(classes);
+        for (int t = 0; t < trees; t++) {
+            leafWiseTree(builder, random, 1 + random.nextInt(64));
+        }
+        return builder.build(FEATURES);
     }
 
     private static void leafWiseTree(ForestBuilder builder, Random random, int leaves) {
