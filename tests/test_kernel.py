@@ -511,3 +511,51 @@ def test_big_string_columns_are_encoded_by_category_and_agree(artifacts, name, d
     monkeypatch.setattr(inputs, "_factorized_string_column", not_factorized)
     _assert_same(by_category, fast.evaluate(rows), exact=True)
     _assert_same(by_category, slow.evaluate(rows), exact=False)
+
+
+
+@pytest.mark.parametrize("name", ["lightgbm-categorical", "sklearn-pipeline"])
+def test_a_threads_scratch_memory_never_shows_in_a_result(artifacts, name):
+    """A thread keeps a batch's encoded inputs and raw outputs for its next batch (FastPath.scratch):
+    every result must be a copy. Results scored before a smaller and a larger batch, and batches
+    scored on three threads at once, each keep the answer JPMML gives for their rows."""
+    fast, slow, held_out = _pair(artifacts, name)
+    batches = [pd.concat([held_out] * 4, ignore_index=True),
+               held_out.iloc[::-1].reset_index(drop=True).head(50),
+               pd.concat([held_out.iloc[::-1]] * 6, ignore_index=True)]
+
+    def results(scorer, batch):
+        # a regressor's predict() is the raw output column itself; a classifier's maps it to labels
+        return [scorer.predict(batch), scorer.evaluate(batch)] + \
+            ([scorer.predict_proba(batch)] if scorer.is_classifier else [])
+
+    expected = [results(slow, b) for b in batches]
+    before = int(fast._model.kernelRowsScored())
+    got = [results(fast, b) for b in batches]
+    calls = len(got[0])
+    assert int(fast._model.kernelRowsScored()) - before == calls * sum(map(len, batches)), "all through the kernel"
+    kept = fast._fast._local.encoded
+    assert kept.shape == (len(batches[2]), fast._fast.inputs), "the largest batch's inputs are kept"
+    assert np.shares_memory(fast._fast.scratch("encoded", 10, fast._fast.inputs), kept)
+    for result, want in zip(got, expected):
+        _assert_same(pd.DataFrame({"predicted": result[0]}), pd.DataFrame({"predicted": want[0]}), exact=False)
+        _assert_same(result[1], want[1], exact=False)
+        if calls == 3:
+            np.testing.assert_allclose(result[2], want[2], rtol=1e-12, atol=0)
+
+    failures = []
+
+    def score_repeatedly(k):
+        try:
+            for _ in range(15):
+                _assert_same(pd.DataFrame({"predicted": fast.predict(batches[k])}),
+                             pd.DataFrame({"predicted": expected[k][0]}), exact=False)
+        except AssertionError as exc:
+            failures.append((k, str(exc)[:300]))
+
+    threads = [threading.Thread(target=score_repeatedly, args=(k,)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
