@@ -232,6 +232,8 @@ class Scorer:
         return out
 
     def close(self) -> None:
+        if self._fast is not None:
+            self._fast.release_scratch()
         self._model.close()
 
     # internals ----------------------------------------------------------------------------------

@@ -534,7 +534,7 @@ def test_a_threads_scratch_memory_never_shows_in_a_result(artifacts, name):
     got = [results(fast, b) for b in batches]
     calls = len(got[0])
     assert int(fast._model.kernelRowsScored()) - before == calls * sum(map(len, batches)), "all through the kernel"
-    kept = fast._fast._local.encoded
+    kept = fast._fast._scratch.encoded
     assert kept.shape == (len(batches[2]), fast._fast.inputs), "the largest batch's inputs are kept"
     assert np.shares_memory(fast._fast.scratch("encoded", 10, fast._fast.inputs), kept)
     for result, want in zip(got, expected):
@@ -559,3 +559,5 @@ def test_a_threads_scratch_memory_never_shows_in_a_result(artifacts, name):
     for thread in threads:
         thread.join()
     assert not failures
+    fast.close()
+    assert getattr(fast._fast._scratch, "encoded", None) is None, "close() lets go of the scratch memory"
