@@ -20,16 +20,17 @@ _MIN_JAVA = 17
 _start_lock = threading.Lock()
 _jvm_pid: int | None = None   # the process that started the JVM
 # Set in a child forked after the JVM started: a flag, not os.getpid(), which is a system call
-# (0.2 us a single-row call on a VM).
-_forked_after_jvm = False
+# (0.2 us a single-row call on a VM). Public for the single-row path, which reads it inline before
+# calling check_not_forked(); nothing outside this module sets it.
+forked_after_jvm = False
 
 
 def _forget_jvm_in_child() -> None:
     """After fork(): the child has a copy of the JVM's memory but none of its threads, so any call
     into it would hang. Never shut it down at exit either (that call would hang too)."""
-    global _forked_after_jvm
+    global forked_after_jvm
     if _jvm_pid is not None:
-        _forked_after_jvm = True
+        forked_after_jvm = True
         import gc
 
         import _jpype
@@ -67,7 +68,7 @@ os.register_at_fork(after_in_child=_forget_jvm_in_child)
 
 def check_not_forked() -> None:
     """Raises JvmError in a process forked after the JVM started, before anything touches the JVM."""
-    if _forked_after_jvm:
+    if forked_after_jvm:
         raise JvmError(
             f"this process (pid {os.getpid()}) was forked from pid {_jvm_pid} after the JVM started there, "
             "and a JVM does not survive fork(). Start the JVM only in the processes that score: load the "
