@@ -52,7 +52,7 @@ class FastPath:
     def score(self, matrix: np.ndarray) -> list | None:
         """Scorer result columns (float64 arrays; labels as lists of str) for a (rows, inputs) matrix,
         or None as ``outputs_of`` says. The raw outputs go to scratch memory: the columns are copies."""
-        out = self.outputs_of(matrix, scratch=True)
+        out = self.outputs_of(matrix, into_scratch=True)
         return None if out is None else self._columns(out)
 
     #: The most memory a thread keeps between calls, per array (``scratch``): a million rows of 11
@@ -62,8 +62,9 @@ class FastPath:
     def scratch(self, name: str, rows: int, width: int) -> np.ndarray:
         """A (rows, width) float64 array of this thread's, overwritten by its next call that asks for
         ``name``: memory kept from the thread's earlier calls where it is large enough, up to
-        ``SCRATCH_BYTES``, until the thread ends or ``release_scratch``. Fresh memory costs more than it seems: on the pipeline model, the page
-        faults of a fresh million-row matrix took 0.2 s of a 0.45 s call, and scoring took 0.05 s."""
+        ``SCRATCH_BYTES``, until the thread ends or ``release_scratch``. Fresh memory costs more
+        than it seems: on the pipeline model, the page faults of a fresh million-row matrix took
+        0.2 s of a 0.45 s call, and scoring took 0.05 s."""
         if rows * width * 8 > self.SCRATCH_BYTES:
             return np.empty((rows, width), dtype=np.float64)
         kept = getattr(self._scratch, name, None)
@@ -85,9 +86,9 @@ class FastPath:
         row = out[0]
         return [row[j] if labels is None else labels[int(row[j])] for j, labels in enumerate(self._labels)]
 
-    def outputs_of(self, matrix: np.ndarray, scratch: bool = False) -> np.ndarray | None:
+    def outputs_of(self, matrix: np.ndarray, into_scratch: bool = False) -> np.ndarray | None:
         """The kernel's raw (rows, outputs) float64 results: labels as codes; in this thread's
-        scratch memory for a batch when ``scratch`` (the caller copies what it keeps). None for a
+        scratch memory for a batch when ``into_scratch`` (the caller copies what it keeps). None for a
         single row with an infinite value (Java checks it, not numpy, which cost more than the
         copies): the caller's general path then names the field. Batches must come checked.
 
@@ -98,7 +99,7 @@ class FastPath:
         rows = matrix.shape[0]
         if rows == 1:
             return self.score_one(matrix)
-        out = self.scratch("outputs", rows, self.outputs) if scratch else np.empty((rows, self.outputs))
+        out = self.scratch("outputs", rows, self.outputs) if into_scratch else np.empty((rows, self.outputs))
         if matrix.dtype == np.float64 and matrix.flags.f_contiguous and not matrix.flags.c_contiguous \
                 and max(matrix.nbytes, out.nbytes) <= self.SHARED_BYTES:
             # column-major, as DataFrame.to_numpy() gives: Java gathers each block's rows itself

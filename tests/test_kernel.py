@@ -513,7 +513,6 @@ def test_big_string_columns_are_encoded_by_category_and_agree(artifacts, name, d
     _assert_same(by_category, slow.evaluate(rows), exact=False)
 
 
-
 @pytest.mark.parametrize("name", ["lightgbm-categorical", "sklearn-pipeline"])
 def test_a_threads_scratch_memory_never_shows_in_a_result(artifacts, name):
     """A thread keeps a batch's encoded inputs and raw outputs for its next batch (FastPath.scratch):
