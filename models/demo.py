@@ -66,7 +66,8 @@ def main() -> int:
     theirs = _median_us(lambda: booster.predict(native_row))
     print(f"   jarscore predict_one (mapping row): {ours:8.1f} us")
     print(f"   lightgbm Booster.predict (1 row):   {theirs:8.1f} us")
-    print("   (one quick run on this machine; a full benchmark suite is not built yet)")
+    print("   (one quick run on this machine, not for quoting: `jarscore bench` runs the full suite,"
+          " side by side; README, Benchmarks)")
     return 0
 
 
