@@ -68,7 +68,7 @@ class FastPath:
         if rows * width * 8 > self.SCRATCH_BYTES:
             return np.empty((rows, width), dtype=np.float64)
         kept = getattr(self._scratch, name, None)
-        if kept is None or kept.shape[0] < rows or kept.shape[1] != width:
+        if kept is None or len(kept) < rows:  # each name has one width: inputs or outputs
             kept = np.empty((rows, width), dtype=np.float64)
             setattr(self._scratch, name, kept)
         return kept[:rows]
