@@ -9,12 +9,12 @@ import pytest
 # failed to parse it ("AST constructor recursion depth mismatch"); importing it up front avoids that.
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFORMANCE = Path(os.environ.get("JARSCORE_CONFORMANCE_DIR", ROOT.parent / "shared" / "conformance" / "jpmml"))
+CONFORMANCE = Path(os.environ.get("JARSCORE_CONFORMANCE_DIR", ROOT / "tests" / "data" / "jpmml-conformance"))
 
 
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     if not (CONFORMANCE / "cases.json").is_file():
-        pytest.fail(f"conformance corpus not found at {CONFORMANCE} (expected ../shared/conformance/jpmml "
-                    "beside the checkout, or set JARSCORE_CONFORMANCE_DIR)")
+        pytest.fail(f"conformance corpus not found at {CONFORMANCE} (it ships in tests/data/jpmml-conformance; "
+                    "JARSCORE_CONFORMANCE_DIR overrides it)")
     return CONFORMANCE

@@ -56,7 +56,7 @@ final class Corpus {
         String value = System.getProperty(PROPERTY);
         if (value == null || value.isBlank()) {
             fail("system property " + PROPERTY + " is not set; run the tests through Maven (surefire sets it to"
-                + " ../../shared/conformance/jpmml)");
+                + " tests/data/jpmml-conformance)");
         }
         Path dir = Path.of(value).toAbsolutePath().normalize();
         if (!Files.isRegularFile(dir.resolve("cases.json"))) {
