@@ -1,27 +1,38 @@
 # jarscore: `make demo` and `make test` set up everything they need on a fresh machine
-# (Python 3.11, JDK 17, Maven; packages from PyPI and Maven Central only).
+# (Python 3.11+, JDK 17+, Maven; packages from PyPI and Maven Central only).
 PYTHON_BOOT ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMPS := .setup-stamps
-JAVA_SOURCES := $(shell find jvm/src/main -name '*.java' 2>/dev/null)
+JVM_INPUTS := $(shell find jvm -name pom.xml -not -path '*/target/*' 2>/dev/null) \
+              $(shell find jvm -path '*/src/main/*' -type f -not -path '*/target/*' 2>/dev/null)
 MVN := mvn -q -B
 
-.PHONY: setup demo test test-python test-java bench bench-quick clean
+.PHONY: setup demo test test-python test-java dist bench bench-quick clean
 
-setup: $(STAMPS)/python $(STAMPS)/jvm
+setup: $(STAMPS)/python
 
-$(STAMPS)/python: pyproject.toml
+# The exact versions of every dependency (constraints.txt) first: the Maven build takes the
+# JPMML-Transpiler jars from the jpmml_evaluator wheel.
+$(STAMPS)/deps: constraints.txt
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	@echo "setup: installing the Python package and its pinned dependencies into $(VENV)"
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	@echo "setup: installing the pinned Python dependencies (constraints.txt) into $(VENV)"
+	$(PIP) -r constraints.txt
 	@touch $@
 
-$(STAMPS)/jvm: $(STAMPS)/python jvm/pom.xml jvm/install-pypi-jars.sh $(JAVA_SOURCES)
+# jvm/bundle/target/jars is what the Python package loads; `install` puts the modules into the local
+# Maven repository for Java consumers and the JMH project.
+$(STAMPS)/jvm: $(STAMPS)/deps jvm/install-pypi-jars.sh $(JVM_INPUTS)
 	@echo "setup: building jvm/ with Maven"
 	jvm/install-pypi-jars.sh $(PY)
-	cd jvm && $(MVN) -DskipTests package
+	cd jvm && $(MVN) -DskipTests install
+	@touch $@
+
+$(STAMPS)/python: $(STAMPS)/jvm pyproject.toml setup.py
+	@echo "setup: installing jarscore (editable) into $(VENV)"
+	$(PIP) --no-build-isolation -c constraints.txt -e '.[convert,remote,test,bench]'
 	@touch $@
 
 demo: setup
@@ -35,7 +46,14 @@ test-java: setup
 test-python: setup
 	$(PY) -m pytest -q tests
 
-# The full suite (about 30 minutes on 2 cores): results, report and plots in benchmarks/results/,
+# The wheel (with the JVM runtime and compiler jars inside) and the runnable app jars, in dist/.
+dist: setup
+	@mkdir -p dist
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	cp jvm/kafka-app/target/jarscore-kafka-app.jar dist/
+	@ls -l dist
+
+# The full suite (about 45 minutes on 2 cores): results, report and plots in benchmarks/results/,
 # and the README's results table replaced with this run's.
 bench: setup
 	$(PY) -m benchmarks --readme
@@ -44,4 +62,4 @@ bench-quick: setup
 	$(PY) -m benchmarks --quick
 
 clean:
-	rm -rf $(STAMPS) jvm/target benchmarks/jvm/target benchmarks/.cache models/artifacts models/trained
+	rm -rf $(STAMPS) dist build jvm/*/target benchmarks/jvm/target benchmarks/.cache models/artifacts models/trained

@@ -65,7 +65,7 @@ class JarscoreEngine(Engine):
         return model.artifact
 
     def setup(self, model):
-        from scorer import Scorer
+        from jarscore.scorer import Scorer
         # Two seconds of scoring the verification rows at load: HotSpot compiles the kernel's
         # methods before the first timed call, as a long-running service has them compiled.
         self.scorer = Scorer.load(self._path(model), warmup=2.0)
@@ -97,7 +97,7 @@ class JarscoreRemoteEngine(JarscoreEngine):
     name = "jarscore-remote"
 
     def setup(self, model):
-        from scorer import Scorer
+        from jarscore.scorer import Scorer
         self.scorer = Scorer.load(self._path(model), out_of_process=True)
         self.numeric = not model.spec.mixed
 
@@ -108,7 +108,7 @@ class JarscoreJpmmlEngine(JarscoreEngine):
     name = "jarscore-jpmml"
 
     def setup(self, model):
-        from scorer import Scorer
+        from jarscore.scorer import Scorer
         self.scorer = Scorer.load(self._path(model), kernel=False)
         self.numeric = not model.spec.mixed
 

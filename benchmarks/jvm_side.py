@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from scorer import jvm
+from jarscore.scorer import jvm
 
 ROOT = Path(__file__).resolve().parent.parent
 JMH_PROJECT = ROOT / "benchmarks" / "jvm"

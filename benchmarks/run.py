@@ -105,9 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme and not args.quick:
         report.update_readme(path)
         log("bench: README.md results section updated")
-    failed = [r for r in results["runs"] if "failed" in r]
+    failed = [f"{r['engine']} on {r['model']}: {r['failed'].splitlines()[0][:200]}"
+              for r in results["runs"] if "failed" in r]
+    if isinstance(results.get("kafka"), dict) and "failed" in results["kafka"]:
+        failed.append(f"kafka: {str(results['kafka']['failed']).splitlines()[0][:200]}")
     if failed:
-        log(f"bench: {len(failed)} engine run(s) failed; the report says why")
+        log(f"bench: {len(failed)} engine run(s) failed or timed out (exit 1); the report says why:")
+        for line in failed:
+            log(f"  {line}")
+        return 1
     return 0
 
 
@@ -213,7 +219,7 @@ def _machine() -> dict:
                 break
     except OSError:
         pass
-    from scorer import jvm
+    from jarscore.scorer import jvm
     versions = {}
     for package in PACKAGES:
         try:

@@ -193,7 +193,7 @@ def build(spec: ModelSpec, log: Callable[[str], None] = print) -> BuiltModel:
     elif spec.family == "xgboost":
         model.get_booster().save_model(str(folder / "model.xgb.json"))
 
-    from converter import convert
+    from jarscore.converter import convert
     log(f"bench: converting {spec.name} (PMML, transpile, parity on 1000 held-out rows)")
     sample = rows_for(spec, 1000, SEED + 99)
     marks: list[tuple[str, float]] = []

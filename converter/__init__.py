@@ -1,5 +1,5 @@
 """Trained model -> PMML -> transpiled JAR -> verified, versioned artifact."""
 
-from converter.convert import convert
+from jarscore.converter.convert import convert
 
 __all__ = ["convert"]

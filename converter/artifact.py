@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from jarscore.errors import ArtifactError
-from scorer.artifact import MANIFEST, sha256_of
+from jarscore.scorer.artifact import MANIFEST, sha256_of
 
 
 @contextlib.contextmanager

@@ -12,16 +12,16 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from converter.artifact import file_entry, staging, write_manifest
-from converter.kinds import ModelKind, identify, qualified_name
-from converter.loading import PmmlFile, load_model
-from converter.parity import check
-from converter.to_pmml import write_pmml
-from converter.transpile import class_name, transpile
+from jarscore.converter.artifact import file_entry, staging, write_manifest
+from jarscore.converter.kinds import ModelKind, identify, qualified_name
+from jarscore.converter.loading import PmmlFile, load_model
+from jarscore.converter.parity import check
+from jarscore.converter.to_pmml import write_pmml
+from jarscore.converter.transpile import class_name, transpile
 from jarscore import __version__
 from jarscore.errors import ConversionError
-from scorer import Scorer, jvm
-from scorer.artifact import FORMAT_VERSION, JAR, PMML, read_artifact
+from jarscore.scorer import Scorer, jvm
+from jarscore.scorer.artifact import FORMAT_VERSION, JAR, PMML, read_artifact
 
 VERIFICATION_ROWS = 20
 
@@ -124,7 +124,27 @@ def _training_features(source: Any) -> list[str] | None:
     """The columns the native model was fitted on, in order: a 2-D array laid out for the native
     model scores unchanged, even where the PMML dropped columns the model never uses."""
     names = getattr(source, "feature_names_in_", None)
+    if names is None:
+        names = _booster_features(source)
     return [str(n) for n in names] if names is not None else None
+
+
+def _booster_features(source: Any) -> list[str] | None:
+    """A model read from LightGBM's text or XGBoost's JSON/UBJ file has no ``feature_names_in_``; its
+    booster records the training columns (LightGBM always, as Column_0... when trained on an array;
+    XGBoost only when trained on named columns)."""
+    lightgbm_booster = getattr(source, "_Booster", None)
+    if lightgbm_booster is not None and hasattr(lightgbm_booster, "feature_name"):
+        return list(lightgbm_booster.feature_name())
+    if hasattr(source, "feature_name") and hasattr(source, "num_feature"):  # a bare lightgbm.Booster
+        return list(source.feature_name())
+    get_booster = getattr(source, "get_booster", None)
+    if callable(get_booster):
+        try:
+            return get_booster().feature_names
+        except Exception:  # an unfitted XGBoost wrapper; conversion reports that on its own
+            return None
+    return None
 
 
 def _sample_frame(sample: Any, source: Any) -> pd.DataFrame | None:
@@ -168,11 +188,16 @@ def _version(version: int | str | None) -> int:
 def _library_versions() -> dict[str, str]:
     versions = {"jarscore": __version__, "python": platform.python_version(), "java": jvm.describe_java_version(),
                 "jpmml-evaluator": "1.7.7", "jpmml-transpiler": "1.5.1"}
-    for package in ("scikit-learn", "sklearn2pmml", "lightgbm", "xgboost", "numpy", "pandas"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
+    # xgboost-cpu installs the same `xgboost` package under another distribution name.
+    for package, distributions in (("scikit-learn", ["scikit-learn"]), ("sklearn2pmml", ["sklearn2pmml"]),
+                                   ("lightgbm", ["lightgbm"]), ("xgboost", ["xgboost", "xgboost-cpu"]),
+                                   ("numpy", ["numpy"]), ("pandas", ["pandas"])):
+        for distribution in distributions:
+            try:
+                versions[package] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                pass
     return versions
 
 

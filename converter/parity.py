@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from converter.kinds import ModelKind
+from jarscore.converter.kinds import ModelKind
 from jarscore.errors import ConversionError, ParityError
-from scorer import Scorer
+from jarscore.scorer import Scorer
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from scorer import jvm
+from jarscore.scorer import jvm
 
 _TOOL = "io.jarscore.transpile.TranspileCommand"
 

@@ -24,7 +24,7 @@ read as data only.
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from converter import convert
+    from jarscore.converter import convert
 
     out = args.out
     if args.repository:
@@ -37,7 +37,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from scorer.cli import score_csv
+    from jarscore.scorer.cli import score_csv
 
     rows = score_csv(Path(args.model), Path(args.input), Path(args.output))
     print(f"scored {rows} rows into {args.output}", file=sys.stderr)
@@ -45,13 +45,32 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from benchmarks.run import main as bench_main
-
+    try:
+        from benchmarks.run import main as bench_main
+    except ModuleNotFoundError as exc:
+        if exc.name != "benchmarks" and not (exc.name or "").startswith("benchmarks."):
+            raise
+        print("jarscore bench: error: the benchmark suite is not part of the installed package; run it from a "
+              "jarscore checkout ('make bench', or 'jarscore bench' in the checkout's folder)", file=sys.stderr)
+        return 2
     return bench_main(args.bench_args)
+
+
+def _version() -> str:
+    from jarscore import __version__
+    from jarscore.scorer import jvm
+
+    try:
+        runtime = f"JVM runtime {jvm.runtime_version()} ({jvm.runtime_dir()})"
+    except JarscoreError as exc:
+        runtime = f"JVM runtime missing: {exc}"
+    return f"jarscore {__version__}\n{runtime}"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jarscore", description=__doc__)
+    parser.add_argument("--version", action="store_true",
+                        help="print jarscore's version and its bundled JVM runtime's, then exit")
     commands = parser.add_subparsers(dest="command", required=True)
 
     convert = commands.add_parser("convert", help="model -> verified artifact", description=_CONVERT_HELP,
@@ -60,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = convert.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", help="artifact folder to write (must not exist unless --force)")
     where.add_argument("--repository", metavar="ROOT",
-                       help="write into a model repository, as ROOT/NAME/VERSION (served by scorer.ModelRegistry)")
+                       help="write into a model repository, as ROOT/NAME/VERSION (served by jarscore.ModelRegistry)")
     convert.add_argument("--name", help="model name (default: the model file's stem)")
     convert.add_argument("--version", help="positive integer version (default 1)")
     convert.add_argument("--sample", help="CSV of rows (not training rows) for the parity check")
@@ -84,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["--version"]:
+        print(_version())
+        return 0
     if given[:1] == ["bench"]:
         # bench has its own parser (benchmarks/run.py); argparse's REMAINDER would swallow no options.
         return _bench(argparse.Namespace(bench_args=given[1:]))

@@ -12,9 +12,9 @@ from pathlib import Path
 import lightgbm
 import numpy as np
 
-from converter import convert
+from jarscore.converter import convert
 from models.demo_data import credit_frame
-from scorer import Scorer, jvm
+from jarscore.scorer import Scorer, jvm
 
 MODELS = Path(__file__).resolve().parent
 TRAINED = MODELS / "trained"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from jarscore.errors import InputError
-from scorer.scorer import Scorer
+from jarscore.scorer.scorer import Scorer
 
 
 def score_csv(model: Path, input_csv: Path, output_csv: Path) -> int:

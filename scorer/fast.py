@@ -8,7 +8,7 @@ import threading
 import jpype
 import numpy as np
 
-from scorer import jvm
+from jarscore.scorer import jvm
 
 UNKNOWN = -2.0  # io.jarscore.kernel.Kernel.UNKNOWN: a string not in the field's table
 

@@ -4,18 +4,21 @@ translation of Java exceptions into jarscore's Python errors. Nothing else impor
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import threading
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
 from jarscore.errors import ArtifactError, InputError, JvmError
 
-_REPO_TARGET = Path(__file__).resolve().parent.parent / "jvm" / "target"
-_RUNTIME_JAR = "jarscore-jvm.jar"
+_CHECKOUT_JARS = Path(__file__).resolve().parent.parent / "jvm" / "bundle" / "target" / "jars"
+_RUNTIME_JAR_GLOB = "jarscore-runtime-*.jar"
 _MIN_JAVA = 17
 _start_lock = threading.Lock()
 _jvm_pid: int | None = None   # the process that started the JVM
@@ -77,23 +80,39 @@ def check_not_forked() -> None:
             "method)")
 
 
+def _bundled_jars() -> Path:
+    """The wheel's jars (package data ``jarscore.jars``); in a checkout, the Maven build's bundle."""
+    spec = importlib.util.find_spec("jarscore.jars")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return _CHECKOUT_JARS
+
+
 def runtime_dir() -> Path:
-    """The folder holding jarscore-jvm.jar and lib/: $JARSCORE_JVM_HOME, else the repo's jvm/target."""
+    """The folder whose jars make up jarscore's JVM side: $JARSCORE_JVM_HOME when set, else the
+    installed package's jars (in a checkout, jvm/bundle/target/jars, built by 'make setup')."""
     configured = os.environ.get("JARSCORE_JVM_HOME")
-    folder = Path(configured) if configured else _REPO_TARGET
-    if not (folder / _RUNTIME_JAR).is_file():
+    folder = Path(configured) if configured else _bundled_jars()
+    if not any(folder.glob(_RUNTIME_JAR_GLOB)):
         where = f"$JARSCORE_JVM_HOME={configured}" if configured else str(folder)
         raise JvmError(
-            f"jarscore's JVM runtime is not built: {_RUNTIME_JAR} not found in {where}. "
-            "Run 'make setup' in the jarscore checkout (it builds jvm/ with Maven), "
-            "or point JARSCORE_JVM_HOME at a folder holding jarscore-jvm.jar and lib/."
-        )
+            f"jarscore's JVM runtime is missing: no {_RUNTIME_JAR_GLOB} in {where}. "
+            "An installed wheel carries it (reinstall jarscore); in a checkout run 'make setup', which builds "
+            "jvm/ with Maven; or point JARSCORE_JVM_HOME at a folder holding the jars of jvm/bundle/target/jars.")
     return folder
 
 
 def classpath() -> list[str]:
-    folder = runtime_dir()
-    return [str(folder / _RUNTIME_JAR)] + sorted(str(p) for p in (folder / "lib").glob("*.jar"))
+    return sorted(str(p) for p in runtime_dir().glob("*.jar"))
+
+
+def runtime_version() -> str:
+    """The bundled JVM runtime's version, from its jar's manifest (no JVM started)."""
+    jar = sorted(runtime_dir().glob(_RUNTIME_JAR_GLOB))[-1]
+    with zipfile.ZipFile(jar) as archive:
+        manifest = archive.read("META-INF/MANIFEST.MF").decode("utf-8", errors="replace")
+    match = re.search(r"^Implementation-Version:\s*(\S+)", manifest, re.M)
+    return match.group(1) if match else "unknown"
 
 
 def java_executable() -> str:
@@ -119,13 +138,41 @@ def run_java(main_class: str, args: list[str], *, what: str) -> None:
         raise JvmError(f"{what} failed: {detail}")
 
 
+_DEFAULT_OPTIONS = ("-Xss4m",)   # deep trees evaluated by JPMML recurse once per level
+_options: list[str] = []          # set by configure_jvm()
+_runtime_loader = None           # jarscore's own class loader, in a JVM that someone else started
+
+
+def configure_jvm(options: list[str]) -> None:
+    """JVM options (``["-Xmx8g", "-XX:+UseZGC"]``) for the JVM that jarscore starts in this process,
+    added after the defaults and after ``$JARSCORE_JVM_OPTS``. Call it before the first Scorer,
+    ModelRegistry or convert: a running JVM cannot take new options."""
+    import jpype
+
+    if jpype.isJVMStarted():
+        raise JvmError(f"the JVM is already running in this process, so it cannot take the options {options}: "
+                       "call jarscore.configure_jvm() before the first model is loaded")
+    bad = [option for option in options if not isinstance(option, str) or not option.startswith("-")]
+    if bad:
+        raise JvmError(f"JVM options are strings that start with '-', got {bad!r}")
+    _options[:] = list(options)
+
+
+def jvm_options() -> list[str]:
+    """The options jarscore starts the JVM with: its defaults, $JARSCORE_JVM_OPTS, configure_jvm()'s."""
+    return [*_DEFAULT_OPTIONS, *shlex.split(os.environ.get("JARSCORE_JVM_OPTS", "")), *_options]
+
+
 def start() -> None:
-    """Starts the JVM in this process once, with jarscore's runtime on the classpath."""
+    """Starts the JVM in this process once, with jarscore's runtime on the classpath. When another
+    library started it first, jarscore's runtime gets a class loader of its own instead."""
     global _jvm_pid
     import jpype
 
     check_not_forked()
     if jpype.isJVMStarted():
+        if _jvm_pid is None and _runtime_loader is None:
+            _adopt_running_jvm()
         return
     with _start_lock:
         if jpype.isJVMStarted():
@@ -139,11 +186,54 @@ def start() -> None:
                 "(e.g. 'apt-get install openjdk-17-jdk') or set JAVA_HOME"
             ) from exc
         _refuse_old_java(Path(jvm_path))
-        jpype.startJVM(jvm_path, "-Xss4m", classpath=jars, convertStrings=False)
+        options = jvm_options()
+        try:
+            jpype.startJVM(jvm_path, *options, classpath=jars, convertStrings=False)
+        except Exception as exc:  # a bad option: the JVM refuses to start and says why on stderr
+            raise JvmError(f"the JVM did not start with the options {options} "
+                           f"(defaults, $JARSCORE_JVM_OPTS, configure_jvm()): {exc}") from exc
         _jvm_pid = os.getpid()
         version = int(str(jpype.java.lang.Runtime.version().feature()))
         if version < _MIN_JAVA:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
+
+
+def _adopt_running_jvm() -> None:
+    """A JVM started by another library (jpmml_evaluator's JPype backend, say): its classpath may hold
+    other versions of JPMML or nothing of jarscore's, so jarscore's jars get a URLClassLoader whose
+    parent is the platform loader, and every class jarscore names is looked up through it."""
+    global _runtime_loader, _jvm_pid
+    import jpype
+
+    with _start_lock:
+        if _runtime_loader is not None:
+            return
+        version = int(str(jpype.java.lang.Runtime.version().feature()))
+        if version < _MIN_JAVA:
+            raise JvmError(f"the JVM running in this process (started before jarscore) is Java {version}; "
+                           f"jarscore needs Java {_MIN_JAVA}+")
+        _check_running_options()
+        urls = [jpype.java.io.File(jar).toURI().toURL() for jar in classpath()]
+        URLClassLoader = jpype.JClass("java.net.URLClassLoader")
+        platform = jpype.JClass("java.lang.ClassLoader").getPlatformClassLoader()
+        _runtime_loader = URLClassLoader("jarscore", jpype.JArray(jpype.JClass("java.net.URL"))(urls), platform)
+        _jvm_pid = os.getpid()
+
+
+def _check_running_options() -> None:
+    import jpype
+
+    wanted = [*shlex.split(os.environ.get("JARSCORE_JVM_OPTS", "")), *_options]
+    if not wanted:
+        return
+    running = {str(a) for a in jpype.JClass("java.lang.management.ManagementFactory").getRuntimeMXBean()
+               .getInputArguments()}
+    missing = [option for option in wanted if option not in running]
+    if missing:
+        raise JvmError(
+            f"the JVM in this process was started before jarscore, without the options {missing} that "
+            "$JARSCORE_JVM_OPTS or configure_jvm() ask for, and a running JVM cannot take them: pass them "
+            "to whatever starts the JVM (jpype.startJVM(...)), or unset them")
 
 
 def _refuse_old_java(jvm_path: Path) -> None:
@@ -163,9 +253,12 @@ def _refuse_old_java(jvm_path: Path) -> None:
 
 
 def jclass(name: str):
+    """A Java class by name: jarscore's own through its class loader, the JDK's as usual."""
     import jpype
 
     start()
+    if _runtime_loader is not None and not name.startswith("java."):
+        return jpype.JClass(name, loader=_runtime_loader)
     return jpype.JClass(name)
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from jarscore.errors import JarscoreError, ModelNotServedError, VersionLoadError
-from scorer.artifact import JAR, Artifact, sha256_of
-from scorer.metrics import Metrics, prometheus
-from scorer.repository import Repository, VersionPolicy, check_version, fingerprint
-from scorer.routing import Router
-from scorer.scorer import Scorer
+from jarscore.scorer.artifact import JAR, Artifact, sha256_of
+from jarscore.scorer.metrics import Metrics, prometheus
+from jarscore.scorer.repository import Repository, VersionPolicy, check_version, fingerprint
+from jarscore.scorer.routing import Router
+from jarscore.scorer.scorer import Scorer
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from jarscore.errors import ArtifactError, InputError, JvmError
-from scorer import jvm
+from jarscore.scorer import jvm
 
 _GATEWAY_CLASS = "io.jarscore.remote.ScoringGateway"
 _START_SECONDS = 60
@@ -41,7 +41,11 @@ class _Gateway:
             return cls._instance
 
     def __init__(self):
-        from py4j.java_gateway import GatewayParameters, JavaGateway
+        try:
+            from py4j.java_gateway import GatewayParameters, JavaGateway
+        except ImportError as exc:
+            raise JvmError("out_of_process=True talks to its JVM through Py4J, which is not installed: "
+                           "pip install 'jarscore[remote]'") from exc
 
         self.pid = os.getpid()
         self.log = tempfile.TemporaryFile()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable
 
 from jarscore.errors import ArtifactError, VersionLoadError
-from scorer.artifact import JAR, MANIFEST, Artifact, read_artifact
+from jarscore.scorer.artifact import JAR, MANIFEST, Artifact, read_artifact
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from jarscore.errors import ArtifactError
-from scorer import jvm
-from scorer.artifact import Artifact, read_artifact
-from scorer.fast import FastPath
-from scorer.inputs import Field, _positions, columns_from, row_columns
+from jarscore.scorer import jvm
+from jarscore.scorer.artifact import Artifact, read_artifact
+from jarscore.scorer.fast import FastPath
+from jarscore.scorer.inputs import Field, _positions, columns_from, row_columns
 
 _MODEL_CLASS = "io.jarscore.runtime.Model"
 log = logging.getLogger("jarscore.scorer")
@@ -146,7 +146,7 @@ class Scorer:
 
     @classmethod
     def _load_remote(cls, path: Path) -> "Scorer":
-        from scorer.remote import RemoteModel
+        from jarscore.scorer.remote import RemoteModel
 
         if path.is_dir():
             artifact = read_artifact(path)

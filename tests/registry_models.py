@@ -9,7 +9,7 @@ from pathlib import Path
 
 import lightgbm
 
-from converter import convert
+from jarscore.converter import convert
 from zoo import SEED, numeric_frame, regression
 
 NAME = "price"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from converter import convert
+from jarscore.converter import convert
 from jarscore.errors import ArtifactError, ConversionError, InputError, JarscoreError
 from zoo import ZOO, numeric_frame, binary
 
@@ -148,10 +148,10 @@ def test_existing_output_is_not_overwritten_without_force(pipeline_scorer, tmp_p
 
 def test_parity_failure_is_refused(pipeline_scorer, tmp_path):
     """A native model that disagrees with the PMML fails the check (real models, no mocks)."""
-    from converter.kinds import identify
-    from converter.parity import check
+    from jarscore.converter.kinds import identify
+    from jarscore.converter.parity import check
     from jarscore.errors import ParityError
-    from scorer import Scorer
+    from jarscore.scorer import Scorer
 
     scorer, rows = pipeline_scorer
     other, _ = PIPELINE.fitted()

@@ -97,7 +97,7 @@ def test_score_errors_write_no_output(data, tmp_path):
 
 
 def test_convert_into_a_repository_writes_root_name_version(data, tmp_path):
-    from scorer import ModelRegistry
+    from jarscore.scorer import ModelRegistry
 
     X, y, held_out = data
     model = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1).fit(X, y)

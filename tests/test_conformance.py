@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import CONFORMANCE
-from converter import convert
-from scorer import Scorer
+from jarscore.converter import convert
+from jarscore.scorer import Scorer
 
 
 def _cases():

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter import convert
+from jarscore.converter import convert
 from jarscore import cli
 from jarscore.errors import InputError, JarscoreError
 from zoo import ZOO

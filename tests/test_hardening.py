@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import CONFORMANCE
-from converter import convert
+from jarscore.converter import convert
 from jarscore.errors import ArtifactError, JarscoreError
-from scorer import Scorer
+from jarscore.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parent.parent
 IRIS = CONFORMANCE / "pmml" / "DecisionTreeIris.pmml"
@@ -67,7 +67,7 @@ def _python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 LOAD_IRIS = f"""
     from jarscore.errors import JvmError
-    from scorer import Scorer
+    from jarscore.scorer import Scorer
     try:
         Scorer.load({str(IRIS)!r})
         print("loaded")

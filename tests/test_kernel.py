@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter import convert
-from converter.artifact import file_entry
+from jarscore.converter import convert
+from jarscore.converter.artifact import file_entry
 from jarscore.errors import JarscoreError
-from scorer import Scorer, inputs, jvm
+from jarscore.scorer import Scorer, inputs, jvm
 from zoo import ZOO
 
 MODELS = ["lightgbm-binary", "lightgbm-leafwise", "lightgbm-multiclass", "lightgbm-categorical", "xgboost-binary",
@@ -474,7 +474,7 @@ def _swap_kernel(jar, donor):
 
 
 def test_unsupported_model_falls_back_loudly(conformance_dir, tmp_path, caplog):
-    from converter.transpile import transpile
+    from jarscore.converter.transpile import transpile
     jar = tmp_path / "model.jar"
     transpile(conformance_dir / "pmml" / "AdaBoostAuto.pmml", jar, "jarscore.test.AdaBoostAuto")
     with caplog.at_level(logging.INFO, logger="jarscore.scorer"):

@@ -4,9 +4,9 @@ identical, probabilities and values within the family's tolerance (converter.kin
 import numpy as np
 import pytest
 
-from converter import convert
-from converter.kinds import identify
-from converter.parity import native_frame
+from jarscore.converter import convert
+from jarscore.converter.kinds import identify
+from jarscore.converter.parity import native_frame
 from zoo import ZOO
 
 

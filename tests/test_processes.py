@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converter import convert
-from scorer import Scorer
+from jarscore.converter import convert
+from jarscore.scorer import Scorer
 from zoo import ZOO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ def _run(script: str, artifact_dir: Path) -> subprocess.CompletedProcess:
 def test_a_child_forked_after_the_jvm_started_gets_a_clear_error_and_exits(artifact):
     done = _run("""
         import os, sys
-        from scorer import Scorer
+        from jarscore.scorer import Scorer
         scorer = Scorer.load(sys.argv[1])
         row = dict.fromkeys(scorer.input_fields, 0.5)
         parent_answer = scorer.predict_one(row)
@@ -66,7 +66,7 @@ def test_a_multiprocessing_fork_pool_reports_the_error_to_the_parent(artifact):
     done = _run("""
         import multiprocessing, sys
         from jarscore.errors import JvmError
-        from scorer import Scorer
+        from jarscore.scorer import Scorer
         scorer = Scorer.load(sys.argv[1])
         row = dict.fromkeys(scorer.input_fields, 0.5)
 
@@ -90,7 +90,7 @@ def test_a_forked_child_dies_of_sigterm(artifact):
     Pool.terminate() sends SIGTERM and waits: the pool test above hung about once in seven runs."""
     done = _run("""
         import os, signal, sys, time
-        from scorer import Scorer
+        from jarscore.scorer import Scorer
         Scorer.load(sys.argv[1])
         pid = os.fork()
         if pid == 0:

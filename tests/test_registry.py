@@ -11,8 +11,8 @@ import pytest
 
 from jarscore.errors import ModelNotServedError, VersionLoadError
 from registry_models import NAME, build_versions, publish, rewrite_manifest
-from scorer import ModelRegistry, VersionPolicy
-from scorer.routing import Router, stable_hash
+from jarscore.scorer import ModelRegistry, VersionPolicy
+from jarscore.scorer.routing import Router, stable_hash
 from zoo import numeric_frame
 
 # Keys, their stable hash and their route under weights {1: 1, 2: 3}. The same table is in
@@ -43,7 +43,7 @@ def rows():
 
 @pytest.fixture(scope="module")
 def expected(sources, rows):
-    from scorer import Scorer
+    from jarscore.scorer import Scorer
 
     outputs = {}
     for version, source in sources.items():
@@ -124,7 +124,7 @@ def test_half_copied_version_is_never_loaded_and_the_serving_version_stays(regis
 
 
 def test_corrupt_jar_is_refused_and_the_serving_version_stays(registry, sources, rows, expected, errors):
-    from scorer.artifact import sha256_of
+    from jarscore.scorer.artifact import sha256_of
 
     root = registry.repository.root
     registry_dir = publish(root, 1, sources[1])
@@ -265,7 +265,7 @@ def test_routing_hash_matches_the_java_implementation():
 
 
 def test_routing_hash_agrees_with_java_through_the_jvm():
-    from scorer import jvm
+    from jarscore.scorer import jvm
 
     JavaRouter = jvm.jclass("io.jarscore.registry.Router")
     for k in range(200):

@@ -11,7 +11,7 @@ import weakref
 import pytest
 
 from registry_models import NAME, build_versions, publish
-from scorer import ModelRegistry, Scorer, VersionPolicy, jvm
+from jarscore.scorer import ModelRegistry, Scorer, VersionPolicy, jvm
 from zoo import numeric_frame
 
 THREADS = 4

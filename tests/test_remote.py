@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converter import convert
+from jarscore.converter import convert
 from jarscore.errors import InputError, JvmError
-from scorer import Scorer
+from jarscore.scorer import Scorer
 from zoo import ZOO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ def test_remote_errors_are_the_same_errors(artifact):
 def test_a_dead_gateway_is_a_clear_error(artifact):
     out, held_out = artifact
     remote = Scorer.load(out, out_of_process=True)
-    from scorer.remote import _Gateway
+    from jarscore.scorer.remote import _Gateway
     gateway = _Gateway.current()
     gateway.process.kill()
     gateway.process.wait()
@@ -73,7 +73,7 @@ def test_remote_mode_works_across_fork_with_no_jvm_in_the_process(artifact):
     script = """
         import multiprocessing, os, sys
         import jpype
-        from scorer import Scorer
+        from jarscore.scorer import Scorer
         scorer = Scorer.load(sys.argv[1], out_of_process=True)
         row = dict(f0=0.3, f1=-1.0, f2=0.5, f3=2.0, city="oslo")
         expected = scorer.predict_one(row)

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from converter import convert
+from jarscore.converter import convert
 from jarscore.errors import ArtifactError, InputError
-from scorer import Scorer
-from scorer.artifact import sha256_of
+from jarscore.scorer import Scorer
+from jarscore.scorer.artifact import sha256_of
 from zoo import ZOO
 
 MULTICLASS = next(z for z in ZOO if z.name == "lightgbm-multiclass")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from registry_models import NAME
-from scorer import ModelRegistry, VersionPolicy, jvm
+from jarscore.scorer import ModelRegistry, VersionPolicy, jvm
 from test_registry_load import repository as published_versions  # noqa: F401 (a fixture)
 from test_registry_load import settle
 from zoo import numeric_frame
