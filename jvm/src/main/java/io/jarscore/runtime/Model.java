@@ -6,6 +6,7 @@ import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.concurrent.Callable;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -105,7 +106,7 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("cannot open model JAR " + jar + ": " + e.getMessage(), e);
         }
         try {
-            PMML pmml = PMMLUtil.load(loader);
+            PMML pmml = withOwnContextLoader(() -> PMMLUtil.load(loader));
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
             Path siblingPmml = jar.resolveSibling("model.pmml");
             Model model = new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml));
@@ -120,10 +121,27 @@ public final class Model implements AutoCloseable {
                 model.candidate.describeResults(model.resultSpecs);
             }
             return model;
-        } catch (RuntimeException | LinkageError e) {
+        } catch (Exception | LinkageError e) {
             closeQuietly(loader);
             throw new ArtifactException("cannot load a transpiled model from " + jar
                 + " (expected a JAR written by 'jarscore convert'): " + describe(e), e);
+        }
+    }
+
+    /**
+     * JAXB looks its implementation up through the thread's context class loader. Where that loader
+     * does not see jarscore's jars (a JVM another library started, with jarscore in a class loader of
+     * its own; an application server; a Spark executor), it finds another JAXB or none, so PMML is
+     * read with jarscore's own loader as the context.
+     */
+    static <T> T withOwnContextLoader(Callable<T> action) throws Exception {
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(Model.class.getClassLoader());
+        try {
+            return action.call();
+        } finally {
+            thread.setContextClassLoader(previous);
         }
     }
 
@@ -133,7 +151,7 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("PMML file not found: " + pmmlFile);
         }
         try (InputStream in = Files.newInputStream(pmmlFile)) {
-            PMML pmml = PMMLUtil.unmarshal(in);
+            PMML pmml = withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
             return new Model(pmmlFile.toString(), pmml, evaluator, null, Map.of());
         } catch (Exception | LinkageError e) {
