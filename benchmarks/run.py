@@ -105,16 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme and not args.quick:
         report.update_readme(path)
         log("bench: README.md results section updated")
-    failed = [f"{r['engine']} on {r['model']}: {r['failed'].splitlines()[0][:200]}"
-              for r in results["runs"] if "failed" in r]
-    if isinstance(results.get("kafka"), dict) and "failed" in results["kafka"]:
-        failed.append(f"kafka: {str(results['kafka']['failed']).splitlines()[0][:200]}")
+    failed = failures(results)
     if failed:
         log(f"bench: {len(failed)} engine run(s) failed or timed out (exit 1); the report says why:")
         for line in failed:
             log(f"  {line}")
         return 1
     return 0
+
+
+def failures(results: dict) -> list[str]:
+    """One line per engine run that failed or timed out (an engine that does not apply is no failure)."""
+    failed = [f"{r['engine']} on {r['model']}: {r['failed'].splitlines()[0][:200]}"
+              for r in results["runs"] if "failed" in r]
+    kafka = results.get("kafka")
+    if isinstance(kafka, dict) and "failed" in kafka:
+        failed.append(f"kafka on {kafka.get('model')}: {str(kafka['failed']).splitlines()[0][:200]}")
+    return failed
 
 
 def _run_python_engine(engine_name: str, model: BuiltModel, quick: bool, plan: dict) -> dict:

@@ -79,3 +79,15 @@ def test_the_report_prints_the_targets_table(quick):
     assert section[0] == "## Targets"
     assert "| lgbm500 single row from Python: p50 <= 5 us | 7.9 us | missed: 1.58x too slow |" in section
     assert any("quick run" in line for line in section) == quick
+
+
+def test_failed_and_timed_out_engines_make_the_run_fail():
+    from benchmarks.run import failures
+
+    results = {"runs": [{"engine": "lightgbm", "model": "lgbm500", "median_us": 50.0},
+                        {"engine": "pypmml", "model": "rf200", "unavailable": "no such model kind"},
+                        {"engine": "xgboost", "model": "xgb500", "failed": "timed out: the worker ran past 600 s\nmore"}],
+               "kafka": {"model": "lgbm500", "failed": "broker did not start"}}
+    assert failures(results) == ["xgboost on xgb500: timed out: the worker ran past 600 s",
+                                 "kafka on lgbm500: broker did not start"]
+    assert failures({"runs": results["runs"][:2], "kafka": {"model": "lgbm500", "unavailable": "x"}}) == []
