@@ -21,14 +21,38 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
     out_dir = out_dir.resolve()
     if out_dir.exists() and not force:
         raise ArtifactError(f"{out_dir} already exists; choose another --out or pass --force to replace it")
+    created = _missing_parents(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    published = False
     try:
         yield work
         os.chmod(work, 0o755)
         _publish(work, out_dir)
+        published = True
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if not published:
+            _remove_if_empty(created)
+
+
+def _missing_parents(out_dir: Path) -> list[Path]:
+    """The folders above ``out_dir`` that do not exist yet, innermost first."""
+    missing = []
+    folder = out_dir.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """A failed conversion leaves nothing behind, not even the folders it created for --out."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:   # something else was written there meanwhile: keep it
+            return
 
 
 def _publish(work: Path, out_dir: Path) -> None:

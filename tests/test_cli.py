@@ -109,3 +109,12 @@ def test_convert_into_a_repository_writes_root_name_version(data, tmp_path):
     with ModelRegistry(tmp_path / "repo") as registry:
         registry.reload()
         assert registry.versions("churn") == [4]
+
+
+def test_a_failed_conversion_leaves_no_folder_it_created(tmp_path):
+    broken = tmp_path / "broken.pmml"
+    broken.write_text("<PMML>not a model")
+    done = jarscore("convert", str(broken), "--out", str(tmp_path / "repo" / "churn" / "1"))
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].startswith("jarscore convert: error:") and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.pmml"]
