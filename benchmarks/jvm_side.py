@@ -35,7 +35,8 @@ def _run(command: list[str], cwd: Path, what: str, timeout: float) -> str:
 
 
 def build_jmh(log: Callable[[str], None]) -> None:
-    """Installs jarscore-jvm into the local Maven repository and packages the JMH project."""
+    """Installs jvm/'s modules (jarscore-runtime among them) into the local Maven repository and packages
+    the JMH project."""
     log("bench: building the JMH project (jvm/ installed into ~/.m2, then benchmarks/jvm)")
     _run(["mvn", "-q", "-B", "-DskipTests", "install"], ROOT / "jvm", "mvn install in jvm/", 900)
     _run(["mvn", "-q", "-B", "package"], JMH_PROJECT, "mvn package in benchmarks/jvm", 900)
@@ -102,11 +103,15 @@ def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], 
     records/s through the app and p50/p99 producer-timestamp-to-result latency."""
     plan = KAFKA_PLAN["quick" if quick else "full"]
     jvm_dir = ROOT / "jvm"
-    log("bench: Kafka app: compiling jvm/ test classes and resolving the test classpath")
-    classpath_file = jvm_dir / "target" / "test-classpath.txt"
-    _run(["mvn", "-q", "-B", "-DskipTests", "test-compile", "dependency:build-classpath",
-          "-Dmdep.includeScope=test", f"-Dmdep.outputFile={classpath_file}"], jvm_dir, "mvn test-compile in jvm/", 900)
-    classpath = ":".join([str(jvm_dir / "target" / "test-classes"), str(jvm_dir / "target" / "classes"),
+    app_dir = jvm_dir / "kafka-app"
+    log("bench: Kafka app: compiling jvm/kafka-app test classes and resolving its test classpath")
+    classpath_file = app_dir / "target" / "test-classpath.txt"
+    # From jvm/ with -am, so that the reactor compiles what kafka-app's tests use (runtime, compiler and its
+    # test classes) and the classpath names their target/ folders. The relative output file is per module.
+    _run(["mvn", "-q", "-B", "-DskipTests", "-pl", "kafka-app", "-am", "test-compile", "dependency:build-classpath",
+          "-Dmdep.includeScope=test", "-Dmdep.outputFile=target/test-classpath.txt"], jvm_dir,
+         "mvn test-compile in jvm/", 900)
+    classpath = ":".join([str(app_dir / "target" / "test-classes"), str(app_dir / "target" / "classes"),
                           classpath_file.read_text().strip()])
     log(f"bench: Kafka app: {plan['throughput_records']:,} records flat out, then "
         f"{plan['latency_records']:,} at {plan['latency_rate']:,}/s for latency")
