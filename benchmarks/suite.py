@@ -48,7 +48,7 @@ def _converter_digest() -> str:
     """The converter's and the JVM side's sources: a change to either can change the artifact."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("converter/*.py"), *root.glob("jvm/src/main/java/**/*.java")]):
+    for path in sorted([*root.glob("converter/*.py"), *root.glob("jvm/*/src/main/java/**/*.java")]):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -16,7 +16,7 @@ from jarscore.scorer.routing import Router, stable_hash
 from zoo import numeric_frame
 
 # Keys, their stable hash and their route under weights {1: 1, 2: 3}. The same table is in
-# jvm/src/test/java/io/jarscore/registry/RouterHashes.java: Python and Java must route every key alike.
+# jvm/compiler/src/test/java/io/jarscore/registry/RouterHashes.java: Python and Java must route every key alike.
 ROUTER_HASHES = [
     ("", 17280346270528514342, 2),
     ("a", 9413272369427828315, 2),
