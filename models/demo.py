@@ -12,9 +12,9 @@ from pathlib import Path
 import lightgbm
 import numpy as np
 
-from jarscore.converter import convert
+from jarscore import Scorer, convert
+from jarscore.scorer import jvm
 from models.demo_data import credit_frame
-from jarscore.scorer import Scorer, jvm
 
 MODELS = Path(__file__).resolve().parent
 TRAINED = MODELS / "trained"
