@@ -46,8 +46,24 @@ def load_model(model: Any) -> Any:
     )
 
 
+_CONVERT_EXTRA = "pip install 'jarscore[convert]'"
+
+
+def optional_module(name: str, needed_for: str, install: str = _CONVERT_EXTRA) -> Any:
+    """Imports a package that only conversion needs, or says which one is missing and how to get it."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name.split(".")[0]:
+            raise
+        raise ConversionError(f"{needed_for} needs the Python package '{exc.name}', which is not installed: "
+                              f"{install}") from None
+
+
 def _pickle(path: Path) -> Any:
-    import joblib
+    joblib = optional_module("joblib", f"reading the pickle {path}")
 
     try:
         return joblib.load(path)
@@ -58,8 +74,8 @@ def _pickle(path: Path) -> Any:
 def _lightgbm_text(path: Path) -> Any:
     """A LightGBM text model wrapped in the scikit-learn estimator sklearn2pmml converts.
     A bare booster does not record class labels: classifiers get classes 0..k-1."""
-    import lightgbm
-    from sklearn.preprocessing import LabelEncoder
+    lightgbm = optional_module("lightgbm", f"reading the LightGBM model {path}", "pip install lightgbm")
+    LabelEncoder = optional_module("sklearn.preprocessing", f"reading the LightGBM model {path}").LabelEncoder
 
     try:
         booster = lightgbm.Booster(model_file=str(path))
@@ -100,7 +116,8 @@ def _without_native_trace(exc: Exception) -> str:
 
 
 def _xgboost_file(path: Path) -> Any:
-    import xgboost
+    xgboost = optional_module("xgboost", f"reading the XGBoost model {path}",
+                              "pip install xgboost (or xgboost-cpu, the same package without GPU libraries)")
 
     try:
         booster = xgboost.Booster(model_file=str(path))

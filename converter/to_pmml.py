@@ -15,7 +15,9 @@ def write_pmml(model: Any, pmml_path: Path) -> None:
     Java side wraps them itself, taking input fields from the training columns and keeping pandas
     categorical columns categorical. (Wrapping in Python with make_pmml_pipeline(active_fields=...)
     declares every field continuous, and LightGBM models with categorical splits then fail.)"""
-    from sklearn2pmml import sklearn2pmml
+    from jarscore.converter.loading import optional_module
+
+    sklearn2pmml = optional_module("sklearn2pmml", f"converting {type(model).__name__} to PMML").sklearn2pmml
 
     captured = io.StringIO()
     try:

@@ -69,7 +69,10 @@ def test_the_wheel_holds_one_import_root_and_the_jars_python_needs(wheel):
     assert not any(name.startswith(("jarscore/benchmarks", "jarscore/models")) for name in names)
 
 
-def test_convert_and_score_outside_the_checkout(user):
+@pytest.fixture(scope="module")
+def converted(user) -> dict:
+    """A LightGBM text model and an XGBoost JSON model converted with the installed CLI; the native
+    libraries' probabilities on the held-out rows."""
     frame = numeric_frame(rows=1000, nan_share=0.05)
     train, held_out = frame.iloc[:800], frame.iloc[800:]
     lgbm = lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(train, binary(train)), 30)
@@ -77,13 +80,18 @@ def test_convert_and_score_outside_the_checkout(user):
     xgb = xgboost.XGBClassifier(n_estimators=30, max_depth=4).fit(train, binary(train))
     xgb.save_model(str(user / "fraud.json"))
     held_out.to_csv(user / "holdout.csv", index=False)
-    native = {"churn": lgbm.predict(held_out), "fraud": xgb.predict_proba(held_out)[:, 1]}
+    jarscore = str(user.parent / "venv" / "bin" / "jarscore")
+    for name, model in (("churn", "churn.txt"), ("fraud", "fraud.json")):
+        _run([jarscore, "convert", model, "--out", f"art/{name}/1", "--sample", "holdout.csv"], cwd=user)
+    return {"churn": lgbm.predict(held_out), "fraud": xgb.predict_proba(held_out)[:, 1]}
 
+
+def test_convert_and_score_outside_the_checkout(user, converted):
+    native = converted
     jarscore = str(user.parent / "venv" / "bin" / "jarscore")
     version = _run([jarscore, "--version"], cwd=user).stdout
     assert "jarscore 0.1.0" in version and "JVM runtime 0.1.0" in version and "site-packages" in version
-    for name, model in (("churn", "churn.txt"), ("fraud", "fraud.json")):
-        _run([jarscore, "convert", model, "--out", f"art/{name}/1", "--sample", "holdout.csv"], cwd=user)
+    for name in ("churn", "fraud"):
         _run([jarscore, "score", f"art/{name}/1", "--input", "holdout.csv", "--output", f"{name}.csv"], cwd=user)
         scored = pd.read_csv(user / f"{name}.csv")["probability(1)"].to_numpy()
         tolerance = 1e-12 if name == "churn" else 1e-6   # XGBoost computes in float32
@@ -108,3 +116,25 @@ def test_convert_and_score_outside_the_checkout(user):
     np.testing.assert_allclose(result["churn"], native["churn"], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(result["fraud"], native["fraud"], rtol=1e-6, atol=1e-6)
     assert result["churn_kernel"] == "active" and result["fraud_kernel"] == "active"
+
+
+def test_the_base_install_scores_and_names_what_conversion_lacks(tmp_path, wheel, user, converted):
+    """Without extras: numpy, pandas and JPype only. Scoring works; converting says what to install."""
+    _run([sys.executable, "-m", "venv", str(tmp_path / "venv")], cwd=tmp_path)
+    _run([str(tmp_path / VENV_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+          "-c", str(ROOT / "constraints.txt"), str(wheel)], cwd=tmp_path, timeout=900)
+    python = str(tmp_path / VENV_PYTHON)
+    listed = _run([python, "-m", "pip", "list", "--format=freeze"], cwd=user).stdout.lower()
+    for absent in ("scikit-learn", "sklearn2pmml", "lightgbm", "xgboost", "py4j"):
+        assert f"\n{absent}==" not in f"\n{listed}", f"{absent} came with the base install"
+
+    script = "import json, pandas as pd; from jarscore import Scorer; " \
+             "print(json.dumps(Scorer.load('art/churn/1').predict_proba(pd.read_csv('holdout.csv'))[:, 1].tolist()))"
+    scored = json.loads(_run([python, "-c", script], cwd=user).stdout)
+    np.testing.assert_allclose(scored, converted["churn"], rtol=1e-12, atol=1e-12)
+
+    refused = subprocess.run([str(tmp_path / "venv" / "bin" / "jarscore"), "convert", "churn.txt", "--out", "again"],
+                             cwd=user, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "needs the Python package 'lightgbm', which is not installed: pip install lightgbm" in refused.stderr
+    assert not (user / "again").exists()
