@@ -10,7 +10,6 @@ loaded, and accepted by every ``before_swap`` validator."""
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
@@ -24,12 +23,23 @@ from jarscore.scorer.metrics import Metrics, prometheus
 from jarscore.scorer.repository import Repository, VersionPolicy, check_version, fingerprint
 from jarscore.scorer.routing import Router
 from jarscore.scorer.scorer import Scorer
+from jarscore.scorer.verification import check_recorded_outputs
 
 log = logging.getLogger(__name__)
 
 _SHADOW_QUEUE = 1024
-#: Recorded verification outputs went through JSON; both sides come from the same JAR.
-VERIFICATION_TOLERANCE = 1e-9
+# A refused version whose files have not changed is tried again after this back-off, doubling up to
+# the cap: a cause outside its folder (memory, a validator's data) may have gone away.
+_RETRY_FIRST_SECONDS = 5.0
+_RETRY_MAX_SECONDS = 300.0
+
+
+@dataclass
+class _Refusal:
+    fingerprint: str   # the folder as it was before the attempt that failed
+    message: str
+    next_try: float    # time.monotonic()
+    delay: float
 
 
 @dataclass(frozen=True)
@@ -113,32 +123,8 @@ def verify_outputs(candidate: ModelVersion) -> bool:
     actual = sha256_of(candidate.directory / JAR)
     if actual != expected:
         raise JarscoreError(f"{JAR} changed after it was checked (sha256 {actual}, manifest says {expected})")
-    verification = candidate.manifest.get("verification")
-    if not verification:
-        log.info("%s: the manifest has no verification rows; only its checksum was checked", candidate)
-        return True
-    rows, outputs = verification["rows"], verification["outputs"]
-    if len(rows) != len(outputs):
-        raise JarscoreError("the manifest's verification needs as many 'rows' as 'outputs'")
-    scored = candidate.scorer.evaluate(rows)
-    for r, recorded in enumerate(outputs):
-        for field, value in recorded.items():
-            actual = scored[field].iloc[r]
-            if not _same(value, actual):
-                raise JarscoreError(f"verification row {r}: '{field}' is {actual!r}, the manifest recorded {value!r}")
+    check_recorded_outputs(candidate.scorer, candidate.manifest, str(candidate))
     return True
-
-
-def _same(recorded: Any, actual: Any) -> bool:
-    if recorded is None:
-        return True  # recorded as null: a non-finite value JSON cannot hold
-    if isinstance(recorded, (int, float)) and not isinstance(recorded, bool):
-        try:
-            a, b = float(recorded), float(actual)
-        except (TypeError, ValueError):
-            return False
-        return math.isclose(a, b, rel_tol=VERIFICATION_TOLERANCE, abs_tol=VERIFICATION_TOLERANCE)
-    return str(recorded) == str(actual)
 
 
 class ModelRegistry:
@@ -156,7 +142,7 @@ class ModelRegistry:
         self._served: dict[str, dict[int, ModelVersion]] = {}  # replaced whole on every swap, never mutated
         self._routes: dict[str, Router] = {}
         self._shadows: dict[str, tuple[int, Callable[[Result, Result], Any]]] = {}
-        self._refused: dict[Path, str] = {}
+        self._refused: dict[Path, _Refusal] = {}
         self._metrics = Metrics()
         self._swap_lock = threading.RLock()
         self._shadow_queue: queue.Queue | None = None
@@ -212,14 +198,23 @@ class ModelRegistry:
     # explicit hooks -----------------------------------------------------------------------------
     def reload(self) -> None:
         """Makes the served versions of every model in the repository match its version policy: loads
-        the complete versions the policy selects, then unloads those it no longer selects. A version that
-        fails is reported (on_error, the log) and skipped until its files change; the versions serving
-        stay. A model with no complete version left keeps serving what it has."""
+        the complete versions the policy selects, then unloads those it no longer selects. Versions
+        refused before are tried again. A version that fails is reported (on_error, the log) once for as
+        long as it fails the same way unchanged; the versions serving stay. A model with no complete
+        version left keeps serving what it has."""
+        self._reload_all(retry_refused=True)
+
+    def poll(self) -> None:
+        """What the watcher calls: :meth:`reload`, except that a refused version is tried again only once
+        any file of its folder changed, or after a back-off (5 s, doubling up to 5 minutes)."""
+        self._reload_all(retry_refused=False)
+
+    def _reload_all(self, *, retry_refused: bool) -> None:
         with self._swap_lock:
             try:
                 self._require_open()
                 for name in self.repository.model_names():
-                    self._reload(name)
+                    self._reload(name, retry_refused)
             except JarscoreError as exc:
                 self._report(exc)
                 raise
@@ -231,11 +226,11 @@ class ModelRegistry:
         with self._swap_lock:
             self._require_open()
             directory = self.repository.directory(name, version)
+            before = fingerprint(directory)
             try:
                 loaded = self._swap_in(name, int(version), directory)
             except VersionLoadError as exc:
-                self._refused[directory] = fingerprint(directory)
-                self._failed(exc)
+                self._refuse(directory, before, exc)
                 raise
             self._refused.pop(directory, None)
             return loaded
@@ -387,25 +382,27 @@ class ModelRegistry:
         self.close()
 
     # swapping -----------------------------------------------------------------------------------
-    def _reload(self, name: str) -> None:
+    def _reload(self, name: str, retry_refused: bool) -> None:
         policy = self.policy_for(name)
         directories = self.repository.version_directories(name)
         usable = set(directories)
         while True:
             current = self._served.get(name, {})
-            usable = {v for v in usable if v in current or self._worth_trying(name, v, directories[v])}
+            usable = {v for v in usable
+                      if v in current or self._worth_trying(name, v, directories[v], retry_refused)}
             wanted = policy.select(usable)
             failed = None
             for version in wanted:
                 if version in current:
                     continue
+                before = fingerprint(directories[version])
                 try:
                     self._swap_in(name, version, directories[version])
                 except VersionLoadError as exc:
-                    self._refused[directories[version]] = fingerprint(directories[version])
-                    self._failed(exc)
+                    self._refuse(directories[version], before, exc)
                     failed = version
                     break
+                self._refused.pop(directories[version], None)
             if failed is not None:
                 usable.discard(failed)
                 continue  # the policy may pick another version now, e.g. the latest one that loads
@@ -419,13 +416,26 @@ class ModelRegistry:
                     self.unload(name, version)
             return
 
-    def _worth_trying(self, name: str, version: int, directory: Path) -> bool:
-        """False for a directory that is not a version yet (no manifest) or that failed before and has not changed."""
+    def _worth_trying(self, name: str, version: int, directory: Path, retry_refused: bool) -> bool:
+        """False for a directory that is not a version yet (no manifest), or that was refused and has not
+        changed since, unless retrying refused versions or its back-off has passed."""
         if not (directory / "manifest.json").is_file():
             log.debug("%s v%s: no manifest yet in %s; not a complete version", name, version, directory)
             return False
-        before = self._refused.get(directory)
-        return before is None or before != fingerprint(directory)
+        refusal = self._refused.get(directory)
+        return (refusal is None or retry_refused or refusal.fingerprint != fingerprint(directory)
+                or time.monotonic() >= refusal.next_try)
+
+    def _refuse(self, directory: Path, before: str, exc: VersionLoadError) -> None:
+        """Remembers a refusal; reports it unless the same folder, unchanged, failed the same way before."""
+        previous = self._refused.get(directory)
+        repeated = previous is not None and previous.fingerprint == before and previous.message == str(exc)
+        delay = min(previous.delay * 2, _RETRY_MAX_SECONDS) if repeated else _RETRY_FIRST_SECONDS
+        self._refused[directory] = _Refusal(before, str(exc), time.monotonic() + delay, delay)
+        if repeated:
+            log.debug("%s (unchanged, reported before; next try in %.0f s)", exc, delay)
+        else:
+            self._failed(exc)
 
     def _swap_in(self, name: str, version: int, directory: Path) -> ModelVersion:
         artifact = check_version(name, version, directory)
@@ -497,7 +507,7 @@ class ModelRegistry:
 
 class Watcher:
     """Polls the repository: every ``interval`` seconds (from the end of the previous poll) it calls
-    :meth:`ModelRegistry.reload`. One daemon thread that sleeps in between."""
+    :meth:`ModelRegistry.poll`. One daemon thread that sleeps in between."""
 
     def __init__(self, registry: ModelRegistry, interval: float):
         if not interval > 0:
@@ -530,7 +540,7 @@ class Watcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.registry.reload()
-            except Exception as exc:  # reload() has reported it; keep polling
+                self.registry.poll()
+            except Exception as exc:  # poll() has reported it; keep polling
                 log.warning("reload failed: %s", exc)
             self._stop.wait(self.interval)

@@ -4,12 +4,13 @@ the version policies that choose which of a model's complete versions serve. Mir
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from jarscore.errors import ArtifactError, VersionLoadError
-from jarscore.scorer.artifact import JAR, MANIFEST, Artifact, read_artifact
+from jarscore.scorer.artifact import MANIFEST, Artifact, read_artifact
 
 
 @dataclass(frozen=True)
@@ -77,30 +78,36 @@ def version_number(directory_name: str) -> int | None:
 
 
 def check_version(name: str, version: int, directory: Path) -> Artifact:
-    """The version's artifact if it is complete: the manifest parses and the JAR's sha256 matches it.
-    The converter writes the manifest last and renames the directory into place, and a copy in any
-    file order fails one of these checks until its last byte is there. Nothing is class-loaded here."""
+    """The version's artifact if it is complete (scorer.artifact.read_artifact, with the folder's name
+    and version expected in the manifest). The converter writes the manifest last and renames the
+    directory into place; a copy in any file order fails a check until its last byte is there.
+    Nothing is class-loaded here."""
     if not (directory / MANIFEST).is_file():
         raise VersionLoadError(name, version, directory, f"{MANIFEST} is missing: the version is incomplete "
                                "(still being written or copied?); it is loaded once its manifest is there")
     try:
-        return read_artifact(directory)
+        return read_artifact(directory, name=name, version=version)
     except ArtifactError as exc:
-        raise VersionLoadError(name, version, directory, f"{exc}; the JAR is incomplete, modified or corrupt"
-                               if "does not match" in str(exc) else str(exc)) from None
+        raise VersionLoadError(name, version, directory, str(exc)) from None
     except OSError as exc:
         raise VersionLoadError(name, version, directory, f"cannot read it: {exc}") from None
 
 
 def fingerprint(directory: Path) -> str:
-    """Sizes and modification times of the manifest and the JAR: a failed version is retried once they change."""
+    """Name, size and modification time (ns) of every file in the version's folder: a refused version
+    is tried again as soon as any of them changes. Taken before the version is checked, so a file that
+    changes during the check is seen at the next poll."""
     parts = []
-    for file in (MANIFEST, JAR):
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return "absent"
+    for entry in entries:
         try:
-            stat = (directory / file).stat()
-            parts.append(f"{stat.st_size}@{stat.st_mtime_ns}")
+            stat = entry.stat()
+            parts.append(f"{entry.name}:{stat.st_size}@{stat.st_mtime_ns}")
         except OSError:
-            parts.append("absent")
+            parts.append(f"{entry.name}:gone")
     return ";".join(parts)
 
 

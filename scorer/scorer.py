@@ -16,6 +16,7 @@ from jarscore.scorer import jvm
 from jarscore.scorer.artifact import Artifact, read_artifact
 from jarscore.scorer.fast import FastPath
 from jarscore.scorer.inputs import Field, _positions, columns_from, row_columns
+from jarscore.scorer.verification import check_recorded_outputs
 
 _MODEL_CLASS = "io.jarscore.runtime.Model"
 log = logging.getLogger("jarscore.scorer")
@@ -23,6 +24,16 @@ log = logging.getLogger("jarscore.scorer")
 
 ALL_COLUMNS = object()  # the array's columns are the model's inputs, in order
 _FLOAT64 = np.dtype(np.float64)
+
+
+def _verified(scorer: "Scorer") -> "Scorer":
+    """The artifact's scorer once it reproduces the manifest's verification rows; closed if it does not."""
+    try:
+        check_recorded_outputs(scorer, scorer.manifest, f"artifact {scorer.source}")
+    except BaseException:
+        scorer.close()
+        raise
+    return scorer
 
 
 def default_threads() -> int:
@@ -99,8 +110,9 @@ class Scorer:
     @classmethod
     def load(cls, path: str | Path, *, threads: int | None = None, kernel: bool = True,
              warmup: float = 0.0, out_of_process: bool = False) -> "Scorer":
-        """Loads an artifact directory (checked against its manifest), a transpiled model.jar,
-        or a .pmml file (scored by JPMML-Evaluator's interpreter, engine 'pmml').
+        """Loads an artifact directory, a transpiled model.jar, or a .pmml file (scored by
+        JPMML-Evaluator's interpreter, engine 'pmml'). An artifact is checked first: every file's size
+        and sha256 against its manifest, then the outputs recorded for its verification rows.
 
         An artifact's fast kernel is used (engine 'kernel') when it agrees with JPMML on the
         manifest's verification rows; ``kernel=False`` forces the JPMML path. ``threads`` JVM threads
@@ -116,7 +128,7 @@ class Scorer:
             return cls._load_remote(path)
         Model = jvm.jclass(_MODEL_CLASS)
         if path.is_dir():
-            return cls.load_artifact(read_artifact(path), threads=threads, kernel=kernel, warmup=warmup)
+            return _verified(cls.load_artifact(read_artifact(path), threads=threads, kernel=kernel, warmup=warmup))
         java_path = _java_path(path)
         if not path.exists():
             raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
@@ -150,7 +162,8 @@ class Scorer:
 
         if path.is_dir():
             artifact = read_artifact(path)
-            return cls(RemoteModel(artifact.jar, pmml=False), engine="jar", manifest=artifact.manifest, source=path)
+            return _verified(cls(RemoteModel(artifact.jar, pmml=False), engine="jar", manifest=artifact.manifest,
+                                 source=path))
         if path.suffix in (".jar", ".pmml") and path.is_file():
             engine = path.suffix[1:]
             return cls(RemoteModel(path, pmml=engine == "pmml"), engine=engine, manifest=None, source=path)

@@ -31,11 +31,13 @@ def build_versions(folder: Path) -> dict[int, Path]:
 
 def publish(root: Path, version: int, source: Path) -> Path:
     """Copies an artifact into ROOT/price/VERSION as the converter publishes: a hidden staging
-    directory renamed into place."""
+    directory renamed into place. Its manifest says VERSION, as a conversion to that version's would
+    (a folder whose manifest names another version is refused)."""
     model_dir = root / NAME
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = model_dir / f".partial-{version}"
     shutil.copytree(source, staging)
+    rewrite_manifest(staging, lambda manifest: manifest.update(version=version))
     target = model_dir / str(version)
     staging.rename(target)
     return target

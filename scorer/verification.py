@@ -1,0 +1,45 @@
+"""The manifest's verification rows: the converter records what the JAR answered for them, and a
+loaded artifact must answer the same before it scores anything (Scorer.load, the registry)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Mapping
+
+from jarscore.errors import ArtifactError
+
+#: Recorded verification outputs went through JSON; both sides come from the same JAR.
+VERIFICATION_TOLERANCE = 1e-9
+
+log = logging.getLogger(__name__)
+
+
+def check_recorded_outputs(scorer: Any, manifest: Mapping[str, Any], what: str) -> None:
+    """Raises ArtifactError unless ``scorer`` reproduces every recorded output of the verification rows."""
+    verification = manifest.get("verification")
+    if not verification:
+        log.info("%s: the manifest has no verification rows; only its checksums were checked", what)
+        return
+    rows, outputs = verification.get("rows"), verification.get("outputs")
+    if not isinstance(rows, list) or not isinstance(outputs, list) or len(rows) != len(outputs):
+        raise ArtifactError(f"{what}: the manifest's verification needs as many 'rows' as 'outputs'")
+    scored = scorer.evaluate(rows)
+    for r, recorded in enumerate(outputs):
+        for field, value in recorded.items():
+            actual = scored[field].iloc[r]
+            if not _same(value, actual):
+                raise ArtifactError(f"{what}: verification row {r}: '{field}' is {actual!r}, the manifest "
+                                    f"recorded {value!r}; the artifact does not score as it did when converted")
+
+
+def _same(recorded: Any, actual: Any) -> bool:
+    if recorded is None:
+        return True  # recorded as null: a non-finite value JSON cannot hold
+    if isinstance(recorded, (int, float)) and not isinstance(recorded, bool):
+        try:
+            a, b = float(recorded), float(actual)
+        except (TypeError, ValueError):
+            return False
+        return math.isclose(a, b, rel_tol=VERIFICATION_TOLERANCE, abs_tol=VERIFICATION_TOLERANCE)
+    return str(recorded) == str(actual)
