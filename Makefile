@@ -41,7 +41,7 @@ demo: setup
 test: setup test-java test-python
 
 test-java: setup
-	cd jvm && $(MVN) test
+	cd jvm && $(MVN) verify
 
 test-python: setup
 	$(PY) -m pytest -q tests
