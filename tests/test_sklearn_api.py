@@ -273,3 +273,12 @@ def test_fit_is_refused_and_frozen_estimator_wraps_a_scorer(classifier):
         frozen = FrozenEstimator(scorer).fit(X, y)
         assert is_classifier(frozen)
         np.testing.assert_array_equal(frozen.predict_proba(X), scorer.predict_proba(X))
+
+
+def test_converting_a_pmml_classifier_records_its_classes_as_json(classifier, tmp_path):
+    """With no native model, the manifest's classes come from the Scorer's classes_ (an array now)."""
+    out, native, X, _ = classifier
+    scorer = convert(out / "model.pmml", tmp_path / "from-pmml", log=lambda line: None)
+    assert scorer.manifest["classes"] == native.classes_.tolist()
+    np.testing.assert_array_equal(scorer.classes_, native.classes_)
+    scorer.close()
