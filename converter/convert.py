@@ -95,7 +95,8 @@ def _manifest(name, version, kind, source, java_class, scorer: Scorer, work: Pat
     classes = None
     if scorer.is_classifier:
         native_classes = getattr(source, "classes_", None)
-        classes = [_json_value(c) for c in native_classes] if native_classes is not None else scorer.classes_
+        classes = ([_json_value(c) for c in native_classes] if native_classes is not None
+                   else scorer.classes_.tolist())
     manifest = {
         "format": FORMAT_VERSION,
         "name": name,

@@ -13,6 +13,12 @@ class ArtifactError(JarscoreError):
     """An artifact or model file that cannot be read, or that is incomplete."""
 
 
+class NoProbabilitiesError(ArtifactError, AttributeError):
+    """``predict_proba`` of a model without class probabilities (a regressor, or a classifier whose
+    PMML has no probability outputs). An AttributeError as well, so ``hasattr(scorer, "predict_proba")``
+    is False, as scikit-learn and the libraries built on it expect of such a model."""
+
+
 class ConversionError(JarscoreError):
     """A model that cannot be turned into PMML or a JAR."""
 

@@ -11,9 +11,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jarscore.errors import ArtifactError
+from jarscore.errors import ArtifactError, InputError, JarscoreError, NoProbabilitiesError
 from jarscore.scorer import jvm
-from jarscore.scorer.artifact import Artifact, read_artifact
+from jarscore.scorer.artifact import JAR, Artifact, read_artifact
 from jarscore.scorer.fast import FastPath
 from jarscore.scorer.inputs import Field, _positions, columns_from, row_columns
 from jarscore.scorer.verification import check_recorded_outputs
@@ -41,12 +41,46 @@ def default_threads() -> int:
     return int(os.environ.get("JARSCORE_THREADS") or os.cpu_count() or 1)
 
 
+class _ProbabilitiesOnly:
+    """``predict_proba``, an attribute of the models that have class probabilities only: on any other
+    model reading it raises :class:`NoProbabilitiesError` (an AttributeError, so ``hasattr`` is
+    False, as scikit-learn expects of a regressor). A model with probabilities holds its bound method
+    in its instance dict, which wins over this (non-data) descriptor: the call costs what a plain
+    method's does, a bound method less, and nothing of this class runs on the hot path."""
+
+    def __init__(self, function):
+        self._function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self._function
+        if instance._probabilities:  # after close() dropped the bound method (see Scorer.close)
+            return self._function.__get__(instance, owner)
+        raise _no_probabilities(instance)
+
+
+def _no_probabilities(scorer) -> NoProbabilitiesError:
+    if not scorer.is_classifier:
+        return NoProbabilitiesError(f"model '{scorer.name}' is a regressor; predict_proba needs a classifier")
+    return NoProbabilitiesError(f"model '{scorer.name}' has no probability outputs (outputs: {scorer.output_fields})")
+
+
 class Scorer:
-    """A loaded model. Use :meth:`Scorer.load`; thread-safe for scoring."""
+    """A loaded model. Use :meth:`Scorer.load`; thread-safe for scoring.
+
+    It follows scikit-learn's conventions for a fitted estimator (scikit-learn itself is not needed
+    to score): ``is_classifier``/``is_regressor`` and ``get_scorer(...)`` work on it, it has
+    ``classes_`` (classifiers), ``n_features_in_``, ``feature_names_in_`` and ``score``;
+    ``predict_proba`` exists on classifiers only. It is a context manager (``close`` at exit).
+    ``pickle`` and ``sklearn.base.clone`` keep the artifact's path and load options, never the JVM
+    model: unpickling or cloning loads the artifact again from that path, checked as ``load`` checks
+    it (and, for an artifact directory, checked to be the same model.jar)."""
 
     def __init__(self, java_model, *, engine: str, manifest: Mapping[str, Any] | None, source: Path,
                  threads: int | None = None, kernel: bool = True):
         self._model = java_model
+        self._closed = False
         # Decided once: _score consults it on every call, and a JPype attribute lookup is not free.
         self._remote = not hasattr(java_model, "scoreColumns")
         self.engine = engine
@@ -63,15 +97,24 @@ class Scorer:
         self._result_names = [f.name for f in self._results]
         self._target = self._results[0] if self._results else None
         self.is_classifier = str(java_model.miningFunction()) == "classification"
-        self.classes_ = self._classes() if self.is_classifier else None
-        self._label_of = {str(c): c for c in self.classes_} if self.is_classifier else {}
+        # the labels in their own Python types (predict_one returns these), and as scikit-learn's array
+        self._class_list = self._classes() if self.is_classifier else None
+        self.classes_ = np.asarray(self._class_list) if self.is_classifier else None
+        self._label_of = {str(c): c for c in self._class_list} if self.is_classifier else {}
         self._proba_fields = self._probability_fields() if self.is_classifier else []
+        self._probabilities = bool(self._proba_fields)
+        if self._probabilities:
+            # see _ProbabilitiesOnly: the bound method in the instance dict, found before the class's
+            self.predict_proba = type(self).predict_proba.__get__(self, type(self))
         positions = {f.name: i for i, f in enumerate(self._results)}
         self._proba_positions = [positions[name] for name in self._proba_fields if name in positions]
         p = self._proba_positions
         # a slice when contiguous: cheaper than fancy indexing on every single-row call
         self._proba_take = slice(p[0], p[-1] + 1) if p and p == list(range(p[0], p[-1] + 1)) else p
         self.threads = threads or default_threads()
+        # what pickle and clone load again (see _identity): the absolute path, as cwd may change
+        self._path = Path(source).absolute()
+        self._options = {"threads": threads, "kernel": kernel, "warmup": 0.0, "out_of_process": self._remote}
         self._fast = None
         # (1, inputs) when a one-row float64 array in input order is the kernel's own row (see predict_proba)
         self._kernel_row_shape = None
@@ -124,6 +167,13 @@ class Scorer:
         instead of one inside this process: the mode for servers that fork after loading. The
         gateway scores through JPMML-Evaluator (no kernel)."""
         path = Path(path)
+        scorer = cls._load(path, threads=threads, kernel=kernel, warmup=warmup, out_of_process=out_of_process)
+        scorer._options = {"threads": threads, "kernel": kernel, "warmup": warmup, "out_of_process": out_of_process}
+        return scorer
+
+    @classmethod
+    def _load(cls, path: Path, *, threads: int | None, kernel: bool, warmup: float,
+              out_of_process: bool) -> "Scorer":
         if out_of_process:
             return cls._load_remote(path)
         Model = jvm.jclass(_MODEL_CLASS)
@@ -151,6 +201,7 @@ class Scorer:
             model = Model.loadJar(_java_path(artifact.jar))
         scorer = cls(model, engine="jar", manifest=artifact.manifest, source=artifact.directory,
                      threads=threads, kernel=kernel)
+        scorer._options["warmup"] = warmup
         if warmup > 0 and scorer.kernel == "active":
             with jvm.java_errors():
                 model.warmUpKernel(int(warmup * 1000))
@@ -199,6 +250,93 @@ class Scorer:
     def outputs(self) -> list[Field]:
         return list(self._results)
 
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """The columns the native model was trained on, in order, when the manifest records them (an
+        array in this order scores), else the input fields; an object array of str, as scikit-learn's."""
+        return np.asarray(self._features or self._input_names, dtype=object)
+
+    @property
+    def n_features_in_(self) -> int:
+        return len(self._features or self._input_names)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # scikit-learn conventions (scikit-learn is imported only inside __sklearn_tags__) -------------
+    @property
+    def _estimator_type(self) -> str:
+        # what is_classifier/is_regressor read before scikit-learn 1.6 (and other libraries still do)
+        return "classifier" if self.is_classifier else "regressor"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+
+        strings = not all(f.numeric for f in self._inputs)
+        return Tags(
+            estimator_type=self._estimator_type,
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags() if self.is_classifier else None,
+            regressor_tags=None if self.is_classifier else RegressorTags(),
+            input_tags=InputTags(allow_nan=True, string=strings, categorical=strings),
+        )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # a loaded model is fitted; it cannot be fitted again
+
+    def fit(self, X: Any = None, y: Any = None, **fit_params) -> "Scorer":
+        """Raises: a loaded model is fitted already and cannot be fitted again (train the native model
+        and convert it). It exists because scikit-learn's ``check_is_fitted`` wants an estimator to
+        have it; to use a Scorer where scikit-learn would fit, wrap it in ``sklearn.frozen.FrozenEstimator``."""
+        raise JarscoreError(f"model '{self.name}' is a converted artifact and cannot be fitted: train the "
+                            "native model and convert it (sklearn.frozen.FrozenEstimator wraps a Scorer "
+                            "where scikit-learn would fit it)")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """What identifies the loaded model: the artifact's path and the options it was loaded with
+        (``Scorer.load``'s arguments). There is no ``set_params``: load again to change them."""
+        return {"path": str(self._path), **self._options}
+
+    def __sklearn_clone__(self) -> "Scorer":
+        """``sklearn.base.clone``: the same artifact loaded again, as unpickling does (a loaded
+        model cannot be fitted, so a clone is the model itself, in a Scorer of its own)."""
+        return _restore(type(self), self._identity())
+
+    def __reduce__(self):
+        # The JVM model never travels: the receiving process loads the artifact again from its path.
+        return _restore, (type(self), self._identity())
+
+    def _identity(self) -> dict[str, Any]:
+        sha256 = ((self.manifest.get("files") or {}).get(JAR) or {}).get("sha256")
+        return {**self.get_params(), "name": self.name, "sha256": sha256}
+
+    def __enter__(self) -> "Scorer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """As scikit-learn's ``score``: the accuracy of ``predict(X)`` against ``y`` for a classifier,
+        the coefficient of determination R² for a regressor (weighted by ``sample_weight``)."""
+        predicted = self.predict(X)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.shape != predicted.shape:
+            raise InputError(f"y has shape {y.shape}; {len(predicted)} rows were scored")
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if self.is_classifier:
+            return float(np.average(predicted == y, weights=weights))
+        y = y.astype(np.float64)
+        weights = np.ones_like(y) if weights is None else weights
+        residual = float(np.sum(weights * (y - predicted) ** 2))
+        total = float(np.sum(weights * (y - np.average(y, weights=weights)) ** 2))
+        if total == 0.0:
+            return 1.0 if residual == 0.0 else 0.0  # scikit-learn's choice (force_finite)
+        return 1.0 - residual / total
+
     # scoring ------------------------------------------------------------------------------------
     def evaluate(self, X: Any) -> pd.DataFrame:
         """Every result field (the target, then the model's output fields) for each row."""
@@ -219,10 +357,8 @@ class Scorer:
             one = self._fast.score_one(X, picked=True)
             if one is not None:
                 return one
-        if not self.is_classifier:
-            raise ArtifactError(f"model '{self.name}' is a regressor; predict_proba needs a classifier")
-        if not self._proba_fields:
-            raise ArtifactError(f"model '{self.name}' has no probability outputs (outputs: {self.output_fields})")
+        if not self._probabilities:  # reached through the class: Scorer.predict_proba(scorer, X)
+            raise _no_probabilities(self)
         matrix = self._numeric_matrix(X)
         if matrix is None:
             matrix = self._plain_array_row(X)
@@ -232,6 +368,8 @@ class Scorer:
         columns, rows = columns_from(X, self._inputs, self._features)
         results = self._score(columns, rows)
         return np.column_stack([results[i] for i in self._proba_positions])
+
+    predict_proba = _ProbabilitiesOnly(predict_proba)
 
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
@@ -245,6 +383,14 @@ class Scorer:
         return out
 
     def close(self) -> None:
+        """Releases the model (its JVM class loader); ``with Scorer.load(...) as scorer:`` calls it at
+        exit. Closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        # the bound predict_proba in the instance dict refers to the scorer: drop the cycle, so the
+        # scorer (and its Java model) goes as soon as the last reference does
+        self.__dict__.pop("predict_proba", None)
         if self._fast is not None:
             self._fast.release_scratch()
         self._model.close()
@@ -361,7 +507,7 @@ class Scorer:
         if not self.is_classifier:
             return np.asarray(target_column, dtype=np.float64)
         labels = [self._label_of.get(v, v) for v in target_column]
-        return np.asarray(labels, dtype=np.asarray(self.classes_).dtype)
+        return np.asarray(labels, dtype=self.classes_.dtype)
 
     def _frame(self, results: list) -> pd.DataFrame:
         return pd.DataFrame({f.name: column for f, column in zip(self._results, results)})
@@ -377,7 +523,7 @@ class Scorer:
     def _probability_fields(self) -> list[str]:
         if "probability_fields" in self.manifest:
             return list(self.manifest["probability_fields"])
-        wanted = [f"probability({c})" for c in self.classes_]
+        wanted = [f"probability({c})" for c in self._class_list]
         present = set(self.output_fields)
         return wanted if all(name in present for name in wanted) else []
 
@@ -386,6 +532,25 @@ class Scorer:
 
 
 Scorer.kernel = "absent: not an artifact's transpiled JAR"
+
+
+def _restore(cls: type, identity: Mapping[str, Any]) -> Scorer:
+    """A pickled or cloned Scorer: its artifact loaded again from its path, checked by ``load``, and
+    for an artifact directory checked to hold the same model.jar."""
+    path = Path(identity["path"])
+    if not path.exists():
+        raise ArtifactError(f"cannot restore Scorer '{identity.get('name')}': no model at {path} (a pickled "
+                            "or cloned Scorer holds its artifact's path, not the model, and loads it again "
+                            "from there: the path must exist where it is unpickled)")
+    options = {key: identity[key] for key in ("threads", "kernel", "warmup", "out_of_process") if key in identity}
+    scorer = cls.load(path, **options)
+    expected = identity.get("sha256")
+    actual = ((scorer.manifest.get("files") or {}).get(JAR) or {}).get("sha256")
+    if expected and actual != expected:
+        scorer.close()
+        raise ArtifactError(f"cannot restore Scorer '{identity.get('name')}': {path} now holds another model "
+                            f"({JAR} sha256 {actual}; the pickled or cloned Scorer had {expected})")
+    return scorer
 
 
 def _java_path(path: Path):
