@@ -190,3 +190,31 @@ def test_every_file_of_the_folder_counts_for_a_retry(registry, sources, errors):
     assert registry.versions(NAME) == [2]
     assert manifest["files"]["model.pmml"]["bytes"] == (target / "model.pmml").stat().st_size
     assert np.isfinite(registry.predict(NAME, numeric_frame(rows=3, seed=1)).values).all()
+
+
+class _Answers:
+    """Stands in for a loaded model in the comparison rule's own test: evaluate() returns fixed outputs."""
+
+    def __init__(self, **columns):
+        import pandas as pd
+
+        self.frame = pd.DataFrame(columns)
+
+    def evaluate(self, rows):
+        return self.frame
+
+
+def test_float32_outputs_may_differ_by_an_ulp_double_outputs_may_not():
+    from jarscore.scorer.verification import check_recorded_outputs
+
+    recorded = 0.37795770168304443             # a float32 value, as XGBoost's PMML computes
+    next_down = float(np.nextafter(np.float32(recorded), np.float32(0)))   # one float32 ulp below
+    manifest = {"outputs": [{"name": "p", "data_type": "float"}, {"name": "q", "data_type": "double"}],
+                "verification": {"rows": [{"x": 1.0}], "outputs": [{"p": recorded, "q": 0.5}]}}
+    check_recorded_outputs(_Answers(p=[next_down], q=[0.5]), manifest, "float32")
+    manifest["verification"]["outputs"] = [{"p": 0.5, "q": recorded}]
+    with pytest.raises(ArtifactError, match=r"verification row 0: 'q'"):
+        check_recorded_outputs(_Answers(p=[0.5], q=[next_down]), manifest, "double")
+    manifest["verification"]["outputs"] = [{"p": recorded, "q": 0.5}]
+    with pytest.raises(ArtifactError, match=r"verification row 0: 'p'"):
+        check_recorded_outputs(_Answers(p=[recorded * (1 + 1e-5)], q=[0.5]), manifest, "far")
