@@ -20,6 +20,7 @@ _cleanups: dict[int, Callable[[], None]] = {}
 _ids = itertools.count()
 _lock = threading.Lock()
 _claimed = False
+_installed = False
 
 
 @contextlib.contextmanager
@@ -44,10 +45,17 @@ def claim_report() -> bool:
         return True
 
 
+def installed() -> bool:
+    return _installed
+
+
 def install(report: Callable[[], None]) -> bool:
-    """Arms the watcher (from the main thread only); ``report`` prints the one-line message."""
-    if threading.current_thread() is not threading.main_thread():
+    """Arms the watcher, once per process and from the main thread only; ``report`` prints the
+    one-line message."""
+    global _installed
+    if _installed or threading.current_thread() is not threading.main_thread():
         return False
+    _installed = True
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.signal(signal.SIGINT, _noted)

@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         debug, given = True, given[1:]
     command = next((word for word in given if not word.startswith("-")), None) or "command"
     try:
-        if given[:1] in (["convert"], ["score"]):
+        if argv is None and given[:1] in (["convert"], ["score"]):
+            # Only when this process is the command: the handling is process-wide (SIGINT, the JVM's
+            # start options), not for a caller of main([...]) in its own process.
             _handle_ctrl_c(lambda: command, debug)
         if given[:1] == ["--version"]:
             print(_version())
@@ -168,7 +170,7 @@ def describe_os_error(exc: OSError) -> str:
 def _fail(command: str, message: str, debug: bool, status: int = 1) -> int:
     from jarscore import _interrupt
 
-    if not _interrupt.claim_report():
+    if _interrupt.installed() and not _interrupt.claim_report():
         return status     # the Ctrl-C watcher is reporting and ending the process
     if debug:
         traceback.print_exc()

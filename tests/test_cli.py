@@ -202,7 +202,7 @@ def test_debug_shows_the_traceback(small_artifact, tmp_path):
 
 def _jarscore_with(patch: str, *args):
     """`jarscore ARGS` in a Python that first runs ``patch`` (to make a failure happen)."""
-    code = f"import sys\n{patch}\nfrom jarscore.cli import main\nsys.exit(main({list(args)!r}))"
+    code = f"import sys\n{patch}\nfrom jarscore.cli import main\nsys.argv[1:] = {list(args)!r}\nsys.exit(main())"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
 
 
