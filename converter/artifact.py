@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -41,7 +42,18 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
     published = False
 
     def abandon() -> None:
-        shutil.rmtree(work, ignore_errors=True)
+        # Ctrl-C: runs in another thread while the conversion may still be writing into ``work``.
+        # Renamed first, so writes by path fail from then on, then removed.
+        doomed = work.with_name(work.name + ".abandoned")
+        try:
+            os.rename(work, doomed)
+        except OSError:
+            doomed = work
+        for _ in range(5):
+            shutil.rmtree(doomed, ignore_errors=True)
+            if not doomed.exists():
+                break
+            time.sleep(0.02)
         _remove_if_empty(created)
 
     try:
