@@ -8,9 +8,11 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
+from jarscore._interrupt import cleanup_on_interrupt
 from jarscore.errors import ArtifactError
 from jarscore.scorer.artifact import MANIFEST, sha256_of
 
@@ -22,11 +24,41 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
     if out_dir.exists() and not force:
         raise ArtifactError(f"{out_dir} already exists; choose another --out or pass --force to replace it")
     created = _missing_parents(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    published = False
+    existing = created[-1].parent if created else out_dir.parent
+    if not existing.is_dir():
+        raise ArtifactError(f"cannot write {out_dir}: {existing} is not a folder")
     try:
-        yield work
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_if_empty(created)
+        raise ArtifactError(f"cannot create the folder {exc.filename or out_dir.parent} for {out_dir}: "
+                            f"{exc.strerror or exc}") from exc
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    except OSError as exc:
+        _remove_if_empty(created)
+        raise ArtifactError(f"cannot write {out_dir}: cannot create a folder in {out_dir.parent} "
+                            f"({exc.strerror or exc})") from exc
+    published = False
+
+    def abandon() -> None:
+        # Ctrl-C: runs in another thread while the conversion may still be writing into ``work``.
+        # Renamed first, so writes by path fail from then on, then removed.
+        doomed = work.with_name(work.name + ".abandoned")
+        try:
+            os.rename(work, doomed)
+        except OSError:
+            doomed = work
+        for _ in range(5):
+            shutil.rmtree(doomed, ignore_errors=True)
+            if not doomed.exists():
+                break
+            time.sleep(0.02)
+        _remove_if_empty(created)
+
+    try:
+        with cleanup_on_interrupt(abandon):
+            yield work
         os.chmod(work, 0o755)
         _publish(work, out_dir)
         published = True

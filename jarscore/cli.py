@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import traceback
 from pathlib import Path
 
 from jarscore.errors import JarscoreError
@@ -71,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jarscore", description=__doc__)
     parser.add_argument("--version", action="store_true",
                         help="print jarscore's version and its bundled JVM runtime's, then exit")
+    parser.add_argument("--debug", action="store_true",
+                        help="on failure, print the Python traceback above the one-line error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     convert = commands.add_parser("convert", help="model -> verified artifact", description=_CONVERT_HELP,
@@ -102,19 +106,85 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    given = sys.argv[1:] if argv is None else argv
-    if given[:1] == ["--version"]:
-        print(_version())
-        return 0
-    if given[:1] == ["bench"]:
-        # bench has its own parser (benchmarks/run.py); argparse's REMAINDER would swallow no options.
-        return _bench(argparse.Namespace(bench_args=given[1:]))
-    args = build_parser().parse_args(argv)
+    """Runs one command. Every failure is one line on stderr, ``jarscore COMMAND: error: MESSAGE``, and a
+    non-zero exit (1; 130 for Ctrl-C); ``--debug`` adds the traceback."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    debug = False
+    while given[:1] == ["--debug"]:
+        debug, given = True, given[1:]
+    command = next((word for word in given if not word.startswith("-")), None) or "command"
     try:
+        if argv is None and given[:1] in (["convert"], ["score"]):
+            # Only when this process is the command: the handling is process-wide (SIGINT, the JVM's
+            # start options), not for a caller of main([...]) in its own process.
+            _handle_ctrl_c(lambda: command, debug)
+        if given[:1] == ["--version"]:
+            print(_version())
+            return 0
+        if given[:1] == ["bench"]:
+            # bench has its own parser (benchmarks/run.py); argparse's REMAINDER would swallow no options.
+            return _bench(argparse.Namespace(bench_args=given[1:]))
+        args = build_parser().parse_args(given)
+        command = args.command
         return args.run(args)
+    except KeyboardInterrupt:
+        return _fail(command, "interrupted", debug, status=130)
+    except SystemExit:
+        raise
     except JarscoreError as exc:
-        print(f"jarscore {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(command, str(exc), debug)
+    except OSError as exc:
+        return _fail(command, describe_os_error(exc), debug)
+    except MemoryError:
+        return _fail(command, "out of memory", debug)
+    except Exception as exc:  # noqa: BLE001 (the last resort: one line, the traceback on request)
+        hint = "" if debug else " (rerun with --debug for the traceback)"
+        return _fail(command, f"unexpected {type(exc).__name__}: {exc}{hint}", debug)
+
+
+def _handle_ctrl_c(command, debug: bool) -> None:
+    from jarscore import _interrupt
+
+    def report() -> None:
+        if debug:   # where the main thread was
+            frame = sys._current_frames().get(threading.main_thread().ident)
+            traceback.print_stack(frame, file=sys.stderr)
+        _print_error(command(), "interrupted")
+
+    if _interrupt.install(report):      # first: the imports below take a while
+        from jarscore.scorer import jvm
+
+        jvm.leave_sigint_to_python()
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An OSError as 'PATH: reason' (both paths for a rename or a link), whatever raised it."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None and exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {reason}"
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason}"
+    return reason
+
+
+def _fail(command: str, message: str, debug: bool, status: int = 1) -> int:
+    from jarscore import _interrupt
+
+    if _interrupt.installed() and not _interrupt.claim_report():
+        return status     # the Ctrl-C watcher is reporting and ending the process
+    if debug:
+        traceback.print_exc()
+    _print_error(command, message)
+    return status
+
+
+def _print_error(command: str, message: str) -> None:
+    # One line, whatever the message holds (a JVM's multi-line message, a path with a newline).
+    line = " | ".join(part.strip() for part in message.splitlines() if part.strip()) or message
+    try:
+        print(f"jarscore {command}: error: {line}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass   # stderr itself is gone (a closed pipe): the exit status still tells
 
 
 if __name__ == "__main__":

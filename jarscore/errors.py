@@ -48,3 +48,7 @@ class VersionLoadError(ArtifactError):
 
 class ModelNotServedError(JarscoreError):
     """A request for a model that has no version serving (never loaded, unloaded, or the registry is closed)."""
+
+
+class OutputError(JarscoreError):
+    """A result that cannot be written where it was asked to go: the message names the path and why."""

@@ -68,6 +68,29 @@ def _restore_python_signal_handlers() -> None:
 
 os.register_at_fork(after_in_child=_forget_jvm_in_child)
 
+_sigint_to_python = False
+
+
+def leave_sigint_to_python() -> None:
+    """Ctrl-C stays with the SIGINT handler set in Python once the JVM starts, instead of the JVM's,
+    which ends the process at once with no word and no clean-up: the JVM starts with -Xrs (no handlers
+    of its own for SIGINT, SIGTERM, SIGHUP, SIGQUIT), and Python's handler is set again after it
+    started in case anything else took the signal. The command line asks for this; a library caller
+    keeps JPype's default."""
+    global _sigint_to_python
+    _sigint_to_python = True
+    if _jvm_pid == os.getpid():
+        _restore_python_sigint()
+
+
+def _restore_python_sigint() -> None:
+    """Python's record of its SIGINT handler outlives the JVM's sigaction; setting it again puts it back."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+
 
 def check_not_forked() -> None:
     """Raises JvmError in a process forked after the JVM started, before anything touches the JVM."""
@@ -187,12 +210,16 @@ def start() -> None:
             ) from exc
         _refuse_old_java(Path(jvm_path))
         options = jvm_options()
+        if _sigint_to_python and "-Xrs" not in options:
+            options.append("-Xrs")   # the JVM installs no SIGINT handler even while it starts
         try:
             jpype.startJVM(jvm_path, *options, classpath=jars, convertStrings=False)
         except Exception as exc:  # a bad option: the JVM refuses to start and says why on stderr
             raise JvmError(f"the JVM did not start with the options {options} "
                            f"(defaults, $JARSCORE_JVM_OPTS, configure_jvm()): {exc}") from exc
         _jvm_pid = os.getpid()
+        if _sigint_to_python:
+            _restore_python_sigint()
         version = int(str(jpype.java.lang.Runtime.version().feature()))
         if version < _MIN_JAVA:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")

@@ -4,13 +4,18 @@ loopback, for servers that fork after loading (gunicorn ``--preload``, multiproc
 A JVM started inside a process does not survive ``fork()``; a child process does not care. Each Python
 process gets its own gateway, started on first use: a child forked after its parent loaded a model
 starts a gateway of its own and loads the model again there, so it works by design. A batch crosses
-as one byte string each way (see ``io.jarscore.remote.ScoringGateway``), never value by value."""
+as one byte string each way (see ``io.jarscore.remote.ScoringGateway``), never value by value.
+
+The gateway listens on 127.0.0.1 only, on an ephemeral port, and answers only the client holding the
+random token its parent gave it over its standard input: Py4J would otherwise hand any local process the
+gateway's JVM (``java.lang.Runtime`` included)."""
 
 from __future__ import annotations
 
 import atexit
 import json
 import os
+import secrets
 import struct
 import subprocess
 import tempfile
@@ -25,6 +30,7 @@ from jarscore.scorer import jvm
 
 _GATEWAY_CLASS = "io.jarscore.remote.ScoringGateway"
 _START_SECONDS = 60
+_LOOPBACK = "127.0.0.1"  # the gateway binds this address only
 
 
 class _Gateway:
@@ -49,10 +55,21 @@ class _Gateway:
 
         self.pid = os.getpid()
         self.log = tempfile.TemporaryFile()
+        # Py4J's gateway hands its client the whole JVM (java.lang.Runtime included), so it answers
+        # only a client holding this per-gateway secret. It goes to the child as the first line of its
+        # standard input: a pipe only this process holds, unlike argv (anyone's `ps`) or the
+        # environment (/proc/PID/environ, and inherited by whatever the JVM starts).
+        token = secrets.token_hex(32)
         command = [jvm.java_executable(), "-cp", os.pathsep.join(jvm.classpath()), _GATEWAY_CLASS]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
-        port = self._await_port()
-        self.gateway = JavaGateway(gateway_parameters=GatewayParameters(port=port, auto_convert=False))
+        try:
+            self.process.stdin.write(token.encode("ascii") + b"\n")
+            self.process.stdin.flush()
+        except OSError:
+            pass  # the child died at once; _await_port reports its log
+        self.port = self._await_port()
+        self.gateway = JavaGateway(gateway_parameters=GatewayParameters(
+            address=_LOOPBACK, port=self.port, auth_token=token, auto_convert=False))
         self.entry = self.gateway.entry_point
         atexit.register(self.stop)
 

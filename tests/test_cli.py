@@ -1,7 +1,10 @@
 """The `jarscore` command line: convert model files of every format, score CSVs, fail clearly."""
 
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import lightgbm
 import numpy as np
@@ -118,3 +121,149 @@ def test_a_failed_conversion_leaves_no_folder_it_created(tmp_path):
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith("jarscore convert: error:") and "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.pmml"]
+
+
+# --- every failure is one line ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_artifact(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli-artifact")
+    frame = numeric_frame(rows=400, nan_share=0.0)
+    model = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(frame, binary(frame))
+    model.booster_.save_model(str(folder / "m.txt"))
+    frame.to_csv(folder / "rows.csv", index=False)
+    done = jarscore("convert", str(folder / "m.txt"), "--out", str(folder / "art"))
+    assert done.returncode == 0, done.stderr
+    return folder / "art", folder / "rows.csv"
+
+
+def _one_error_line(done, command: str) -> str:
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1, done
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"jarscore {command}: error: "), done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def _contents(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "deep-under-a-file", "an-existing-folder", "proc"])
+def test_score_into_an_unwritable_place_is_one_line(small_artifact, tmp_path, where):
+    # Tests run as root, which ignores permission bits: these places are unwritable for root too.
+    art, rows = small_artifact
+    (tmp_path / "file.txt").write_text("not a folder")
+    (tmp_path / "outdir").mkdir()
+    output, named = {
+        "under-a-file": (tmp_path / "file.txt" / "out.csv", tmp_path / "file.txt"),
+        "deep-under-a-file": (tmp_path / "file.txt" / "a" / "b" / "out.csv", tmp_path / "file.txt"),
+        "an-existing-folder": (tmp_path / "outdir", tmp_path / "outdir"),
+        "proc": (Path("/proc/out.csv"), Path("/proc")),
+    }[where]
+    before = _contents(tmp_path)
+    done = jarscore("score", str(art), "--input", str(rows), "--output", str(output))
+    line = _one_error_line(done, "score")
+    assert str(named) in line and str(output) in line, line
+    assert _contents(tmp_path) == before, "nothing written, no temporary file left"
+    assert not Path("/proc/out.csv").exists()
+
+
+def test_score_checks_the_output_before_anything_else(tmp_path):
+    # Neither the model nor the input exists: the output's problem is reported, so it was checked first
+    # (before a model was loaded or a row read, let alone scored).
+    (tmp_path / "file.txt").write_text("")
+    done = jarscore("score", str(tmp_path / "no-model"), "--input", str(tmp_path / "no-rows.csv"),
+                    "--output", str(tmp_path / "file.txt" / "out.csv"))
+    line = _one_error_line(done, "score")
+    assert "file.txt is not a folder" in line, line
+
+
+def test_score_creates_missing_folders_and_removes_them_on_failure(small_artifact, tmp_path):
+    art, rows = small_artifact
+    made = jarscore("score", str(art), "--input", str(rows), "--output", str(tmp_path / "new" / "sub" / "o.csv"))
+    assert made.returncode == 0, made.stderr
+    assert len(pd.read_csv(tmp_path / "new" / "sub" / "o.csv")) == 400
+    pd.DataFrame({"unrelated": [1.0, 2.0]}).to_csv(tmp_path / "bad.csv", index=False)
+    failed = jarscore("score", str(art), "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "x" / "o.csv"))
+    assert failed.returncode == 1 and "missing input column" in failed.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_debug_shows_the_traceback(small_artifact, tmp_path):
+    art, rows = small_artifact
+    (tmp_path / "file.txt").write_text("")
+    done = jarscore("--debug", "score", str(art), "--input", str(rows), "--output", str(tmp_path / "file.txt" / "o.csv"))
+    assert done.returncode == 1
+    assert "Traceback (most recent call last)" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("jarscore score: error: ")
+
+
+def _jarscore_with(patch: str, *args):
+    """`jarscore ARGS` in a Python that first runs ``patch`` (to make a failure happen)."""
+    code = f"import sys\n{patch}\nfrom jarscore.cli import main\nsys.argv[1:] = {list(args)!r}\nsys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_output(small_artifact, tmp_path):
+    art, rows = small_artifact
+    full = ("import errno, pandas\n"
+            "def to_csv(self, *a, **k): raise OSError(errno.ENOSPC, 'No space left on device')\n"
+            "pandas.DataFrame.to_csv = to_csv")
+    done = _jarscore_with(full, "score", str(art), "--input", str(rows), "--output", str(tmp_path / "o.csv"))
+    line = _one_error_line(done, "score")
+    assert str(tmp_path / "o.csv") in line and "No space left on device" in line, line
+    assert _contents(tmp_path) == []
+
+
+@pytest.mark.parametrize("raised, expected", [
+    ("PermissionError(13, 'Permission denied', '/srv/models/x')", "jarscore score: error: /srv/models/x: Permission denied"),
+    ("RuntimeError('boom')", "jarscore score: error: unexpected RuntimeError: boom (rerun with --debug for the traceback)"),
+])
+def test_other_failures_are_one_line(raised, expected):
+    patch = ("import jarscore.scorer.cli\n"
+             f"def fail(*args): raise {raised}\n"
+             "jarscore.scorer.cli.score_csv = fail")
+    done = _jarscore_with(patch, "score", "m", "--input", "i.csv", "--output", "o.csv")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [expected], done.stderr
+    debug = _jarscore_with(patch, "--debug", "score", "m", "--input", "i.csv", "--output", "o.csv")
+    assert "Traceback" in debug.stderr and debug.returncode == 1
+
+
+@pytest.mark.parametrize("flag", ["--out", "--repository"])
+def test_convert_under_a_regular_file_is_one_line(small_artifact, tmp_path, flag):
+    art, _ = small_artifact
+    (tmp_path / "file.txt").write_text("")
+    done = jarscore("convert", str(art / "model.pmml"), flag, str(tmp_path / "file.txt" / "art"), "--name", "m")
+    line = _one_error_line(done, "convert")
+    assert f"{tmp_path / 'file.txt'} is not a folder" in line, line
+    assert _contents(tmp_path) == ["file.txt"]
+
+
+def test_ctrl_c_is_one_line_exit_130_and_no_output(small_artifact, tmp_path):
+    art, _ = small_artifact
+    big = tmp_path / "big.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.normal(size=(400_000, 6)), columns=[f"f{i}" for i in range(6)]).to_csv(big, index=False)
+    out = tmp_path / "out.csv"
+    process = subprocess.Popen([sys.executable, "-m", "jarscore", "score", str(art), "--input", str(big),
+                                "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".out.csv.*.partial")):   # the output was checked; loading, scoring
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no temporary output file appeared"
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert process.poll() is None, "finished before the interrupt; use a bigger CSV"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == ["jarscore score: error: interrupted"], stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"], "no output, no temporary file"

@@ -2,6 +2,7 @@ package io.jarscore.remote;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +22,9 @@ import py4j.GatewayServer;
 /**
  * The JVM half of the Python scorer's out-of-process mode: a Py4J gateway on a loopback port that
  * loads models and scores column batches sent as bytes (one call per batch, no per-value traffic).
+ * The first line of its standard input is a secret token: the gateway listens on 127.0.0.1 only, on an
+ * ephemeral port, and py4j refuses any client that does not present the token. The token comes over
+ * stdin, not argv or the environment, so it never shows in {@code ps} or {@code /proc/PID/environ}.
  * The process exits when its standard input closes, that is when the Python process that started it
  * goes away. It prints {@code jarscore-gateway port N} once it listens.
  *
@@ -34,17 +38,43 @@ public final class ScoringGateway {
     private final ObjectMapper json = new ObjectMapper();
 
     public static void main(String[] args) throws Exception {
+        InputStream parent = System.in;
+        String token = readToken(parent);
+        if (token == null) {
+            System.err.println("jarscore-gateway: expected an auth token as the first line of standard input");
+            System.exit(2);
+        }
+        // py4j refuses every connection that does not first present this token (its AUTH command):
+        // without it any local process could reach java.lang.Runtime through the gateway.
         GatewayServer server = new GatewayServer.GatewayServerBuilder(new ScoringGateway())
-            .javaPort(0).javaAddress(java.net.InetAddress.getLoopbackAddress()).build();
+            .javaPort(0)
+            .javaAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}))
+            .authToken(token)
+            .build();
         server.start();
         System.out.println("jarscore-gateway port " + server.getListeningPort());
         System.out.flush();
-        InputStream parent = System.in;
         while (parent.read() != -1) {
-            // Nothing is sent on stdin; EOF means the Python process is gone.
+            // Nothing more is sent on stdin; EOF means the Python process is gone.
         }
         server.shutdown();
         System.exit(0);
+    }
+
+    /**
+     * Reads the first line of {@code in} byte by byte (no buffering, so the rest of the stream stays
+     * for the EOF watch): the auth token, hex. Null if the stream ends first or the line is empty or
+     * not plain ASCII (py4j sends the token as one protocol line).
+     */
+    static String readToken(InputStream in) throws IOException {
+        StringBuilder token = new StringBuilder();
+        for (int b = in.read(); b != '\n'; b = in.read()) {
+            if (b == -1 || b < 0x21 || b > 0x7e || token.length() > 1024) {
+                return null;
+            }
+            token.append((char) b);
+        }
+        return token.length() == 0 ? null : token.toString();
     }
 
     /** Loads an artifact's JAR (or a .pmml) and returns its id and metadata as JSON. */
