@@ -150,9 +150,10 @@ class ScoringTopologyTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void aRefusedVersionLeavesTheServingOneInPlace() throws Exception {
         Map<String, Object> manifest = TestRepository.manifest(2);
-        manifest.put("files", Map.of("model.jar", Map.of("sha256", "0".repeat(64))));
+        ((Map<String, Object>) ((Map<?, ?>) manifest.get("files")).get("model.jar")).put("sha256", "0".repeat(64));
         TestRepository.publish(root, 2, 2, manifest);
         control.pipeInput(new Announcement(TestRepository.NAME, 2).toJson());
         control.pipeInput("{\"model\": \"iris\", \"version\": \"two\"}".getBytes(StandardCharsets.UTF_8));
