@@ -121,10 +121,18 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
         for (Map.Entry<String, Map<?, ?>> file : listedFiles(manifest, manifestFile).entrySet()) {
             checkFile(directory.resolve(file.getKey()), file.getValue());
         }
-        String name = expectedName != null ? expectedName
-            : manifest.get("name") instanceof String s ? s : directory.getFileName().toString();
-        int version = expectedName != null ? expectedVersion
-            : isInteger(manifest.get("version")) ? ((Number) manifest.get("version")).intValue() : 0;
+        if (expectedName != null) {
+            return new Artifact(expectedName, expectedVersion, directory, manifest);
+        }
+        // A lone folder: the manifest's name and version, else what its folder names suggest (ROOT/name/version).
+        Integer folderVersion = directory.getFileName() == null ? null
+            : Repository.versionNumber(directory.getFileName().toString());
+        Path parent = directory.getParent();
+        String name = manifest.get("name") instanceof String s ? s
+            : folderVersion != null && parent != null && parent.getFileName() != null ? parent.getFileName().toString()
+            : String.valueOf(directory.getFileName());
+        int version = isInteger(manifest.get("version")) ? ((Number) manifest.get("version")).intValue()
+            : folderVersion != null ? folderVersion : 0;
         return new Artifact(name, version, directory, manifest);
     }
 
