@@ -144,7 +144,7 @@ class ScoringTopologyTest {
         }
 
         control.pipeInput(new Announcement(TestRepository.NAME, 1).toJson());
-        registry.reload(); // what the watcher does: the announcement pinned v1, so v2 being newest changes nothing
+        registry.poll(); // what the watcher does: the announcement pinned v1, so v2 being newest changes nothing
         input.pipeInput(key(0), JSON.writeValueAsBytes(rows.get(0)));
         assertResult(scores.readValue(), 1, v1.get(0));
     }
@@ -165,7 +165,7 @@ class ScoringTopologyTest {
     @Test
     void theWatchersReloadSwapsToANewVersion() throws Exception {
         TestRepository.publish(root, 2);
-        registry.reload();
+        registry.poll(); // what the watcher does
         input.pipeInput(key(3), JSON.writeValueAsBytes(TestRepository.irisRows().get(3)));
         assertResult(scores.readValue(), 2, TestRepository.expectedOutputs(2).get(3));
     }
