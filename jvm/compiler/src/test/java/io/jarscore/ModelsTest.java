@@ -236,9 +236,15 @@ class ModelsTest {
         for (String file : new String[]{"manifest.json", "model.jar", "model.pmml"}) {
             Files.copy(root.resolve("iris/1").resolve(file), copy.resolve(file));
         }
+        byte[] jar = Files.readAllBytes(copy.resolve("model.jar"));
+        jar[jar.length / 2] ^= 0x5a;
+        Files.write(copy.resolve("model.jar"), jar);
+        ArtifactException flipped = assertThrows(ArtifactException.class, () -> Models.load(copy));
+        assertTrue(flipped.getMessage().contains("model.jar does not match its manifest (sha256 "), flipped.getMessage());
         Files.write(copy.resolve("model.jar"), new byte[]{0}, StandardOpenOption.APPEND);
-        ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(e.getMessage().contains("sha256"), e.getMessage());
+        ArtifactException longer = assertThrows(ArtifactException.class, () -> Models.load(copy));
+        assertTrue(longer.getMessage().contains("model.jar does not match its manifest (" + (jar.length + 1)
+            + " bytes, manifest says " + jar.length + ")"), longer.getMessage());
     }
 
     @Test

@@ -4,8 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import io.jarscore.registry.Artifact;
-import io.jarscore.registry.Repository;
+import io.jarscore.registry.VerificationValidator;
 import io.jarscore.runtime.ArtifactException;
+import io.jarscore.runtime.Model;
 
 /**
  * The entry point of the scoring library: {@code ScoringModel m = Models.load(Path.of("artifacts/churn/3"))}.
@@ -18,8 +19,11 @@ public final class Models {
 
     /**
      * Loads an artifact directory ({@code manifest.json}, {@code model.jar}, {@code model.pmml}) written
-     * by {@code jarscore convert}. The JAR is checked against the manifest's sha256 before any of
-     * its classes load; a modified or incomplete artifact is refused with an {@link ArtifactException}.
+     * by {@code jarscore convert}, as {@code docs/artifact-format.md} says: every file the manifest lists
+     * is checked against its size and sha256 before any class of the JAR loads, and the loaded model
+     * must reproduce the outputs recorded for the manifest's verification rows. A modified, incomplete
+     * or misbehaving artifact is refused with an {@link ArtifactException}. The folder's own name is not
+     * checked (that is the repository's rule, see {@link io.jarscore.registry.ModelRegistry}).
      */
     public static ScoringModel load(Path artifactDir) {
         Path dir = artifactDir.toAbsolutePath().normalize();
@@ -27,19 +31,14 @@ public final class Models {
             throw new ArtifactException("artifact directory not found: " + dir
                 + " (expected ROOT/<name>/<version>/ written by 'jarscore convert')");
         }
-        String dirName = dir.getFileName().toString();
-        Integer dirVersion = dir.getParent() == null ? null : Repository.versionNumber(dirName);
-        String guessedName = dirVersion == null || dir.getParent().getFileName() == null
-            ? dirName : dir.getParent().getFileName().toString();
-        Artifact artifact;
+        Artifact artifact = Artifact.read(dir);
+        Model model = artifact.load();
         try {
-            artifact = Artifact.verify(guessedName, dirVersion == null ? 0 : dirVersion, dir);
-        } catch (RuntimeException e) {
-            throw new ArtifactException(e.getMessage(), e);
+            VerificationValidator.checkRecordedOutputs(model, artifact.manifest(), "artifact " + dir);
+        } catch (RuntimeException | Error e) {
+            model.close();
+            throw e;
         }
-        String name = artifact.manifest().get("name") instanceof String s ? s : guessedName;
-        int version = artifact.manifest().get("version") instanceof Number n ? n.intValue()
-            : dirVersion == null ? 0 : dirVersion;
-        return new ArtifactModel(name, version, artifact.load());
+        return new ArtifactModel(artifact.name(), artifact.version(), model);
     }
 }

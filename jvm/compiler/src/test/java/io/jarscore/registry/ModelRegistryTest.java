@@ -81,9 +81,10 @@ class ModelRegistryTest {
         TestRepository.publish(root, 1);
         try (ModelRegistry registry = registry(VersionPolicy.latest())) {
             registry.reload();
-            // A copy that wrote the manifest first and has half of the JAR so far.
+            // A copy that wrote the manifest and the PMML first and has half of the JAR so far.
             Path copy = Files.createDirectories(root.resolve(TestRepository.NAME).resolve("2"));
             TestRepository.writeManifest(copy, TestRepository.manifest(2));
+            Files.copy(TestRepository.transpiled(2).resolve(Artifact.PMML), copy.resolve(Artifact.PMML));
             byte[] jar = Files.readAllBytes(TestRepository.transpiled(2).resolve(Artifact.JAR));
             Files.write(copy.resolve(Artifact.JAR), java.util.Arrays.copyOf(jar, jar.length / 2));
 
@@ -96,8 +97,10 @@ class ModelRegistryTest {
             assertTrue(error.getMessage().contains("does not match its manifest"), error.getMessage());
             assertTrue(error.getMessage().contains(copy.toString()), error.getMessage());
 
-            registry.reload();
+            registry.poll();
             assertEquals(1, errors.size(), "an unchanged failed version is not retried on every poll");
+            registry.reload();
+            assertEquals(1, errors.size(), "reload() retries it, and the same refusal is reported once");
 
             Files.write(copy.resolve(Artifact.JAR), jar); // the copy finishes
             registry.reload();
@@ -114,11 +117,13 @@ class ModelRegistryTest {
         try (ModelRegistry registry = registry(VersionPolicy.latest())) {
             registry.load(TestRepository.NAME, 1);
 
-            // Garbage whose checksum the manifest agrees with: passes the integrity check, fails to load.
+            // Garbage whose size and checksum the manifest agrees with: passes the integrity check, fails to load.
             Path garbage = Files.createDirectories(root.resolve(TestRepository.NAME).resolve(".staging"));
             Files.write(garbage.resolve(Artifact.JAR), "not a zip file".getBytes());
+            Files.copy(TestRepository.transpiled(2).resolve(Artifact.PMML), garbage.resolve(Artifact.PMML));
             Map<String, Object> manifest = TestRepository.manifest(2);
-            manifest.put("files", Map.of(Artifact.JAR, Map.of("sha256", Artifact.sha256(garbage.resolve(Artifact.JAR)))));
+            manifest.put("files", Map.of(Artifact.JAR, TestRepository.fileEntry(garbage.resolve(Artifact.JAR)),
+                Artifact.PMML, TestRepository.fileEntry(garbage.resolve(Artifact.PMML))));
             TestRepository.writeManifest(garbage, manifest);
             Files.move(garbage, root.resolve(TestRepository.NAME).resolve("2"));
 
@@ -128,7 +133,7 @@ class ModelRegistryTest {
             assertScoredBy(registry, 1);
 
             // A flipped byte the manifest does not agree with: refused before any class is loaded.
-            TestRepository.publish(root, 3, 2, TestRepository.manifest(2));
+            TestRepository.publish(root, 3, 2);
             Path jar = root.resolve(TestRepository.NAME).resolve("3").resolve(Artifact.JAR);
             byte[] bytes = Files.readAllBytes(jar);
             bytes[bytes.length / 2] ^= 0x5a;
@@ -220,7 +225,7 @@ class ModelRegistryTest {
     void policiesAllAndSpecificServeSeveralVersions() throws Exception {
         TestRepository.publish(root, 1);
         TestRepository.publish(root, 2);
-        TestRepository.publish(root, 3, 1, TestRepository.manifest(1));
+        TestRepository.publish(root, 3, 1);
         try (ModelRegistry all = registry(VersionPolicy.all()); ModelRegistry some = registry(VersionPolicy.specific(1, 3))) {
             all.reload();
             some.reload();

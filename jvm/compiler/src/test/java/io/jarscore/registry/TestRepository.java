@@ -13,8 +13,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jarscore.runtime.Model;
 import io.jarscore.transpile.TranspileCommand;
@@ -22,8 +24,9 @@ import io.jarscore.transpile.TranspileCommand;
 /**
  * Model repositories for the registry tests, built from two real Iris models of the JPMML conformance
  * corpus (system property {@code jarscore.conformanceDir}): version 1 is a decision tree, version 2 a
- * logistic regression. Same inputs and output fields, different probabilities. The manifests carry
- * sha256 and verification rows recorded by JPMML-Evaluator's interpreter, as the converter writes them.
+ * logistic regression. Same inputs and output fields, different probabilities. The manifests list
+ * model.jar and model.pmml with their sha256 and size, and verification rows recorded by
+ * JPMML-Evaluator's interpreter, as the converter writes them.
  */
 public final class TestRepository {
 
@@ -88,15 +91,19 @@ public final class TestRepository {
 
     /** Writes ROOT/iris/VERSION holding model {@code model} (see {@link #CASES}) with its own manifest. */
     public static Path publish(Path root, int version, int model) throws Exception {
-        Map<String, Object> manifest = manifest(model);
-        manifest.put("version", version);
-        return publish(root, version, model, manifest);
+        return publish(root, version, model, manifest(model));
     }
 
-    /** Writes ROOT/iris/VERSION holding the files of version {@code model} (1 or 2) and {@code manifest}. */
+    /**
+     * Writes ROOT/iris/VERSION holding the files of version {@code model} and {@code manifest}, whose
+     * version is set to VERSION as a conversion to that version would write it (a folder whose manifest
+     * names another version is refused; to test that, copy a folder with {@link #copyArtifact}).
+     */
     public static Path publish(Path root, int version, int model, Map<String, Object> manifest) throws Exception {
         Path staging = Files.createDirectories(root.resolve(NAME).resolve(".partial-" + version));
-        writeFiles(staging, model, manifest);
+        Map<String, Object> renumbered = new LinkedHashMap<>(manifest);
+        renumbered.put("version", version);
+        writeFiles(staging, model, renumbered);
         Path target = root.resolve(NAME).resolve(Integer.toString(version));
         Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
         return target;
@@ -110,6 +117,33 @@ public final class TestRepository {
 
     public static void writeManifest(Path dir, Map<String, Object> manifest) throws IOException {
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(Artifact.MANIFEST).toFile(), manifest);
+    }
+
+    /** Reads DIR/manifest.json, lets {@code change} edit it and writes it back (the other files stay as they are). */
+    public static void rewriteManifest(Path dir, Consumer<Map<String, Object>> change) throws IOException {
+        Map<String, Object> manifest = JSON.readValue(dir.resolve(Artifact.MANIFEST).toFile(),
+            new TypeReference<LinkedHashMap<String, Object>>() { });
+        change.accept(manifest);
+        writeManifest(dir, manifest);
+    }
+
+    /** Copies an artifact folder's files, manifest and all, to {@code target} (created). */
+    public static Path copyArtifact(Path source, Path target) throws IOException {
+        Files.createDirectories(target);
+        try (Stream<Path> files = Files.list(source)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, target.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return target;
+    }
+
+    /** A manifest's {@code files} entry for {@code file}: its sha256 and size. */
+    public static Map<String, Object> fileEntry(Path file) throws IOException {
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("sha256", Artifact.sha256(file));
+        entry.put("bytes", Files.size(file));
+        return entry;
     }
 
     /** The manifest the converter would write, with 20 verification rows scored by the PMML interpreter. */
@@ -126,7 +160,10 @@ public final class TestRepository {
         manifest.put("format", 1);
         manifest.put("name", NAME);
         manifest.put("version", version);
-        manifest.put("files", Map.of(Artifact.JAR, Map.of("sha256", Artifact.sha256(jar), "bytes", Files.size(jar))));
+        Map<String, Object> files = new LinkedHashMap<>();
+        files.put(Artifact.JAR, fileEntry(jar));
+        files.put(Artifact.PMML, fileEntry(transpiled(version).resolve(Artifact.PMML)));
+        manifest.put("files", files);
         manifest.put("verification", Map.of("rows", rows, "outputs", outputs));
         return manifest;
     }

@@ -144,15 +144,16 @@ class ScoringTopologyTest {
         }
 
         control.pipeInput(new Announcement(TestRepository.NAME, 1).toJson());
-        registry.reload(); // what the watcher does: the announcement pinned v1, so v2 being newest changes nothing
+        registry.poll(); // what the watcher does: the announcement pinned v1, so v2 being newest changes nothing
         input.pipeInput(key(0), JSON.writeValueAsBytes(rows.get(0)));
         assertResult(scores.readValue(), 1, v1.get(0));
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void aRefusedVersionLeavesTheServingOneInPlace() throws Exception {
         Map<String, Object> manifest = TestRepository.manifest(2);
-        manifest.put("files", Map.of("model.jar", Map.of("sha256", "0".repeat(64))));
+        ((Map<String, Object>) ((Map<?, ?>) manifest.get("files")).get("model.jar")).put("sha256", "0".repeat(64));
         TestRepository.publish(root, 2, 2, manifest);
         control.pipeInput(new Announcement(TestRepository.NAME, 2).toJson());
         control.pipeInput("{\"model\": \"iris\", \"version\": \"two\"}".getBytes(StandardCharsets.UTF_8));
@@ -164,7 +165,7 @@ class ScoringTopologyTest {
     @Test
     void theWatchersReloadSwapsToANewVersion() throws Exception {
         TestRepository.publish(root, 2);
-        registry.reload();
+        registry.poll(); // what the watcher does
         input.pipeInput(key(3), JSON.writeValueAsBytes(TestRepository.irisRows().get(3)));
         assertResult(scores.readValue(), 2, TestRepository.expectedOutputs(2).get(3));
     }

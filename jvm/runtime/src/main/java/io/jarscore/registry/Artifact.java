@@ -2,8 +2,11 @@ package io.jarscore.registry;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigInteger;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -12,15 +15,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import io.jarscore.runtime.ArtifactException;
 import io.jarscore.runtime.Model;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * One version directory checked for completeness: its manifest parses and the JAR's sha256 matches
- * the manifest. The converter writes the manifest last and renames the directory into place, and a
- * copy in any file order fails one of these checks until its last byte is there, so a version that
+ * An artifact directory checked for completeness as {@code docs/artifact-format.md} says: its manifest
+ * parses with format 1, names the folder's model and version when it is a repository's version, lists
+ * {@code model.jar} and {@code model.pmml} among plain file names, and every file it lists is there with
+ * its size and sha256. The converter writes the manifest last and renames the directory into place, and
+ * a copy in any file order fails one of these checks until its last byte is there, so an artifact that
  * passes is whole. Nothing is class-loaded here.
  */
 public record Artifact(String name, int version, Path directory, Map<String, Object> manifest) {
@@ -28,6 +34,8 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
     public static final String MANIFEST = "manifest.json";
     public static final String JAR = "model.jar";
     public static final String PMML = "model.pmml";
+    public static final int FORMAT = 1;
+    private static final List<String> REQUIRED = List.of(JAR, PMML);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public Path jar() {
@@ -39,7 +47,8 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
     /**
      * Loads the JAR into a class loader of its own and activates its fast kernel when the kernel
      * reproduces JPMML-Evaluator on the manifest's verification rows; the kernel's status (active,
-     * or why not) is logged and readable from {@link Model#kernelStatus()}.
+     * or why not) is logged and readable from {@link Model#kernelStatus()}. The recorded outputs are
+     * not checked here: see {@link VerificationValidator#checkRecordedOutputs}.
      */
     public Model load() {
         Model model = Model.loadJar(jar());
@@ -60,46 +69,147 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
         return model;
     }
 
-    /** Reads and checks {@code directory}; throws {@link VersionLoadException} saying what is wrong. */
+    /**
+     * Reads and checks a repository's version directory {@code ROOT/name/version}: as {@link #read}, and
+     * the manifest must name that model and version. Throws {@link VersionLoadException} saying what is wrong.
+     */
     public static Artifact verify(String name, int version, Path directory) {
         Path manifestFile = directory.resolve(MANIFEST);
         if (!Files.isRegularFile(manifestFile)) {
             throw new VersionLoadException(name, version, directory, MANIFEST + " is missing: the version is"
                 + " incomplete (still being written or copied?); it is loaded once its manifest is there", null);
         }
-        Map<String, Object> manifest;
         try {
-            manifest = JSON.readValue(manifestFile.toFile(), new TypeReference<Map<String, Object>>() { });
+            return check(directory, name, version);
+        } catch (ArtifactException e) {
+            throw new VersionLoadException(name, version, directory, e.getMessage(), e.getCause());
+        }
+    }
+
+    /**
+     * Reads and checks a lone artifact directory (its folder names are not checked); the name and
+     * version are the manifest's. Throws {@link ArtifactException} saying what is wrong.
+     */
+    public static Artifact read(Path directory) {
+        return check(directory, null, 0);
+    }
+
+    private static Artifact check(Path directory, String expectedName, int expectedVersion) {
+        Path manifestFile = directory.resolve(MANIFEST);
+        if (!Files.isRegularFile(manifestFile)) {
+            throw new ArtifactException(directory + " is not a jarscore artifact: " + MANIFEST + " is missing"
+                + " (an artifact is written by 'jarscore convert')");
+        }
+        Object parsed;
+        try {
+            parsed = JSON.readValue(manifestFile.toFile(), new TypeReference<Object>() { });
         } catch (IOException e) {
-            throw new VersionLoadException(name, version, directory, "cannot read " + MANIFEST + ": "
-                + e.getMessage(), e);
+            throw new ArtifactException("cannot read " + manifestFile + ": " + e.getMessage(), e);
         }
-        Path jar = directory.resolve(JAR);
-        if (!Files.isRegularFile(jar)) {
-            throw new VersionLoadException(name, version, directory, JAR + " is missing: the version is incomplete",
-                null);
+        if (!(parsed instanceof Map<?, ?> map) || !isInteger(map.get("format")) || ((Number) map.get("format")).longValue() != FORMAT) {
+            throw new ArtifactException(manifestFile + ": unsupported manifest (expected format " + FORMAT + ", got "
+                + (parsed instanceof Map<?, ?> m ? describe(m.get("format")) : describe(parsed)) + ")");
         }
-        String expected = expectedSha256(manifest);
-        String actual;
-        try {
-            actual = sha256(jar);
-        } catch (java.io.UncheckedIOException e) {
-            throw new VersionLoadException(name, version, directory, e.getMessage(), e);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> manifest = (Map<String, Object>) map;
+        if (expectedName != null) {
+            expect(manifestFile, manifest, "name", expectedName, expectedName.equals(manifest.get("name")));
+            Object version = manifest.get("version");
+            expect(manifestFile, manifest, "version", expectedVersion,
+                isInteger(version) && ((Number) version).longValue() == expectedVersion);
         }
-        if (!actual.equals(expected)) {
-            throw new VersionLoadException(name, version, directory, JAR + " does not match its manifest (sha256 "
-                + actual + ", manifest says " + expected + "): the JAR is incomplete, modified or corrupt;"
-                + " refusing to load it", null);
+        for (Map.Entry<String, Map<?, ?>> file : listedFiles(manifest, manifestFile).entrySet()) {
+            checkFile(directory.resolve(file.getKey()), file.getValue());
         }
+        if (expectedName != null) {
+            return new Artifact(expectedName, expectedVersion, directory, manifest);
+        }
+        // A lone folder: the manifest's name and version, else what its folder names suggest (ROOT/name/version).
+        Integer folderVersion = directory.getFileName() == null ? null
+            : Repository.versionNumber(directory.getFileName().toString());
+        Path parent = directory.getParent();
+        String name = manifest.get("name") instanceof String s ? s
+            : folderVersion != null && parent != null && parent.getFileName() != null ? parent.getFileName().toString()
+            : String.valueOf(directory.getFileName());
+        int version = isInteger(manifest.get("version")) ? ((Number) manifest.get("version")).intValue()
+            : folderVersion != null ? folderVersion : 0;
         return new Artifact(name, version, directory, manifest);
     }
 
-    @SuppressWarnings("unchecked")
-    private static String expectedSha256(Map<String, Object> manifest) {
-        if (manifest.get("files") instanceof Map<?, ?> files && files.get(JAR) instanceof Map<?, ?> entry) {
-            return String.valueOf(((Map<String, Object>) entry).get("sha256"));
+    private static void expect(Path manifestFile, Map<String, Object> manifest, String key, Object wanted, boolean same) {
+        if (!same) {
+            throw new ArtifactException(manifestFile + " says " + key + " " + describe(manifest.get(key))
+                + ", but the folder holds " + key + " " + describe(wanted)
+                + ": a copy of another version or model, refusing to load it");
         }
-        return "(no files.model.jar.sha256 entry)";
+    }
+
+    /** The manifest's {@code files}, each key a plain file name and each entry with a sha256 and a size. */
+    private static Map<String, Map<?, ?>> listedFiles(Map<String, Object> manifest, Path manifestFile) {
+        if (!(manifest.get("files") instanceof Map<?, ?> files)) {
+            throw new ArtifactException(manifestFile + ": 'files' must map each file name to its sha256 and bytes");
+        }
+        for (String required : REQUIRED) {
+            if (!files.containsKey(required)) {
+                throw new ArtifactException(manifestFile + ": 'files' does not list " + required);
+            }
+        }
+        Map<String, Map<?, ?>> listed = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> file : files.entrySet()) {
+            String fileName = String.valueOf(file.getKey());
+            if (fileName.isEmpty() || fileName.equals(".") || fileName.equals("..") || fileName.contains("/")
+                || fileName.contains("\\")) {
+                throw new ArtifactException(manifestFile + ": 'files' names '" + fileName
+                    + "', which is not a file of the artifact");
+            }
+            if (!(file.getValue() instanceof Map<?, ?> entry && entry.get("sha256") instanceof String
+                && isInteger(entry.get("bytes")))) {
+                throw new ArtifactException(manifestFile + ": the entry of " + fileName + " needs a 'sha256' string"
+                    + " and a 'bytes' integer, got " + describe(file.getValue()));
+            }
+            listed.put(fileName, entry);
+        }
+        return listed;
+    }
+
+    /** Size first (a file still being copied fails at once), then the sha256. */
+    private static void checkFile(Path file, Map<?, ?> entry) {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw new ArtifactException(file + " is missing; the artifact is incomplete");
+        } catch (IOException e) {
+            throw new ArtifactException("cannot read " + file + ": " + e, e);
+        }
+        if (!attributes.isRegularFile()) {
+            throw new ArtifactException(file + " is not a regular file; the artifact is incomplete");
+        }
+        Number bytes = (Number) entry.get("bytes");
+        if (!BigInteger.valueOf(attributes.size()).equals(new BigInteger(bytes.toString()))) {
+            throw new ArtifactException(file + " does not match its manifest (" + attributes.size() + " bytes, manifest says "
+                + bytes + "); it is incomplete (still being copied?), modified or replaced, refusing to load it");
+        }
+        String actual;
+        try {
+            actual = sha256(file);
+        } catch (java.io.UncheckedIOException e) {
+            throw new ArtifactException(e.getMessage(), e.getCause());
+        }
+        if (!actual.equals(entry.get("sha256"))) {
+            throw new ArtifactException(file + " does not match its manifest (sha256 " + actual + ", manifest says "
+                + entry.get("sha256") + "); it was modified or replaced, refusing to load it");
+        }
+    }
+
+    private static boolean isInteger(Object value) {
+        return value instanceof Integer || value instanceof Long || value instanceof BigInteger
+            || value instanceof Short || value instanceof Byte;
+    }
+
+    /** A value as the message shows it: strings quoted. */
+    private static String describe(Object value) {
+        return value instanceof String s ? "'" + s + "'" : String.valueOf(value);
     }
 
     static String sha256(Path file) {

@@ -1,10 +1,14 @@
 package io.jarscore.registry;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -25,6 +29,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 import io.jarscore.runtime.Model;
 
@@ -40,6 +45,12 @@ public final class ModelRegistry implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ModelRegistry.class.getName());
     private static final int SHADOW_QUEUE = 1024;
+    /**
+     * A refused version whose files have not changed is tried again after this back-off, doubling up
+     * to the cap: a cause outside its folder (memory, a validator's data) may have gone away.
+     */
+    static final long RETRY_FIRST_NANOS = TimeUnit.SECONDS.toNanos(5);
+    static final long RETRY_MAX_NANOS = TimeUnit.MINUTES.toNanos(5);
 
     private final Repository repository;
     private final VersionPolicy defaultPolicy;
@@ -51,8 +62,10 @@ public final class ModelRegistry implements AutoCloseable {
     private final Map<String, NavigableMap<Integer, ModelVersion>> served = new ConcurrentHashMap<>();
     private final Map<String, Router> routes = new ConcurrentHashMap<>();
     private final Map<String, Shadow> shadows = new ConcurrentHashMap<>();
-    /** Version directories that failed, by their files' sizes and times: reload() retries them once they change. */
-    private final Map<Path, String> refused = new ConcurrentHashMap<>();
+    /** Version directories that were refused: poll() tries them again once their files change or their back-off passes. */
+    private final Map<Path, Refusal> refused = new ConcurrentHashMap<>();
+    /** The monotonic clock of the back-off, in nanoseconds; tests replace it. */
+    volatile LongSupplier clock = System::nanoTime;
     private final Metrics metrics = new Metrics();
     private final ReentrantLock swapLock = new ReentrantLock();
     private final ThreadPoolExecutor shadowExecutor;
@@ -60,6 +73,10 @@ public final class ModelRegistry implements AutoCloseable {
     private volatile boolean closed;
 
     private record Shadow(int version, BiConsumer<Result<?>, Result<?>> callback) {
+    }
+
+    /** A refused version: its folder's fingerprint before the attempt that failed, why, and when to try again. */
+    record Refusal(String fingerprint, String message, long nextTry, long delay) {
     }
 
     /** A registry serving the latest version of every model under {@code root}. */
@@ -139,17 +156,31 @@ public final class ModelRegistry implements AutoCloseable {
 
     /**
      * Makes the served versions of every model in the repository match its version policy: loads the
-     * complete versions the policy selects and then unloads the versions it no longer selects. A version
-     * that fails is reported (onError, the log) and skipped until its files change; the versions
-     * serving stay. A model with no complete version left keeps serving what it has.
+     * complete versions the policy selects and then unloads the versions it no longer selects. Versions
+     * refused before are tried again. A version that fails is reported (onError, the log, the load-error
+     * metric) once for as long as it fails the same way unchanged; the versions serving stay. A model
+     * with no complete version left keeps serving what it has.
      */
     public void reload() {
+        reloadAll(true);
+    }
+
+    /**
+     * What the {@link Watcher} calls: {@link #reload()}, except that a refused version is tried again only
+     * once any file of its folder changed (name, size or modification time), or after a back-off (5 s,
+     * doubling up to 5 minutes) when nothing changed.
+     */
+    public void poll() {
+        reloadAll(false);
+    }
+
+    private void reloadAll(boolean retryRefused) {
         swapLock.lock();
         try {
             requireOpen();
             Set<String> names = new LinkedHashSet<>(repository.modelNames());
             for (String name : names) {
-                reload(name);
+                reload(name, retryRefused);
             }
         } catch (RuntimeException e) {
             report(e);
@@ -165,13 +196,13 @@ public final class ModelRegistry implements AutoCloseable {
         try {
             requireOpen();
             Path dir = repository.directory(name, version);
+            String before = fingerprint(dir);
             try {
                 ModelVersion loaded = swapIn(name, version, dir);
                 refused.remove(dir);
                 return loaded;
             } catch (VersionLoadException e) {
-                refused.put(dir, fingerprint(dir));
-                failed(e);
+                refuse(dir, before, e);
                 throw e;
             }
         } finally {
@@ -372,27 +403,29 @@ public final class ModelRegistry implements AutoCloseable {
 
     // swapping ------------------------------------------------------------------------------------
 
-    private void reload(String name) {
+    private void reload(String name, boolean retryRefused) {
         VersionPolicy policy = policyFor(name);
         SortedMap<Integer, Path> directories = repository.versionDirectories(name);
         SortedSet<Integer> usable = new TreeSet<>(directories.keySet());
         while (true) {
             NavigableMap<Integer, ModelVersion> current = served.getOrDefault(name, Collections.emptyNavigableMap());
-            usable.removeIf(v -> !current.containsKey(v) && !worthTrying(name, v, directories.get(v)));
+            usable.removeIf(v -> !current.containsKey(v) && !worthTrying(name, v, directories.get(v), retryRefused));
             SortedSet<Integer> wanted = policy.select(usable);
             Integer failed = null;
             for (int version : wanted) {
                 if (current.containsKey(version)) {
                     continue;
                 }
+                Path dir = directories.get(version);
+                String before = fingerprint(dir);
                 try {
-                    swapIn(name, version, directories.get(version));
+                    swapIn(name, version, dir);
                 } catch (VersionLoadException e) {
-                    refused.put(directories.get(version), fingerprint(directories.get(version)));
-                    failed(e);
+                    refuse(dir, before, e);
                     failed = version;
                     break;
                 }
+                refused.remove(dir);
             }
             if (failed != null) {
                 usable.remove(failed);
@@ -414,15 +447,39 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    /** False for a directory that is not a version yet (no manifest) or that failed before and has not changed. */
-    private boolean worthTrying(String name, int version, Path dir) {
+    /**
+     * False for a directory that is not a version yet (no manifest), or that was refused and has not
+     * changed since, unless retrying refused versions or its back-off has passed.
+     */
+    private boolean worthTrying(String name, int version, Path dir, boolean retryRefused) {
         if (!Files.isRegularFile(dir.resolve(Artifact.MANIFEST))) {
             LOG.log(System.Logger.Level.DEBUG, "{0} v{1}: no manifest yet in {2}; not a complete version", name,
                 version, dir);
             return false;
         }
-        String before = refused.get(dir);
-        return before == null || !before.equals(fingerprint(dir));
+        Refusal refusal = refused.get(dir);
+        return refusal == null || retryRefused || !refusal.fingerprint().equals(fingerprint(dir))
+            || clock.getAsLong() - refusal.nextTry() >= 0;
+    }
+
+    /** Remembers a refusal; reports it unless the same folder, unchanged, failed the same way before. */
+    private void refuse(Path dir, String before, VersionLoadException e) {
+        Refusal previous = refused.get(dir);
+        boolean repeated = previous != null && previous.fingerprint().equals(before)
+            && previous.message().equals(e.getMessage());
+        long delay = repeated ? Math.min(previous.delay() * 2, RETRY_MAX_NANOS) : RETRY_FIRST_NANOS;
+        refused.put(dir, new Refusal(before, e.getMessage(), clock.getAsLong() + delay, delay));
+        if (repeated) {
+            LOG.log(System.Logger.Level.DEBUG, "{0} (unchanged, reported before; next try in {1} s)", e.getMessage(),
+                TimeUnit.NANOSECONDS.toSeconds(delay));
+        } else {
+            failed(e);
+        }
+    }
+
+    /** The refusal remembered for a version directory, or null (tests). */
+    Refusal refusal(Path dir) {
+        return refused.get(dir);
     }
 
     /** Checks, loads and validates a version, then publishes it; the caller holds the swap lock. */
@@ -518,14 +575,30 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    private static String fingerprint(Path dir) {
+    /**
+     * Name, size and modification time (at the finest resolution the platform gives) of every file in
+     * the version's folder: a refused version is tried again as soon as any of them changes. Taken
+     * before the version is checked, so a file that changes during the check is seen at the next poll.
+     */
+    static String fingerprint(Path dir) {
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            stream.forEach(entries::add);
+        } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+            return "absent";
+        }
+        entries.sort(Comparator.comparing(p -> p.getFileName().toString()));
         StringBuilder sb = new StringBuilder();
-        for (String file : new String[]{Artifact.MANIFEST, Artifact.JAR}) {
-            Path path = dir.resolve(file);
+        for (Path path : entries) {
+            if (sb.length() > 0) {
+                sb.append(';');
+            }
+            sb.append(path.getFileName()).append(':');
             try {
-                sb.append(Files.size(path)).append('@').append(Files.getLastModifiedTime(path).toMillis()).append(';');
+                BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
+                sb.append(attributes.size()).append('@').append(attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS));
             } catch (IOException e) {
-                sb.append("absent;");
+                sb.append("gone");
             }
         }
         return sb.toString();

@@ -1,11 +1,16 @@
 package io.jarscore.registry;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import io.jarscore.runtime.ArtifactException;
+import io.jarscore.runtime.Model;
+
 /**
  * The default {@code beforeSwap} check: the JAR still matches its manifest, and the candidate
- * reproduces the outputs the converter recorded for the manifest's verification rows.
+ * reproduces the outputs the converter recorded for the manifest's verification rows
+ * ({@link #checkRecordedOutputs}, which {@link io.jarscore.Models#load} runs as well).
  */
 public final class VerificationValidator implements Validator {
 
@@ -22,39 +27,69 @@ public final class VerificationValidator implements Validator {
             throw new IllegalStateException(Artifact.JAR + " changed after it was checked (sha256 " + actual
                 + ", manifest says " + expected + ")");
         }
-        if (!(candidate.manifest().get("verification") instanceof Map<?, ?> verification)) {
-            LOG.log(System.Logger.Level.INFO, "{0}: the manifest has no verification rows; only its checksum was checked",
-                candidate);
-            return true;
+        checkRecordedOutputs(candidate.model(), candidate.manifest(), candidate.toString());
+        return true;
+    }
+
+    /**
+     * Throws {@link ArtifactException} naming the row and field unless {@code model} reproduces every
+     * output the manifest recorded for its verification rows: numbers within 1e-9 relative and absolute,
+     * a recorded null (a non-finite value) matches anything, other values compare as strings.
+     * {@code what} names the model in the message.
+     */
+    public static void checkRecordedOutputs(Model model, Map<String, Object> manifest, String what) {
+        if (manifest.get("verification") == null
+            || manifest.get("verification") instanceof Map<?, ?> empty && empty.isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, "{0}: the manifest has no verification rows; only its checksums were checked",
+                what);
+            return;
         }
-        List<?> rows = (List<?>) verification.get("rows");
-        List<?> outputs = (List<?>) verification.get("outputs");
-        if (rows == null || outputs == null || rows.size() != outputs.size()) {
-            throw new IllegalStateException("the manifest's verification needs as many 'rows' as 'outputs'");
+        if (!(manifest.get("verification") instanceof Map<?, ?> verification
+            && verification.get("rows") instanceof List<?> rows && verification.get("outputs") instanceof List<?> outputs
+            && rows.size() == outputs.size())) {
+            throw new ArtifactException(what + ": the manifest's verification needs as many 'rows' as 'outputs'");
         }
         for (int r = 0; r < rows.size(); r++) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> row = (Map<String, Object>) rows.get(r);
-            Map<String, Object> scored = candidate.model().score(row);
-            for (Map.Entry<?, ?> recorded : ((Map<?, ?>) outputs.get(r)).entrySet()) {
+            if (!(rows.get(r) instanceof Map<?, ?> row) || !(outputs.get(r) instanceof Map<?, ?> recordedRow)) {
+                throw new ArtifactException(what + ": verification row " + r + " and its outputs must be JSON objects");
+            }
+            Map<String, Object> input = new LinkedHashMap<>();
+            row.forEach((k, v) -> input.put(String.valueOf(k), v));
+            Map<String, Object> scored;
+            try {
+                scored = model.score(input);
+            } catch (RuntimeException e) {
+                throw new ArtifactException(what + ": verification row " + r + " does not score: " + e.getMessage(), e);
+            }
+            for (Map.Entry<?, ?> recorded : recordedRow.entrySet()) {
                 Object value = scored.get(String.valueOf(recorded.getKey()));
                 if (!same(recorded.getValue(), value)) {
-                    throw new IllegalStateException("verification row " + r + ": '" + recorded.getKey() + "' is "
-                        + value + ", the manifest recorded " + recorded.getValue());
+                    throw new ArtifactException(what + ": verification row " + r + ": '" + recorded.getKey() + "' is "
+                        + value + ", the manifest recorded " + recorded.getValue()
+                        + "; the artifact does not score as it did when converted");
                 }
             }
         }
-        return true;
     }
 
     static boolean same(Object recorded, Object actual) {
         if (recorded == null) {
             return true; // recorded as null: a non-finite value JSON cannot hold
         }
-        if (recorded instanceof Number expected && actual instanceof Number number) {
+        if (recorded instanceof Number expected) {
+            double b;
+            if (actual instanceof Number number) {
+                b = number.doubleValue();
+            } else {
+                try {
+                    b = Double.parseDouble(String.valueOf(actual));
+                } catch (NumberFormatException e) {
+                    return false;
+                }
+            }
             double a = expected.doubleValue();
-            double b = number.doubleValue();
-            return Math.abs(a - b) <= TOLERANCE * Math.max(1.0, Math.abs(a));
+            // Python's math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+            return a == b || Math.abs(a - b) <= Math.max(TOLERANCE * Math.max(Math.abs(a), Math.abs(b)), TOLERANCE);
         }
         return String.valueOf(recorded).equals(String.valueOf(actual));
     }

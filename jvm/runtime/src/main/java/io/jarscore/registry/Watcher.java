@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Polls the repository: every {@code interval} (measured from the end of the previous poll) it calls
- * {@link ModelRegistry#reload()}, which loads new complete versions under the version policy and
+ * {@link ModelRegistry#poll()}, which loads new complete versions under the version policy and
  * unloads retired ones. The poll runs on one daemon thread that sleeps in between.
  */
 public final class Watcher implements AutoCloseable {
@@ -74,10 +74,10 @@ public final class Watcher implements AutoCloseable {
 
     private void poll() {
         try {
-            registry.reload();
+            registry.poll();
         } catch (RuntimeException | LinkageError e) {
-            // An exception would cancel the schedule; reload() has reported it already.
-            LOG.log(System.Logger.Level.WARNING, "reload failed: " + e, e);
+            // An exception would cancel the schedule; poll() has reported it already.
+            LOG.log(System.Logger.Level.WARNING, "poll failed: " + e, e);
         }
     }
 }
