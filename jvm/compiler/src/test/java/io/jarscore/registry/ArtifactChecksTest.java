@@ -415,4 +415,13 @@ class ArtifactChecksTest {
         assertEquals(1, asked.stream().filter(v -> v == 2).count(), asked.toString());
         assertEquals(1, errors.size());
     }
+
+    @Test
+    void float32OutputsMayDifferByAnUlpDoubleOutputsMayNot() {
+        double recorded = 0.37795770168304443;   // a float32 value, as XGBoost's PMML computes
+        double nextDown = Math.nextDown((float) recorded);   // one float32 ulp below
+        assertTrue(VerificationValidator.same(recorded, (float) nextDown, VerificationValidator.FLOAT32_TOLERANCE));
+        assertTrue(!VerificationValidator.same(recorded, nextDown, VerificationValidator.TOLERANCE));
+        assertTrue(!VerificationValidator.same(recorded, recorded * (1 + 1e-5), VerificationValidator.FLOAT32_TOLERANCE));
+    }
 }

@@ -1,8 +1,10 @@
 package io.jarscore.registry;
 
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import io.jarscore.runtime.ArtifactException;
 import io.jarscore.runtime.Model;
@@ -16,6 +18,11 @@ public final class VerificationValidator implements Validator {
 
     /** Recorded outputs went through JSON; both sides come from the same JAR, so this is generous. */
     static final double TOLERANCE = 1e-9;
+    /**
+     * A float32 output (XGBoost's, PMML dataType "float") may come from the kernel or from the
+     * transpiled classes, whose float32 sums are ordered differently: an ulp or two apart (6e-8 each).
+     */
+    static final double FLOAT32_TOLERANCE = 1e-6;
     private static final System.Logger LOG = System.getLogger(VerificationValidator.class.getName());
 
     @Override
@@ -33,8 +40,8 @@ public final class VerificationValidator implements Validator {
 
     /**
      * Throws {@link ArtifactException} naming the row and field unless {@code model} reproduces every
-     * output the manifest recorded for its verification rows: numbers within 1e-9 relative and absolute,
-     * a recorded null (a non-finite value) matches anything, other values compare as strings.
+     * output the manifest recorded for its verification rows: numbers within 1e-9 relative and absolute
+     * (1e-6 for an output whose data_type is "float"), a recorded null (a non-finite value) matches anything, other values compare as strings.
      * {@code what} names the model in the message.
      */
     public static void checkRecordedOutputs(Model model, Map<String, Object> manifest, String what) {
@@ -49,6 +56,14 @@ public final class VerificationValidator implements Validator {
             && rows.size() == outputs.size())) {
             throw new ArtifactException(what + ": the manifest's verification needs as many 'rows' as 'outputs'");
         }
+        Set<String> float32 = new HashSet<>();
+        if (manifest.get("outputs") instanceof List<?> fields) {
+            for (Object field : fields) {
+                if (field instanceof Map<?, ?> spec && "float".equals(spec.get("data_type"))) {
+                    float32.add(String.valueOf(spec.get("name")));
+                }
+            }
+        }
         for (int r = 0; r < rows.size(); r++) {
             if (!(rows.get(r) instanceof Map<?, ?> row) || !(outputs.get(r) instanceof Map<?, ?> recordedRow)) {
                 throw new ArtifactException(what + ": verification row " + r + " and its outputs must be JSON objects");
@@ -62,8 +77,9 @@ public final class VerificationValidator implements Validator {
                 throw new ArtifactException(what + ": verification row " + r + " does not score: " + e.getMessage(), e);
             }
             for (Map.Entry<?, ?> recorded : recordedRow.entrySet()) {
-                Object value = scored.get(String.valueOf(recorded.getKey()));
-                if (!same(recorded.getValue(), value)) {
+                String field = String.valueOf(recorded.getKey());
+                Object value = scored.get(field);
+                if (!same(recorded.getValue(), value, float32.contains(field) ? FLOAT32_TOLERANCE : TOLERANCE)) {
                     throw new ArtifactException(what + ": verification row " + r + ": '" + recorded.getKey() + "' is "
                         + value + ", the manifest recorded " + recorded.getValue()
                         + "; the artifact does not score as it did when converted");
@@ -72,7 +88,7 @@ public final class VerificationValidator implements Validator {
         }
     }
 
-    static boolean same(Object recorded, Object actual) {
+    static boolean same(Object recorded, Object actual, double tolerance) {
         if (recorded == null) {
             return true; // recorded as null: a non-finite value JSON cannot hold
         }
@@ -88,8 +104,8 @@ public final class VerificationValidator implements Validator {
                 }
             }
             double a = expected.doubleValue();
-            // Python's math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-            return a == b || Math.abs(a - b) <= Math.max(TOLERANCE * Math.max(Math.abs(a), Math.abs(b)), TOLERANCE);
+            // Python's math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
+            return a == b || Math.abs(a - b) <= Math.max(tolerance * Math.max(Math.abs(a), Math.abs(b)), tolerance);
         }
         return String.valueOf(recorded).equals(String.valueOf(actual));
     }
