@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from jarscore._interrupt import cleanup_on_interrupt
+from jarscore._paths import missing_parents, remove_empty
 from jarscore.errors import ArtifactError
 from jarscore.scorer.artifact import MANIFEST, sha256_of
 
@@ -23,20 +24,20 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
     out_dir = out_dir.resolve()
     if out_dir.exists() and not force:
         raise ArtifactError(f"{out_dir} already exists; choose another --out or pass --force to replace it")
-    created = _missing_parents(out_dir)
+    created = missing_parents(out_dir)
     existing = created[-1].parent if created else out_dir.parent
     if not existing.is_dir():
         raise ArtifactError(f"cannot write {out_dir}: {existing} is not a folder")
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _remove_if_empty(created)
+        remove_empty(created)
         raise ArtifactError(f"cannot create the folder {exc.filename or out_dir.parent} for {out_dir}: "
                             f"{exc.strerror or exc}") from exc
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     except OSError as exc:
-        _remove_if_empty(created)
+        remove_empty(created)
         raise ArtifactError(f"cannot write {out_dir}: cannot create a folder in {out_dir.parent} "
                             f"({exc.strerror or exc})") from exc
     published = False
@@ -54,7 +55,7 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
             if not doomed.exists():
                 break
             time.sleep(0.02)
-        _remove_if_empty(created)
+        remove_empty(created)
 
     try:
         with cleanup_on_interrupt(abandon):
@@ -65,26 +66,7 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if not published:
-            _remove_if_empty(created)
-
-
-def _missing_parents(out_dir: Path) -> list[Path]:
-    """The folders above ``out_dir`` that do not exist yet, innermost first."""
-    missing = []
-    folder = out_dir.parent
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    return missing
-
-
-def _remove_if_empty(folders: list[Path]) -> None:
-    """A failed conversion leaves nothing behind, not even the folders it created for --out."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:   # something else was written there meanwhile: keep it
-            return
+            remove_empty(created)
 
 
 def _publish(work: Path, out_dir: Path) -> None:

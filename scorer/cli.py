@@ -11,6 +11,7 @@ from typing import Iterator
 import pandas as pd
 
 from jarscore._interrupt import cleanup_on_interrupt
+from jarscore._paths import missing_parents, remove_empty
 from jarscore.errors import InputError, OutputError
 from jarscore.scorer.scorer import Scorer
 
@@ -44,12 +45,11 @@ def check_output_location(output_csv: Path) -> list[Path]:
     something that is not a folder. Returns the missing parent folders (innermost first)."""
     if output_csv.is_dir():
         raise OutputError(f"cannot write {output_csv}: it is a folder; name a file to write")
-    missing, folder = [], output_csv.parent
-    while not folder.exists():
+    missing = missing_parents(output_csv)
+    for folder in missing:
         if folder.is_symlink():
             raise OutputError(f"cannot write {output_csv}: {folder} is a broken symbolic link")
-        missing.append(folder)
-        folder = folder.parent
+    folder = missing[-1].parent if missing else output_csv.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {output_csv}: {folder} is not a folder")
     return missing
@@ -63,7 +63,7 @@ def _output_file(output_csv: Path) -> Iterator:
     try:
         output_csv.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _remove_empty(created)
+        remove_empty(created)
         raise OutputError(f"cannot create the folder {exc.filename or output_csv.parent} for {output_csv}: "
                           f"{exc.strerror or exc}") from exc
     try:
@@ -72,7 +72,7 @@ def _output_file(output_csv: Path) -> Iterator:
         handle, partial = tempfile.mkstemp(prefix=f".{output_csv.name}.", suffix=".partial",
                                            dir=output_csv.parent)
     except OSError as exc:
-        _remove_empty(created)
+        remove_empty(created)
         raise OutputError(f"cannot write {output_csv}: cannot create a file in the folder {output_csv.parent} "
                           f"({exc.strerror or exc})") from exc
     published = False
@@ -80,7 +80,7 @@ def _output_file(output_csv: Path) -> Iterator:
     def abandon() -> None:
         with contextlib.suppress(OSError):
             os.remove(partial)
-        _remove_empty(created)
+        remove_empty(created)
 
     try:
         with cleanup_on_interrupt(abandon), os.fdopen(handle, "w", newline="") as stream:
@@ -94,11 +94,3 @@ def _output_file(output_csv: Path) -> Iterator:
     finally:
         if not published:
             abandon()
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:   # something else was written there meanwhile: keep it
-            return
