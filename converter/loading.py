@@ -28,6 +28,9 @@ def load_model(model: Any) -> Any:
     if not isinstance(model, (str, Path)):
         return model
     path = Path(model)
+    if path.is_dir():
+        raise ConversionError(f"{path} is a folder; give the model file itself (a LightGBM text model, an "
+                              "XGBoost .json/.ubj model, a .pmml file or a .pkl/.joblib file)")
     if not path.is_file():
         raise ConversionError(f"model file not found: {path}")
     head = path.read_bytes()[:512]
@@ -68,7 +71,8 @@ def _pickle(path: Path) -> Any:
     try:
         return joblib.load(path)
     except Exception as exc:  # unpickling can raise anything the pickled code raises
-        raise ConversionError(f"cannot unpickle {path}: {type(exc).__name__}: {exc}") from None
+        detail = "the file is empty or cut short" if isinstance(exc, EOFError) else str(exc) or "(no message)"
+        raise ConversionError(f"cannot unpickle {path}: {type(exc).__name__}: {detail}") from None
 
 
 def _lightgbm_text(path: Path) -> Any:

@@ -161,7 +161,10 @@ def run_java(main_class: str, args: list[str], *, what: str) -> None:
         raise JvmError(f"{what} failed: {detail}")
 
 
-_DEFAULT_OPTIONS = ("-Xss4m",)   # deep trees evaluated by JPMML recurse once per level
+# -Xss4m: deep trees evaluated by JPMML recurse once per level. -XX:-OmitStackTraceInFastThrow: the
+# JIT would otherwise drop the message of an exception the model throws often (a NullPointerException
+# on a missing value), and the error would no longer say why.
+_DEFAULT_OPTIONS = ("-Xss4m", "-XX:-OmitStackTraceInFastThrow")
 _options: list[str] = []          # set by configure_jvm()
 _runtime_loader = None           # jarscore's own class loader, in a JVM that someone else started
 

@@ -170,3 +170,27 @@ def test_regressor_has_no_predict_proba(tmp_path):
         scorer.predict_proba(frame)
     evaluated = scorer.evaluate(frame.head(2))
     np.testing.assert_allclose(evaluated.iloc[:, 0], model.predict(frame.head(2)), rtol=1e-9, atol=1e-9)
+
+
+def test_a_missing_value_the_model_cannot_take_names_the_field_however_often(tmp_path):
+    """A pipeline with no imputer before its encoder fails inside JPMML on a missing string; the error
+    names the field, and keeps its message after thousands of failures (the JIT would drop it)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"f0": rng.normal(size=600), "city": rng.choice(["paris", "oslo", "rome"], 600).astype(object)})
+    y = ((X.f0 + X.city.map({"paris": 1, "oslo": -1, "rome": 0})) > 0).astype(int)
+    model = Pipeline([("prep", ColumnTransformer([("c", OneHotEncoder(), ["city"])], remainder="passthrough")),
+                      ("lr", LogisticRegression())]).fit(X[:500], y[:500])
+    scorer = convert(model, tmp_path / "art", sample=X[500:], log=lambda line: None)
+    messages = []
+    for _ in range(6000):
+        with pytest.raises(InputError) as caught:
+            scorer.predict_one({"f0": 0.3, "city": None})
+        messages.append(str(caught.value))
+    assert "missing 'city': the model has no rule for a missing value in that field" in messages[-1]
+    assert messages[-1] == messages[0], "the message of the 6000th failure is the first's"
+    np.testing.assert_allclose(scorer.predict_proba(X[500:])[:, 1], model.predict_proba(X[500:])[:, 1],
+                               rtol=1e-9, atol=1e-9)

@@ -267,3 +267,12 @@ def test_ctrl_c_is_one_line_exit_130_and_no_output(small_artifact, tmp_path):
     assert process.returncode == 130, stderr
     assert stderr.splitlines() == ["jarscore score: error: interrupted"], stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"], "no output, no temporary file"
+
+
+def test_converting_a_folder_or_an_empty_pickle_says_what_is_wrong(tmp_path):
+    (tmp_path / "empty.pkl").write_bytes(b"")
+    folder = jarscore("convert", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert folder.returncode == 1 and f"{tmp_path} is a folder; give the model file itself" in folder.stderr
+    empty = jarscore("convert", str(tmp_path / "empty.pkl"), "--out", str(tmp_path / "out"))
+    assert empty.returncode == 1 and "EOFError: the file is empty or cut short" in empty.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.pkl"]

@@ -650,7 +650,7 @@ public final class Model implements AutoCloseable {
             decoded = EvaluatorUtil.decodeAll(evaluator.evaluate(arguments));
         } catch (RuntimeException e) {
             throw new ScoringException("row " + row + ": the model could not score " + quoteRow(rawValues)
-                + ": " + describe(e), e);
+                + missingHint(fieldValues) + ": " + describe(e), e);
         }
         Object[] results = new Object[resultNames.size()];
         for (int j = 0; j < results.length; j++) {
@@ -663,6 +663,26 @@ public final class Model implements AutoCloseable {
             results[j] = value;
         }
         return results;
+    }
+
+    /**
+     * The fields of a failed row that are missing. A model that cannot take a missing value fails
+     * inside JPMML with a NullPointerException whose own message names no field, and the JIT drops
+     * that message altogether once the same failure repeats often.
+     */
+    private String missingHint(Object[] fieldValues) {
+        List<String> missing = new ArrayList<>();
+        for (int k = 0; k < fieldValues.length; k++) {
+            if (fieldValues[k] == null) {
+                missing.add("'" + inputFields.get(k).getName() + "'");
+            }
+        }
+        if (missing.isEmpty()) {
+            return "";
+        }
+        return " (missing " + String.join(", ", missing) + ": the model has no rule for a missing value"
+            + (missing.size() == 1 ? " in that field" : " in one of these fields") + "; give a value or impute it"
+            + " in the pipeline)";
     }
 
     private Object cell(Object column, int row, int index) {
