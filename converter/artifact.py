@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -34,8 +35,9 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
         remove_empty(created)
         raise ArtifactError(f"cannot create the folder {exc.filename or out_dir.parent} for {out_dir}: "
                             f"{exc.strerror or exc}") from exc
+    _remove_stale_staging(out_dir)
     try:
-        work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+        work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-{os.getpid()}-", dir=out_dir.parent))
     except OSError as exc:
         remove_empty(created)
         raise ArtifactError(f"cannot write {out_dir}: cannot create a folder in {out_dir.parent} "
@@ -67,6 +69,30 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
         if not published:
             remove_empty(created)
+
+
+def _remove_stale_staging(out_dir: Path) -> None:
+    """Staging folders left beside ``out_dir`` by converts that were killed: their names carry the
+    writer's pid, and only those whose process is gone are removed (a concurrent convert's stays)."""
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(?:partial|retired)-(\d+)(?:-.*)?$")
+    try:
+        entries = list(out_dir.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match and not _alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # someone else's process
+        return True
+    return True
 
 
 def _publish(work: Path, out_dir: Path) -> None:

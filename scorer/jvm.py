@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -152,10 +153,22 @@ def java_executable() -> str:
     return found
 
 
+def die_with_parent() -> None:
+    """Run in a child between fork and exec (``preexec_fn``): on Linux, the kernel kills the child when
+    the thread that started it dies, so a killed ``jarscore convert`` leaves no JVM behind."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+
+
 def run_java(main_class: str, args: list[str], *, what: str) -> None:
     """Runs a jarscore JVM command in a child process; raises JvmError with its stderr on failure."""
     command = [java_executable(), "-cp", os.pathsep.join(classpath()), main_class, *args]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=die_with_parent)
     if result.returncode != 0:
         detail = result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}"
         raise JvmError(f"{what} failed: {detail}")

@@ -276,3 +276,44 @@ def test_converting_a_folder_or_an_empty_pickle_says_what_is_wrong(tmp_path):
     empty = jarscore("convert", str(tmp_path / "empty.pkl"), "--out", str(tmp_path / "out"))
     assert empty.returncode == 1 and "EOFError: the file is empty or cut short" in empty.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.pkl"]
+
+
+def test_a_killed_convert_leaves_no_jvm_and_the_next_convert_sweeps_its_staging(tmp_path):
+    import os
+
+    pmml = Path(__file__).resolve().parent / "data" / "jpmml-conformance" / "pmml" / "RandomForestAudit.pmml"
+    out = tmp_path / "repo" / "audit" / "1"
+    convert = subprocess.Popen([sys.executable, "-m", "jarscore", "convert", str(pmml), "--out", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def transpilers() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    command = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"TranspileCommand" in command and str(out.parent).encode() in command:
+                    found.append(int(entry.name))
+        return found
+
+    deadline = time.monotonic() + 120
+    while not transpilers():
+        assert convert.poll() is None and time.monotonic() < deadline, "the transpile never started"
+        time.sleep(0.05)
+    convert.send_signal(signal.SIGKILL)
+    convert.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while transpilers():
+        assert time.monotonic() < deadline, f"the transpile JVM outlived its killed convert: {transpilers()}"
+        time.sleep(0.05)
+
+    parent = out.parent
+    stale = [p.name for p in parent.iterdir() if p.name.startswith(".1.partial-")]
+    assert stale, "the killed convert left its staging folder (what the next convert must sweep)"
+    concurrent = parent / f".1.partial-{os.getpid()}-alive"   # a live process's staging folder
+    concurrent.mkdir()
+    done = jarscore("convert", str(pmml), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in parent.iterdir()) == [concurrent.name, "1"]
