@@ -1,9 +1,13 @@
 package io.jarscore.transpile;
 
 import io.jarscore.runtime.Model;
+import io.jarscore.runtime.PmmlLimits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -34,7 +38,9 @@ public final class TranspileCommand {
             System.err.println(Options.USAGE);
             System.exit(2);
         } catch (Exception | LinkageError e) {
-            System.err.println("jarscore transpile: failed: " + Model.describe(e));
+            // javac's diagnostics are bounded already and would be cut short by describe.
+            String message = e instanceof CompileFailedException ? e.getMessage() : Model.describe(e);
+            System.err.println("jarscore transpile: failed: " + message);
             System.exit(1);
         }
     }
@@ -45,6 +51,9 @@ public final class TranspileCommand {
      * are kept there for debugging.
      */
     public static void transpile(Path pmmlFile, Path jarFile, String className, Path sourcesDir) throws Exception {
+        // Limits before JAXB: a hostile file is refused in one streaming pass, not after a gigabyte of heap.
+        // KernelBuild reads the same file again below, after this check.
+        PmmlLimits.check(pmmlFile);
         PMML pmml;
         try (InputStream in = Files.newInputStream(pmmlFile)) {
             pmml = PMMLUtil.unmarshal(in);
@@ -54,7 +63,7 @@ public final class TranspileCommand {
             Files.createDirectories(sourcesDir);
             codeModel.build(sourcesDir.toFile(), (java.io.PrintStream) null);
         }
-        TranspilerUtil.compile(codeModel, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        compile(codeModel);
         Path absolute = jarFile.toAbsolutePath();
         Files.createDirectories(absolute.getParent());
         Path partial = Files.createTempFile(absolute.getParent(), ".transpile-", ".jar.partial");
@@ -70,6 +79,90 @@ public final class TranspileCommand {
             Files.move(partial, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(partial);
+        }
+    }
+
+    static final int MAX_DIAGNOSTIC_LINES = 20;
+    static final int MAX_DIAGNOSTIC_CHARS = 4096;
+
+    /**
+     * Compiles the transpiled classes. javac's diagnostics go to a buffer (bounded: a model that fails
+     * to compile can produce thousands of them), and their first lines are the failure's message.
+     */
+    static void compile(JCodeModel codeModel) throws IOException {
+        BoundedBuffer diagnostics = new BoundedBuffer(4 * MAX_DIAGNOSTIC_CHARS);
+        try (PrintStream out = new PrintStream(diagnostics, true, StandardCharsets.UTF_8)) {
+            try {
+                TranspilerUtil.compile(codeModel, out);
+            } catch (IOException e) {
+                out.flush();
+                throw new CompileFailedException(firstLines(diagnostics.text()), e);
+            }
+        }
+    }
+
+    /** The first {@link #MAX_DIAGNOSTIC_LINES} lines of {@code text}, at most {@link #MAX_DIAGNOSTIC_CHARS} characters. */
+    static String firstLines(String text) {
+        String trimmed = text.strip();
+        if (trimmed.isEmpty()) {
+            return "(javac reported nothing)";
+        }
+        String[] lines = trimmed.split("\\R");
+        StringBuilder kept = new StringBuilder();
+        int count = 0;
+        for (String line : lines) {
+            if (count == MAX_DIAGNOSTIC_LINES || kept.length() + line.length() > MAX_DIAGNOSTIC_CHARS) {
+                break;
+            }
+            if (count > 0) {
+                kept.append('\n');
+            }
+            kept.append(line);
+            count++;
+        }
+        if (count == 0) {
+            kept.append(lines[0], 0, MAX_DIAGNOSTIC_CHARS);
+            count = 1;
+        }
+        if (count < lines.length) {
+            kept.append("\n... (").append(lines.length - count).append(" more lines)");
+        }
+        return kept.toString();
+    }
+
+    /** javac failed on the transpiled code; the message holds its first diagnostics. */
+    static final class CompileFailedException extends IOException {
+        CompileFailedException(String diagnostics, Throwable cause) {
+            super("javac failed on the transpiled code:\n" + diagnostics, cause);
+        }
+    }
+
+    /** Keeps the first {@code capacity} bytes written and counts, but drops, the rest. */
+    static final class BoundedBuffer extends OutputStream {
+        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+        private final int capacity;
+
+        BoundedBuffer(int capacity) {
+            this.capacity = capacity;
+        }
+
+        @Override
+        public void write(int b) {
+            if (kept.size() < capacity) {
+                kept.write(b);
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            int room = Math.min(len, capacity - kept.size());
+            if (room > 0) {
+                kept.write(b, off, room);
+            }
+        }
+
+        String text() {
+            return kept.toString(StandardCharsets.UTF_8);
         }
     }
 

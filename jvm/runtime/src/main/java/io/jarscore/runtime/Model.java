@@ -150,6 +150,7 @@ public final class Model implements AutoCloseable {
         if (!Files.isRegularFile(pmmlFile)) {
             throw new ArtifactException("PMML file not found: " + pmmlFile);
         }
+        PmmlLimits.check(pmmlFile);
         try (InputStream in = Files.newInputStream(pmmlFile)) {
             PMML pmml = withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();

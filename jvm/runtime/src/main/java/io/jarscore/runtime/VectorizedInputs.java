@@ -31,9 +31,7 @@ final class VectorizedInputs {
         if (pmml == null || !Files.isRegularFile(pmml)) {
             return vectors;
         }
-        XMLInputFactory factory = XMLInputFactory.newFactory();
-        factory.setProperty(XMLInputFactory.SUPPORT_DTD, false);
-        factory.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+        XMLInputFactory factory = PmmlLimits.secureFactory();
         try (InputStream in = Files.newInputStream(pmml)) {
             XMLStreamReader reader = factory.createXMLStreamReader(in);
             while (reader.hasNext()) {
