@@ -91,3 +91,16 @@ def test_missing_runtime_jars_name_the_folder_and_the_fix(tmp_path):
     done = _python(LOAD_IRIS, {"JARSCORE_JVM_HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "JvmError:" in done.stdout and str(tmp_path) in done.stdout and "make setup" in done.stdout
+
+
+def test_pmml_with_a_huge_attribute_is_refused_before_it_is_parsed(tmp_path):
+    """A 32 MB attribute: refused by the limits' streaming pass, naming the limit and how to raise it."""
+    pmml = IRIS.read_text()
+    end = pmml.index("?>") + 2
+    hostile = tmp_path / "huge.pmml"
+    hostile.write_text(pmml[:end] + pmml[end:].replace("<Header", f'<Header description="{"x" * (32 << 20)}"', 1))
+    with pytest.raises(ArtifactError, match=r"over the limit maxAttributeLength = 1048576.*-Djarscore\.pmml\."):
+        Scorer.load(hostile)
+    with pytest.raises(JarscoreError, match=r"maxAttributeLength"):
+        convert(hostile, tmp_path / "out", log=lambda line: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.pmml"]
