@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import math
 import platform
 from importlib import metadata
@@ -24,14 +25,18 @@ from jarscore.scorer import Scorer, jvm
 from jarscore.scorer.artifact import FORMAT_VERSION, JAR, PMML, read_artifact
 
 VERIFICATION_ROWS = 20
+_log = logging.getLogger("jarscore.converter")
 
 
 def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | None = None,
             version: int | str | None = None, force: bool = False, keep_sources: bool = False,
-            log: Callable[[str], None] = print):
+            log: Callable[[str], None] | None = None):
     """Converts a fitted model (or a model file) into the artifact ``out_dir`` and returns it loaded
-    as a :class:`scorer.Scorer`. ``sample`` (DataFrame, 2-D array or CSV path) is scored by the native
-    model, the PMML and the JAR; disagreement beyond tolerance raises ParityError and writes nothing."""
+    as a :class:`jarscore.Scorer`. ``sample`` (DataFrame, 2-D array or CSV path) is scored by the native
+    model, the PMML and the JAR; disagreement beyond tolerance raises ParityError and writes nothing.
+    Progress goes to ``log`` (one line per call), by default to the ``jarscore.converter`` logger at
+    INFO: the library never prints."""
+    log = log or _log.info
     out_dir = Path(out_dir)
     source = load_model(model)
     kind = ModelKind("pmml", "", "PMML") if isinstance(source, PmmlFile) else identify(source)

@@ -34,7 +34,7 @@ def main() -> int:
     out = ARTIFACTS / "credit" / "1"
     sample = frame.iloc[holdout]
     started = time.perf_counter()
-    scorer = convert(model, out, sample=sample, name="credit", version=1, force=True)
+    scorer = convert(model, out, sample=sample, name="credit", version=1, force=True, log=print)
     print(f"   converted in {time.perf_counter() - started:.1f} s -> {out}")
 
     print("== scoring held-out rows from Python")

@@ -104,3 +104,17 @@ def test_array_in_training_column_order_when_the_pmml_drops_unused_columns(tmp_p
     assert one[scorer.manifest["probability_fields"][1]] == pytest.approx(expected[0, 1], rel=1e-12)
     with pytest.raises(InputError, match=r"expected \d+ columns in input-field order .* or 8 in the training column order"):
         scorer.predict_proba(held_out.to_numpy()[:, :5])
+
+
+def test_convert_logs_its_progress_and_never_prints(tmp_path, capfd, caplog):
+    import logging
+
+    from jarscore.converter import convert
+    from conftest import CONFORMANCE
+
+    with caplog.at_level(logging.INFO, logger="jarscore.converter"):
+        convert(CONFORMANCE / "pmml" / "DecisionTreeIris.pmml", tmp_path / "iris").close()
+    printed = capfd.readouterr()
+    assert printed.out == "" and printed.err == ""
+    lines = [r.getMessage() for r in caplog.records if r.name == "jarscore.converter"]
+    assert lines[0].startswith("[1/4]") and any(line.startswith("[4/4] writing") for line in lines)
