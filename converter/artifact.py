@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from jarscore._interrupt import cleanup_on_interrupt
-from jarscore._paths import missing_parents, remove_empty
+from jarscore._paths import make_parents, missing_parents, remove_empty
 from jarscore.errors import ArtifactError
 from jarscore.scorer.artifact import MANIFEST, sha256_of
 
@@ -29,12 +29,7 @@ def staging(out_dir: Path, *, force: bool) -> Iterator[Path]:
     existing = created[-1].parent if created else out_dir.parent
     if not existing.is_dir():
         raise ArtifactError(f"cannot write {out_dir}: {existing} is not a folder")
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        remove_empty(created)
-        raise ArtifactError(f"cannot create the folder {exc.filename or out_dir.parent} for {out_dir}: "
-                            f"{exc.strerror or exc}") from exc
+    make_parents(out_dir, created, ArtifactError)
     _remove_stale_staging(out_dir)
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-{os.getpid()}-", dir=out_dir.parent))

@@ -22,3 +22,14 @@ def remove_empty(folders: list[Path]) -> None:
             folder.rmdir()
         except OSError:   # something else was written there meanwhile: keep it
             return
+
+
+def make_parents(target: Path, created: list[Path], error: type[Exception]) -> None:
+    """Creates the folders above ``target``; on failure removes those of ``created`` it made and raises
+    ``error`` naming the folder and the OS's reason."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        remove_empty(created)
+        raise error(f"cannot create the folder {exc.filename or target.parent} for {target}: "
+                    f"{exc.strerror or exc}") from exc

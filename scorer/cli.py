@@ -11,7 +11,7 @@ from typing import Iterator
 import pandas as pd
 
 from jarscore._interrupt import cleanup_on_interrupt
-from jarscore._paths import missing_parents, remove_empty
+from jarscore._paths import make_parents, missing_parents, remove_empty
 from jarscore.errors import InputError, OutputError
 from jarscore.scorer.scorer import Scorer
 
@@ -60,12 +60,7 @@ def _output_file(output_csv: Path) -> Iterator:
     """Yields a text stream on a hidden temporary file beside ``output_csv``; on success the file
     becomes ``output_csv``, on any error (Ctrl-C included) it and the folders made for it are removed."""
     created = check_output_location(output_csv)
-    try:
-        output_csv.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        remove_empty(created)
-        raise OutputError(f"cannot create the folder {exc.filename or output_csv.parent} for {output_csv}: "
-                          f"{exc.strerror or exc}") from exc
+    make_parents(output_csv, created, OutputError)
     try:
         # Creating the temporary file is the one check that tells for sure (read-only file systems,
         # /proc, root's disregard of permission bits, quotas ...).
