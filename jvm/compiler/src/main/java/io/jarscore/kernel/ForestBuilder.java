@@ -70,6 +70,30 @@ final class ForestBuilder {
         return n;
     }
 
+    /** Whether a split of trees {@code from..to-1} reads one of {@code slots} (plain or negated). */
+    boolean reads(int from, int to, java.util.Set<Integer> slots) {
+        int[] stack = new int[64];
+        for (int t = from; t < to; t++) {
+            int top = 0;
+            stack[top++] = roots[t];
+            while (top > 0) {
+                int n = stack[--top];
+                if (next[2 * n] == n && next[2 * n + 1] == n) {
+                    continue;
+                }
+                if (slots.contains(feature[n])) {
+                    return true;
+                }
+                if (top + 2 > stack.length) {
+                    stack = Arrays.copyOf(stack, stack.length * 2);
+                }
+                stack[top++] = next[2 * n];
+                stack[top++] = next[2 * n + 1];
+            }
+        }
+        return false;
+    }
+
     /** Registers a tree rooted at {@code root} whose longest path takes {@code steps} splits; returns its index. */
     int tree(int root, int steps) {
         if (trees == roots.length) {

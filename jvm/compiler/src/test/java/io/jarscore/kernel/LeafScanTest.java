@@ -178,7 +178,7 @@ class LeafScanTest {
     }
 
     /** {@code trees} leaf-wise trees of 1 to 64 leaves ({@code classes} 0: regression). */
-    private static Forest leafWiseForest(Random random, int classes, int trees) {
+    static Forest leafWiseForest(Random random, int classes, int trees) {
         ForestBuilder builder = new ForestBuilder(classes);
         for (int t = 0; t < trees; t++) {
             leafWiseTree(builder, random, 1 + random.nextInt(64));
@@ -186,7 +186,7 @@ class LeafScanTest {
         return builder.build(FEATURES);
     }
 
-    private static void leafWiseTree(ForestBuilder builder, Random random, int leaves) {
+    static void leafWiseTree(ForestBuilder builder, Random random, int leaves) {
         int[] depth = new int[1];
         int root = leafWise(builder, random, leaves, 0, depth);
         builder.tree(root, depth[0]);
@@ -209,7 +209,7 @@ class LeafScanTest {
         return split;
     }
 
-    private static int balanced(ForestBuilder b, Random random, int levels) {
+    static int balanced(ForestBuilder b, Random random, int levels) {
         if (levels == 0) {
             return leaf(b, random);
         }
@@ -254,7 +254,7 @@ class LeafScanTest {
     }
 
     /** A value on the grid, one ulp off it, missing, infinite, ±MAX_VALUE, or anywhere. */
-    private static double value(Random random) {
+    static double value(Random random) {
         double g = GRID[random.nextInt(GRID.length)];
         return switch (random.nextInt(10)) {
             case 0, 1, 2 -> g;

@@ -34,6 +34,10 @@ public final class Forest {
     private static final int MAGIC = 0x4A53_4633;
     /** Trees walked together: independent chains of loads the CPU overlaps. */
     private static final int GROUP = 8;
+    /** What an entry of a kernel's plan ({@link #scoreBlocks}) asks for: {@link #sum}, {@link #sumFloat}, leaves. */
+    public static final int SUM = 0;
+    public static final int SUM_FLOAT = 1;
+    public static final int LEAVES = 2;
     private static final long NEGATIVE_ZERO = Double.doubleToRawLongBits(-0.0);
 
     /**
@@ -65,6 +69,8 @@ public final class Forest {
     private volatile double[] learnedMedians;
     /** Known values a slot needs in {@link #learn}'s rows for its median to count. */
     static final int LEARN_LEAST = 8;
+    /** The block {@link #scoreBlocks} is scoring on this thread, while it calls the kernel row by row. */
+    private final ThreadLocal<Block> blocks = new ThreadLocal<>();
 
     Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots, int[] depth) {
         for (int n = 0; n < value.length; n++) {
@@ -336,6 +342,10 @@ public final class Forest {
 
     /** {@code acc} plus the values of trees {@code from..to-1}, added one by one in tree order. */
     public double sum(double[] v, int from, int to, double acc) {
+        double[] found = blockSums(v, SUM, from, to, acc);
+        if (found != null) {
+            return found[blocks.get().current];
+        }
         LeafScan scan = scan(from, to);
         if (scan != null) {
             return scan.sum(v, acc); // the same additions, without the array of leaves
@@ -354,6 +364,10 @@ public final class Forest {
      * conversions in the chain of additions.
      */
     public double sumFloat(double[] v, int from, int to, double acc) {
+        double[] found = blockSums(v, SUM_FLOAT, from, to, acc);
+        if (found != null) {
+            return found[blocks.get().current];
+        }
         LeafScan scan = scan(from, to);
         if (scan != null) {
             return scan.sumFloat(v, (float) acc);
@@ -372,7 +386,13 @@ public final class Forest {
      * tree predicts nothing. {@code p} (classes long) is what {@link Norms#vote} sizes its tallies by.
      */
     public boolean addAll(double[] v, double[] acc, double[] p, int from, int to, boolean vote) {
-        for (int leaf : leaves(v, from, to)) {
+        Block block = blocks.get();
+        int entry = block == null || block.current < 0 || block.rows[block.current] != v ? -1
+            : block.entry(LEAVES, from, to);
+        int[] leaves = entry < 0 ? leaves(v, from, to) : block.leaves[entry];
+        int first = entry < 0 ? 0 : block.current * (to - from);
+        for (int i = first, end = first + to - from; i < end; i++) {
+            int leaf = leaves[i];
             int predicted = label[leaf];
             if (predicted < 0) {
                 return false;
@@ -387,6 +407,202 @@ public final class Forest {
             }
         }
         return true;
+    }
+
+    // blocks of rows -----------------------------------------------------------------------------
+
+    /**
+     * Scores rows {@code fromRow..toRow-1} of {@code in} through {@code kernel} a block of
+     * {@link Block#ROWS} rows at a time: the slots of the block's rows first, then, for each entry
+     * of {@code plan} (triples: {@link #SUM}, {@link #SUM_FLOAT} or {@link #LEAVES}, then a range
+     * of trees), what the forest finds for all of them at once, then each row's
+     * {@link BlockKernel#finish}, whose calls of {@link #sum}, {@link #sumFloat} and
+     * {@link #addAll} for that row take the block's results. A block is scanned with SIMD where
+     * {@link Vectorization} has it, and walked tree by tree (a tree's nodes stay in cache while
+     * every row of the block goes through it). The results are those of scoring row by row, bit
+     * for bit: the same leaves, added in the same order.
+     */
+    public void scoreBlocks(BlockKernel kernel, int[] plan, double[] in, int fromRow, int toRow, double[] out) {
+        int inputs = kernel.inputCount();
+        int outputs = kernel.outputCount();
+        Block block = blocks.get();
+        if (block == null || block.slots != kernel.slotCount()) {
+            block = new Block(kernel.slotCount());
+            blocks.set(block);
+        }
+        block.plan(plan, roots.length);
+        int[] rowOf = new int[Block.ROWS];
+        for (int start = fromRow; start < toRow; start += Block.ROWS) {
+            int end = Math.min(toRow, start + Block.ROWS);
+            int count = 0;
+            for (int r = start; r < end; r++) {
+                block.clear(count);
+                if (kernel.slots(in, r * inputs, block.rows[count], out, r * outputs)) {
+                    rowOf[count++] = r;
+                }
+            }
+            block.count = count;
+            for (int e = 0; e < plan.length / 3; e++) {
+                findAll(block, e, plan[3 * e], plan[3 * e + 1], plan[3 * e + 2]);
+            }
+            try {
+                for (int i = 0; i < count; i++) {
+                    block.current = i;
+                    kernel.finish(block.rows[i], out, rowOf[i] * outputs);
+                }
+            } finally {
+                block.current = -1;
+            }
+        }
+    }
+
+    /** The block's sums for {@code kind} over trees {@code from..to-1} when {@code v} is its current row and {@code acc} +0.0. */
+    private double[] blockSums(double[] v, int kind, int from, int to, double acc) {
+        Block block = blocks.get();
+        if (block == null || block.current < 0 || block.rows[block.current] != v || Double.doubleToRawLongBits(acc) != 0) {
+            return null;
+        }
+        int entry = block.entry(kind, from, to);
+        return entry < 0 ? null : block.sums[entry];
+    }
+
+    /** Fills the block's entry {@code e}: per row, the sum from +0.0 of trees {@code from..to-1}, or their leaves. */
+    private void findAll(Block block, int e, int kind, int from, int to) {
+        LeafScan scan = scan(from, to);
+        if (scan != null) {
+            scan.block(block.rows, block.count, kind, block.sums[e], block.leaves[e]);
+            return;
+        }
+        int trees = to - from;
+        int[] leaves = kind == LEAVES ? block.leaves[e] : new int[block.count * trees];
+        walkBlock(block, from, to, leaves);
+        if (kind != LEAVES) {
+            addInOrder(leaves, block.count, trees, kind == SUM_FLOAT, block.sums[e]);
+        }
+    }
+
+    /**
+     * The leaves of trees {@code from..to-1} for every row of the block, at
+     * {@code leaves[row * (to - from) + tree - from]}: each tree in turn, {@link #GROUP} rows in
+     * lockstep through it, for as many steps as the tree is deep.
+     */
+    private void walkBlock(Block block, int from, int to, int[] leaves) {
+        int count = block.count;
+        int stride = 2 * width + 1;
+        if (block.widened == null || block.widened.length < Block.ROWS * stride) {
+            block.widened = new double[Block.ROWS * stride];
+        }
+        double[] w = block.widened;
+        for (int r = 0; r < count; r++) {
+            double[] v = block.rows[r];
+            for (int i = 0, o = r * stride; i < width; i++) {
+                w[o + i] = known(v[i]);
+                w[o + width + i] = known(-v[i]);
+            }
+            w[r * stride + 2 * width] = 0.0;
+        }
+        int trees = to - from;
+        for (int t = from; t < to; t++) {
+            int root = roots[t];
+            int steps = depth[t];
+            int r = 0;
+            for (; r + GROUP <= count; r += GROUP) {
+                int o = r * stride;
+                int a = root;
+                int b = root;
+                int c = root;
+                int d = root;
+                int e = root;
+                int f = root;
+                int g = root;
+                int h = root;
+                for (int s = steps; s > 0; s--) {
+                    a = step(a, w, o);
+                    b = step(b, w, o + stride);
+                    c = step(c, w, o + 2 * stride);
+                    d = step(d, w, o + 3 * stride);
+                    e = step(e, w, o + 4 * stride);
+                    f = step(f, w, o + 5 * stride);
+                    g = step(g, w, o + 6 * stride);
+                    h = step(h, w, o + 7 * stride);
+                }
+                int at = r * trees + t - from;
+                leaves[at] = a;
+                leaves[at + trees] = b;
+                leaves[at + 2 * trees] = c;
+                leaves[at + 3 * trees] = d;
+                leaves[at + 4 * trees] = e;
+                leaves[at + 5 * trees] = f;
+                leaves[at + 6 * trees] = g;
+                leaves[at + 7 * trees] = h;
+            }
+            for (; r < count; r++) {
+                int n = root;
+                for (int s = steps; s > 0; s--) {
+                    n = step(n, w, r * stride);
+                }
+                leaves[r * trees + t - from] = n;
+            }
+        }
+    }
+
+    /**
+     * Per row, +0.0 plus the values of its leaves in tree order (in float32 when {@code floats}),
+     * four rows at a time: each row's additions are one chain of dependent adds, and four chains
+     * side by side keep the adder busy.
+     */
+    private void addInOrder(int[] leaves, int count, int trees, boolean floats, double[] sums) {
+        int r = 0;
+        for (; r + 4 <= count; r += 4) {
+            int o = r * trees;
+            if (floats) {
+                float a = 0f;
+                float b = 0f;
+                float c = 0f;
+                float d = 0f;
+                for (int t = 0; t < trees; t++) {
+                    a += (float) value[leaves[o + t]];
+                    b += (float) value[leaves[o + trees + t]];
+                    c += (float) value[leaves[o + 2 * trees + t]];
+                    d += (float) value[leaves[o + 3 * trees + t]];
+                }
+                sums[r] = a;
+                sums[r + 1] = b;
+                sums[r + 2] = c;
+                sums[r + 3] = d;
+            } else {
+                double a = 0.0;
+                double b = 0.0;
+                double c = 0.0;
+                double d = 0.0;
+                for (int t = 0; t < trees; t++) {
+                    a += value[leaves[o + t]];
+                    b += value[leaves[o + trees + t]];
+                    c += value[leaves[o + 2 * trees + t]];
+                    d += value[leaves[o + 3 * trees + t]];
+                }
+                sums[r] = a;
+                sums[r + 1] = b;
+                sums[r + 2] = c;
+                sums[r + 3] = d;
+            }
+        }
+        for (; r < count; r++) {
+            double a = 0.0;
+            float f = 0f;
+            for (int t = 0, o = r * trees; t < trees; t++) {
+                a += value[leaves[o + t]];
+                f += (float) value[leaves[o + t]];
+            }
+            sums[r] = floats ? f : a;
+        }
+    }
+
+    /** {@link #step} on the widened row at {@code w[offset..]}. */
+    private int step(int n, double[] w, int offset) {
+        long meta = node[2 * n + 1];
+        double difference = Double.longBitsToDouble(node[2 * n]) - w[offset + (int) (meta >>> 32)];
+        return (int) meta + (int) (Double.doubleToRawLongBits(difference) >>> 63);
     }
 
     int successor(int n) {

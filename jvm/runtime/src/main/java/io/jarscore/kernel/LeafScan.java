@@ -60,31 +60,33 @@ final class LeafScan {
     private static final double SCAN_TREE = 0.6;
     private static final double MARGIN = 1.2;
 
-    private final int trees;
+    final int trees;
     /**
      * The inputs (their positions in the row) that splits read, plain or negated, and per such
      * input k: the splits that strike when {@code threshold < x} at {@code first[k]..atMost[k]-1}
      * (ascending thresholds), those that strike when {@code x <= threshold} up to {@code first[k+1]}
      * (descending); at {@code missing[missingFirst[k]..missingFirst[k+1]-1]}, those a missing x strikes.
      */
-    private final int[] inputs;
-    private final int[] first;
-    private final int[] atMost;
-    private final double[] threshold;
-    private final int[] tree;
+    final int[] inputs;
+    final int[] first;
+    final int[] atMost;
+    final double[] threshold;
+    final int[] tree;
     /** The leaves (bits) a split rules out, as positions in its tree's leaf order. */
-    private final long[] strike;
+    final long[] strike;
     /**
      * Per thread, the struck bits of each tree: reused, as a fresh 4 KB array a row (500 trees)
      * cost lgbm500 0.25-0.3 us of 4.2 (allocating and zeroing it).
      */
     private final ThreadLocal<long[]> scratch;
-    private final int[] missingFirst;
-    private final int[] missing;
+    /** {@link #threshold} as longs that order as the doubles do ({@link #orderedKey}), for SIMD compares. */
+    final long[] thresholdKey;
+    final int[] missingFirst;
+    final int[] missing;
     /** Per tree: where its leaves start in {@link #leafNode}; the forest's node of each leaf, and its value. */
-    private final int[] leafStart;
-    private final int[] leafNode;
-    private final double[] leafValue;
+    final int[] leafStart;
+    final int[] leafNode;
+    final double[] leafValue;
 
     private LeafScan(int trees, int[] inputs, int[] first, int[] atMost, double[] threshold, int[] tree, long[] strike,
                      int[] missingFirst, int[] missing, int[] leafStart, int[] leafNode, double[] leafValue) {
@@ -101,6 +103,20 @@ final class LeafScan {
         this.leafStart = leafStart;
         this.leafNode = leafNode;
         this.leafValue = leafValue;
+        this.thresholdKey = new long[threshold.length];
+        for (int i = 0; i < threshold.length; i++) {
+            thresholdKey[i] = orderedKey(threshold[i]);
+        }
+    }
+
+    /**
+     * A double other than NaN and -0.0 as a long that orders as it does: the bits of a positive
+     * double already order as its values; a negative one's magnitude bits are flipped so that a
+     * larger magnitude gives a smaller long. (No threshold is -0.0 and rows add +0.0 first.)
+     */
+    static long orderedKey(double x) {
+        long bits = Double.doubleToRawLongBits(x);
+        return bits ^ ((bits >> 63) & Long.MAX_VALUE);
     }
 
     /**
@@ -285,6 +301,30 @@ final class LeafScan {
             acc += (float) leafValue[exit(struck, t)];
         }
         return acc;
+    }
+
+    /**
+     * For each of the first {@code count} rows: the sum from zero of its leaves' values in tree
+     * order into {@code sums[r]} ({@link Forest#SUM}; {@link Forest#SUM_FLOAT} in float32), or its
+     * leaves at {@code leaves[r * trees..]} ({@link Forest#LEAVES}). With SIMD
+     * ({@link Vectorization}) several rows are scanned at once, one per lane; the leaves are the same.
+     */
+    void block(double[][] rows, int count, int kind, double[] sums, int[] leaves) {
+        Vectorization.Scan simd = Vectorization.SCAN;
+        if (simd != null) {
+            simd.block(this, rows, count, kind, sums, leaves);
+            return;
+        }
+        for (int r = 0; r < count; r++) {
+            double[] v = rows[r];
+            if (kind == Forest.SUM) {
+                sums[r] = sum(v, 0.0);
+            } else if (kind == Forest.SUM_FLOAT) {
+                sums[r] = sumFloat(v, 0f);
+            } else {
+                System.arraycopy(leaves(v), 0, leaves, r * trees, trees);
+            }
+        }
     }
 
     /**

@@ -1,0 +1,177 @@
+package io.jarscore.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Blocks of rows ({@link Forest#scoreBlocks}) against the same rows scored one by one, bit for bit:
+ * scanned and walked forests, double and float32 sums, classification leaves, rows the kernel
+ * refuses, and row counts that fill neither a block nor a vector. Surefire runs this class twice,
+ * with and without {@code --add-modules jdk.incubator.vector}, so both the SIMD and the scalar
+ * path are held to the rows scored one by one.
+ */
+class BlockTest {
+
+    static final int FEATURES = LeafScanTest.FEATURES;
+
+    @Test
+    void theVectorizationIsTheOneThisRunAskedFor() {
+        String expected = System.getProperty("jarscore.test.simd");
+        if (expected != null) {
+            assertEquals(Boolean.parseBoolean(expected), Vectorization.simd(), Vectorization.describe());
+        }
+        assertTrue(Vectorization.describe().startsWith(Vectorization.simd() ? "SIMD (" : "scalar: "));
+    }
+
+    @Test
+    void scannedSumsMatchRowByRow() {
+        Forest forest = LeafScanTest.leafWiseForest(new Random(21), 0, 300);
+        assertBlocksMatch(forest, Forest.SUM, 0, forest.trees(), 1000, 22);
+        assertTrue(forest.scansWholeForest());
+        assertBlocksMatch(forest, Forest.SUM_FLOAT, 0, forest.trees(), 203, 23);
+        // a part of the forest, as a kernel with one sum per class reads it
+        assertBlocksMatch(forest, Forest.SUM, 37, 251, 130, 24);
+        assertTrue(forest.scans(37, 251));
+    }
+
+    @Test
+    void walkedSumsMatchRowByRow() {
+        Random random = new Random(31);
+        ForestBuilder builder = new ForestBuilder(0);
+        for (int t = 0; t < 120; t++) {
+            builder.tree(LeafScanTest.balanced(builder, random, 6), 6);
+        }
+        LeafScanTest.leafWiseTree(builder, random, 90); // deeper than a scan takes, shallower trees around it
+        Forest forest = builder.build(FEATURES);
+        assertBlocksMatch(forest, Forest.SUM, 0, forest.trees(), 517, 32);
+        assertBlocksMatch(forest, Forest.SUM_FLOAT, 0, forest.trees(), 70, 33);
+        assertTrue(!forest.scansWholeForest(), "balanced trees and one of 90 leaves are walked");
+    }
+
+    @Test
+    void classificationLeavesMatchRowByRow() {
+        Forest scanned = LeafScanTest.leafWiseForest(new Random(41), 3, 200);
+        assertBlocksMatch(scanned, Forest.LEAVES, 0, 100, 300, 42);
+        assertBlocksMatch(scanned, Forest.LEAVES, 100, 200, 65, 43);
+        assertTrue(scanned.scans(0, 100));
+        Random random = new Random(44);
+        ForestBuilder builder = new ForestBuilder(3);
+        for (int t = 0; t < 50; t++) {
+            builder.tree(LeafScanTest.balanced(builder, random, 7), 7);
+        }
+        Forest walked = builder.build(FEATURES);
+        assertBlocksMatch(walked, Forest.LEAVES, 0, 50, 129, 45);
+    }
+
+    /**
+     * Scores {@code rows} random rows through {@code forest}'s blocks with one plan entry and row by
+     * row, and asserts the outputs are the same bits. Every seventh row is refused by the kernel.
+     */
+    private static void assertBlocksMatch(Forest forest, int kind, int from, int to, int rows, long seed) {
+        Random random = new Random(seed);
+        double[] in = new double[rows * FEATURES];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = LeafScanTest.value(random);
+        }
+        TestKernel kernel = new TestKernel(forest, kind, from, to);
+        double[] blocked = new double[rows * kernel.outputCount()];
+        forest.scoreBlocks(kernel, new int[]{kind, from, to}, in, 0, rows, blocked);
+        double[] oneByOne = new double[rows * kernel.outputCount()];
+        for (int r = 0; r < rows; r++) {
+            kernel.score(in, r * FEATURES, oneByOne, r * kernel.outputCount());
+        }
+        for (int r = 0; r < rows; r++) {
+            int m = kernel.outputCount();
+            double[] expected = Arrays.copyOfRange(oneByOne, r * m, r * m + m);
+            double[] actual = Arrays.copyOfRange(blocked, r * m, r * m + m);
+            assertArrayEquals(expected, actual, 0.0, "row " + r + " " + Arrays.toString(Arrays.copyOfRange(in,
+                r * FEATURES, r * FEATURES + FEATURES)) + " (" + Vectorization.describe() + ")");
+        }
+        // a part of the batch, as a thread of a parallel batch scores it
+        double[] part = new double[rows * kernel.outputCount()];
+        forest.scoreBlocks(kernel, new int[]{kind, from, to}, in, rows / 3, rows, part);
+        int m = kernel.outputCount();
+        assertArrayEquals(Arrays.copyOfRange(oneByOne, rows / 3 * m, rows * m), Arrays.copyOfRange(part, rows / 3 * m, rows * m), 0.0);
+    }
+
+    /** A kernel over the forest's slots: the sum of its trees, or their class distribution (average) and vote. */
+    private static final class TestKernel implements BlockKernel {
+        private final Forest forest;
+        private final int kind;
+        private final int from;
+        private final int to;
+
+        TestKernel(Forest forest, int kind, int from, int to) {
+            this.forest = forest;
+            this.kind = kind;
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        public String[] inputNames() {
+            return new String[FEATURES];
+        }
+
+        @Override
+        public String[][] inputCategories() {
+            return new String[FEATURES][];
+        }
+
+        @Override
+        public String[] outputNames() {
+            return new String[kind == Forest.LEAVES ? 8 : 1];
+        }
+
+        @Override
+        public String[][] outputLabels() {
+            return new String[outputCount()][];
+        }
+
+        @Override
+        public void score(double[] in, int o, double[] out, int oo) {
+            double[] v = new double[slotCount()];
+            if (slots(in, o, v, out, oo)) {
+                finish(v, out, oo);
+            }
+        }
+
+        @Override
+        public int slotCount() {
+            return FEATURES;
+        }
+
+        @Override
+        public boolean slots(double[] in, int o, double[] v, double[] out, int oo) {
+            if (o / FEATURES % 7 == 3) {
+                Arrays.fill(out, oo, oo + outputCount(), Double.NaN);
+                return false;
+            }
+            System.arraycopy(in, o, v, 0, FEATURES);
+            return true;
+        }
+
+        @Override
+        public void finish(double[] v, double[] out, int oo) {
+            if (kind == Forest.SUM) {
+                out[oo] = forest.sum(v, from, to, 0.0);
+            } else if (kind == Forest.SUM_FLOAT) {
+                out[oo] = forest.sumFloat(v, from, to, 0.0);
+            } else {
+                double[] average = new double[3];
+                double[] votes = new double[7];
+                double[] p = new double[3];
+                out[oo] = forest.addAll(v, average, p, from, to, false) ? 1 : 0;
+                out[oo + 1] = forest.addAll(v, votes, p, from, to, true) ? 1 : 0;
+                System.arraycopy(average, 0, out, oo + 2, 3);
+                System.arraycopy(votes, 0, out, oo + 5, 3);
+            }
+        }
+    }
+}
