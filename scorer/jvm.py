@@ -178,6 +178,13 @@ def run_java(main_class: str, args: list[str], *, what: str) -> None:
 # JIT would otherwise drop the message of an exception the model throws often (a NullPointerException
 # on a missing value), and the error would no longer say why.
 _DEFAULT_OPTIONS = ("-Xss4m", "-XX:-OmitStackTraceInFastThrow")
+# The Vector API (an incubator module) lets the fast kernel score blocks of rows with SIMD; the
+# kernel falls back to its scalar path, with the same results, where the JVM lacks it.
+# -Djarscore.simd=false among the caller's options leaves the module out (docs/kernel.md).
+SIMD_MODULE = "--add-modules=jdk.incubator.vector"
+SIMD_OFF = "-Djarscore.simd=false"
+#: The line a JVM prints on stderr when it starts with an incubator module; jarscore drops it.
+_INCUBATOR_WARNING = b"WARNING: Using incubator modules: jdk.incubator.vector"
 _options: list[str] = []          # set by configure_jvm()
 _runtime_loader = None           # jarscore's own class loader, in a JVM that someone else started
 
@@ -198,8 +205,11 @@ def configure_jvm(options: list[str]) -> None:
 
 
 def jvm_options() -> list[str]:
-    """The options jarscore starts the JVM with: its defaults, $JARSCORE_JVM_OPTS, configure_jvm()'s."""
-    return [*_DEFAULT_OPTIONS, *shlex.split(os.environ.get("JARSCORE_JVM_OPTS", "")), *_options]
+    """The options jarscore starts the JVM with: its defaults (with the Vector API module unless the
+    caller's options hold -Djarscore.simd=false), $JARSCORE_JVM_OPTS, configure_jvm()'s."""
+    caller = [*shlex.split(os.environ.get("JARSCORE_JVM_OPTS", "")), *_options]
+    simd = [] if SIMD_OFF in caller else [SIMD_MODULE]
+    return [*_DEFAULT_OPTIONS, *simd, *caller]
 
 
 def start() -> None:
@@ -229,7 +239,8 @@ def start() -> None:
         if _sigint_to_python and "-Xrs" not in options:
             options.append("-Xrs")   # the JVM installs no SIGINT handler even while it starts
         try:
-            jpype.startJVM(jvm_path, *options, classpath=jars, convertStrings=False)
+            with _stderr_without(_INCUBATOR_WARNING):
+                jpype.startJVM(jvm_path, *options, classpath=jars, convertStrings=False)
         except Exception as exc:  # a bad option: the JVM refuses to start and says why on stderr
             raise JvmError(f"the JVM did not start with the options {options} "
                            f"(defaults, $JARSCORE_JVM_OPTS, configure_jvm()): {exc}") from exc
@@ -239,6 +250,32 @@ def start() -> None:
         version = int(str(jpype.java.lang.Runtime.version().feature()))
         if version < _MIN_JAVA:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
+
+
+@contextlib.contextmanager
+def _stderr_without(line: bytes) -> Iterator[None]:
+    """Runs the block with file descriptor 2 in a temporary file, then writes what it got back to
+    stderr without ``line``: the JVM prints the incubator warning itself, at start-up, to the
+    process's stderr, where Python cannot filter it otherwise. Everything else is kept."""
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):   # no usable stderr: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [text for text in captured.read().splitlines(keepends=True) if text.rstrip() != line]
+            if kept:
+                os.write(2, b"".join(kept))
 
 
 def _adopt_running_jvm() -> None:

@@ -75,7 +75,8 @@ public final class KernelCompiler {
     private final Map<String, Integer> forestTrees = new HashMap<>();
     /**
      * What a block of rows asks the forest for ({@link Forest#scoreBlocks}): triples of kind and
-     * range, for the calls that always start from zero (a whole run of table trees) or take leaves.
+     * range, one per call of the forest: sums for a whole run of table trees (from zero), leaves
+     * for a run among other trees (added onto the running total) and for class distributions.
      */
     private final List<Integer> plan = new ArrayList<>();
     /** Slots a model chain fills while a row is scored: a block cannot read them before. */
@@ -1043,6 +1044,7 @@ public final class KernelCompiler {
                     while (to < Math.min(refs.size(), from + CHUNK) && Integer.valueOf(first + to - i).equals(forestTrees.get(refs.get(to)))) {
                         to++;
                     }
+                    plan.addAll(List.of(Forest.LEAVES, first, first + to - i));
                     b.append("        acc = ").append(simpleName).append(".FOREST.").append(floats ? "sumFloat" : "sum")
                         .append("(v, ").append(first).append(", ").append(first + to - i).append(", acc);\n");
                     i = to - 1;

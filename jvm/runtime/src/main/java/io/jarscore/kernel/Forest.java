@@ -342,9 +342,20 @@ public final class Forest {
 
     /** {@code acc} plus the values of trees {@code from..to-1}, added one by one in tree order. */
     public double sum(double[] v, int from, int to, double acc) {
-        double[] found = blockSums(v, SUM, from, to, acc);
-        if (found != null) {
-            return found[blocks.get().current];
+        Block block = blockOf(v);
+        if (block != null) {
+            int entry = block.entry(SUM, from, to);
+            if (entry >= 0 && Double.doubleToRawLongBits(acc) == 0) {
+                return block.sums[entry][block.current];
+            }
+            entry = block.entry(LEAVES, from, to);
+            if (entry >= 0) {
+                int[] leaves = block.leaves[entry];
+                for (int i = block.current * (to - from), end = i + to - from; i < end; i++) {
+                    acc += value[leaves[i]];
+                }
+                return acc;
+            }
         }
         LeafScan scan = scan(from, to);
         if (scan != null) {
@@ -364,9 +375,21 @@ public final class Forest {
      * conversions in the chain of additions.
      */
     public double sumFloat(double[] v, int from, int to, double acc) {
-        double[] found = blockSums(v, SUM_FLOAT, from, to, acc);
-        if (found != null) {
-            return found[blocks.get().current];
+        Block block = blockOf(v);
+        if (block != null) {
+            int entry = block.entry(SUM_FLOAT, from, to);
+            if (entry >= 0 && Double.doubleToRawLongBits(acc) == 0) {
+                return block.sums[entry][block.current];
+            }
+            entry = block.entry(LEAVES, from, to);
+            if (entry >= 0) {
+                int[] leaves = block.leaves[entry];
+                float sum = (float) acc;
+                for (int i = block.current * (to - from), end = i + to - from; i < end; i++) {
+                    sum += (float) value[leaves[i]];
+                }
+                return sum;
+            }
         }
         LeafScan scan = scan(from, to);
         if (scan != null) {
@@ -386,9 +409,8 @@ public final class Forest {
      * tree predicts nothing. {@code p} (classes long) is what {@link Norms#vote} sizes its tallies by.
      */
     public boolean addAll(double[] v, double[] acc, double[] p, int from, int to, boolean vote) {
-        Block block = blocks.get();
-        int entry = block == null || block.current < 0 || block.rows[block.current] != v ? -1
-            : block.entry(LEAVES, from, to);
+        Block block = blockOf(v);
+        int entry = block == null ? -1 : block.entry(LEAVES, from, to);
         int[] leaves = entry < 0 ? leaves(v, from, to) : block.leaves[entry];
         int first = entry < 0 ? 0 : block.current * (to - from);
         for (int i = first, end = first + to - from; i < end; i++) {
@@ -415,7 +437,8 @@ public final class Forest {
      * Scores rows {@code fromRow..toRow-1} of {@code in} through {@code kernel} a block of
      * {@link Block#ROWS} rows at a time: the slots of the block's rows first, then, for each entry
      * of {@code plan} (triples: {@link #SUM}, {@link #SUM_FLOAT} or {@link #LEAVES}, then a range
-     * of trees), what the forest finds for all of them at once, then each row's
+     * of trees), what the forest finds for all of them at once (sums from zero, or leaves, which a
+     * sum onto a running total adds up in tree order), then each row's
      * {@link BlockKernel#finish}, whose calls of {@link #sum}, {@link #sumFloat} and
      * {@link #addAll} for that row take the block's results. A block is scanned with SIMD where
      * {@link Vectorization} has it, and walked tree by tree (a tree's nodes stay in cache while
@@ -456,14 +479,10 @@ public final class Forest {
         }
     }
 
-    /** The block's sums for {@code kind} over trees {@code from..to-1} when {@code v} is its current row and {@code acc} +0.0. */
-    private double[] blockSums(double[] v, int kind, int from, int to, double acc) {
+    /** This thread's block while {@code v} is the row it finishes, else null. */
+    private Block blockOf(double[] v) {
         Block block = blocks.get();
-        if (block == null || block.current < 0 || block.rows[block.current] != v || Double.doubleToRawLongBits(acc) != 0) {
-            return null;
-        }
-        int entry = block.entry(kind, from, to);
-        return entry < 0 ? null : block.sums[entry];
+        return block != null && block.current >= 0 && block.rows[block.current] == v ? block : null;
     }
 
     /** Fills the block's entry {@code e}: per row, the sum from +0.0 of trees {@code from..to-1}, or their leaves. */

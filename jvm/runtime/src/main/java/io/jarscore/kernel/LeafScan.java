@@ -315,16 +315,67 @@ final class LeafScan {
             simd.block(this, rows, count, kind, sums, leaves);
             return;
         }
-        for (int r = 0; r < count; r++) {
-            double[] v = rows[r];
-            if (kind == Forest.SUM) {
-                sums[r] = sum(v, 0.0);
-            } else if (kind == Forest.SUM_FLOAT) {
-                sums[r] = sumFloat(v, 0f);
-            } else {
-                System.arraycopy(leaves(v), 0, leaves, r * trees, trees);
+        if (kind == Forest.LEAVES) {
+            for (int r = 0; r < count; r++) {
+                System.arraycopy(leaves(rows[r]), 0, leaves, r * trees, trees);
             }
+            return;
         }
+        // four rows' struck bits side by side, so that their four chains of additions overlap
+        long[] struck = new long[4 * trees];
+        int r = 0;
+        for (; r + 4 <= count; r += 4) {
+            for (int l = 0; l < 4; l++) {
+                checkWidth(rows[r + l]);
+                strike(rows[r + l], struck, l);
+            }
+            addExits(struck, kind == Forest.SUM_FLOAT, sums, r);
+        }
+        for (; r < count; r++) {
+            sums[r] = kind == Forest.SUM ? sum(rows[r], 0.0) : sumFloat(rows[r], 0f);
+        }
+    }
+
+    /**
+     * For four rows whose struck bits lie at {@code struck[4 * t + lane]}: each one's exit values
+     * added from zero in tree order (in float32 when {@code floats}) into {@code sums[first + lane]},
+     * the bits cleared. Also the SIMD scan's last step ({@link Vectorization}).
+     */
+    void addExits(long[] struck, boolean floats, double[] sums, int first) {
+        if (floats) {
+            float a = 0f;
+            float b = 0f;
+            float c = 0f;
+            float d = 0f;
+            for (int t = 0, at = 0; t < trees; t++, at += 4) {
+                int start = leafStart[t];
+                a += (float) leafValue[start + Long.numberOfTrailingZeros(~struck[at])];
+                b += (float) leafValue[start + Long.numberOfTrailingZeros(~struck[at + 1])];
+                c += (float) leafValue[start + Long.numberOfTrailingZeros(~struck[at + 2])];
+                d += (float) leafValue[start + Long.numberOfTrailingZeros(~struck[at + 3])];
+            }
+            sums[first] = a;
+            sums[first + 1] = b;
+            sums[first + 2] = c;
+            sums[first + 3] = d;
+        } else {
+            double a = 0.0;
+            double b = 0.0;
+            double c = 0.0;
+            double d = 0.0;
+            for (int t = 0, at = 0; t < trees; t++, at += 4) {
+                int start = leafStart[t];
+                a += leafValue[start + Long.numberOfTrailingZeros(~struck[at])];
+                b += leafValue[start + Long.numberOfTrailingZeros(~struck[at + 1])];
+                c += leafValue[start + Long.numberOfTrailingZeros(~struck[at + 2])];
+                d += leafValue[start + Long.numberOfTrailingZeros(~struck[at + 3])];
+            }
+            sums[first] = a;
+            sums[first + 1] = b;
+            sums[first + 2] = c;
+            sums[first + 3] = d;
+        }
+        java.util.Arrays.fill(struck, 0L);
     }
 
     /**
@@ -343,23 +394,37 @@ final class LeafScan {
      * array (all zeros between rows: every caller takes each tree's {@link #exit}).
      */
     private long[] struck(double[] v) {
+        // checked before the thread's array is touched: a scan stopped halfway would leave it dirty
+        checkWidth(v);
+        long[] struck = scratch.get();
+        strike(v, struck, 0);
+        return struck;
+    }
+
+    private void checkWidth(double[] v) {
+        if (inputs.length > 0 && v.length <= inputs[inputs.length - 1]) {
+            throw new IllegalArgumentException("a row of " + v.length + " values; these trees read input "
+                + inputs[inputs.length - 1]);
+        }
+    }
+
+    /**
+     * ORs the bits the splits strike for row {@code v} into {@code struck}: tree t's at
+     * {@code struck[t]} ({@code lane} 0 of one row), or at {@code struck[4 * t + lane]}.
+     */
+    private void strike(double[] v, long[] struck, int lane) {
         double[] threshold = this.threshold;
         int[] tree = this.tree;
         long[] strike = this.strike;
         int[] first = this.first;
         int[] atMost = this.atMost;
-        if (inputs.length > 0 && v.length <= inputs[inputs.length - 1]) {
-            // checked before the thread's array is touched: a scan stopped halfway would leave it dirty
-            throw new IllegalArgumentException("a row of " + v.length + " values; these trees read input "
-                + inputs[inputs.length - 1]);
-        }
-        long[] struck = scratch.get();
+        int spread = lane == 0 && struck.length == trees ? 1 : 4;
         for (int k = 0, read = inputs.length; k < read; k++) {
             double x = v[inputs[k]];
             if (x != x) { // missing
                 for (int j = missingFirst[k], end = missingFirst[k + 1]; j < end; j++) {
                     int i = missing[j];
-                    struck[tree[i]] |= strike[i];
+                    struck[spread * tree[i] + lane] |= strike[i];
                 }
                 continue;
             }
@@ -367,14 +432,13 @@ final class LeafScan {
             x = Math.max(-Double.MAX_VALUE, Math.min(Double.MAX_VALUE, x));
             int i = first[k];
             for (int end = atMost[k]; i < end && threshold[i] < x; i++) {
-                struck[tree[i]] |= strike[i];
+                struck[spread * tree[i] + lane] |= strike[i];
             }
             i = atMost[k];
             for (int end = first[k + 1]; i < end && x <= threshold[i]; i++) {
-                struck[tree[i]] |= strike[i];
+                struck[spread * tree[i] + lane] |= strike[i];
             }
         }
-        return struck;
     }
 
     /** The splits the scan rules on for row {@code v} (its work; the pivots set which side of each counts). */

@@ -73,6 +73,7 @@ final class VectorLeafScan implements Vectorization.Scan {
                     descending[l] = ordered;
                 }
             }
+            // a struck lane's compare mask is all ones: ANDed with the split's bits, it is what to OR in
             LongVector x = LongVector.fromArray(LANES, ascending, 0);
             for (int i = firstOf[k], end = atMost[k]; i < end; i++) {
                 VectorMask<Long> struckHere = x.compare(VectorOperators.GT, key[i]); // threshold < x
@@ -80,7 +81,7 @@ final class VectorLeafScan implements Vectorization.Scan {
                     break;
                 }
                 int at = tree[i] * lanes;
-                LongVector.fromArray(LANES, struck, at).lanewise(VectorOperators.OR, strike[i], struckHere)
+                LongVector.fromArray(LANES, struck, at).or(((LongVector) struckHere.toVector()).and(strike[i]))
                     .intoArray(struck, at);
             }
             x = LongVector.fromArray(LANES, descending, 0);
@@ -90,7 +91,7 @@ final class VectorLeafScan implements Vectorization.Scan {
                     break;
                 }
                 int at = tree[i] * lanes;
-                LongVector.fromArray(LANES, struck, at).lanewise(VectorOperators.OR, strike[i], struckHere)
+                LongVector.fromArray(LANES, struck, at).or(((LongVector) struckHere.toVector()).and(strike[i]))
                     .intoArray(struck, at);
             }
             if (anyMissing) {
@@ -124,6 +125,12 @@ final class VectorLeafScan implements Vectorization.Scan {
                     struck[at] = 0;
                 }
             }
+            return;
+        }
+        if (lanes == 4) {
+            double[] four = new double[4];
+            scan.addExits(struck, kind == Forest.SUM_FLOAT, four, 0);
+            System.arraycopy(four, 0, sums, first, valid);
             return;
         }
         double[] leafValue = scan.leafValue;
