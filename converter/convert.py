@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
 import logging
 import math
 import platform
@@ -13,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from jarscore.converter.artifact import file_entry, staging, write_manifest
+from jarscore.converter.artifact import compress, file_entry, staging, write_manifest
 from jarscore.converter.kinds import ModelKind, identify, qualified_name
 from jarscore.converter.loading import PmmlFile, load_model
 from jarscore.converter.parity import check
@@ -22,7 +23,7 @@ from jarscore.converter.transpile import class_name, transpile
 from jarscore import __version__
 from jarscore.errors import ConversionError
 from jarscore.scorer import Scorer, jvm
-from jarscore.scorer.artifact import FORMAT_VERSION, JAR, PMML, read_artifact
+from jarscore.scorer.artifact import FORMAT_VERSION, JAR, PMML, PMML_GZ, read_artifact
 
 VERIFICATION_ROWS = 20
 _log = logging.getLogger("jarscore.converter")
@@ -48,7 +49,8 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
     with staging(out_dir, force=force) as work:
         log(f"[1/4] {kind.estimator} -> PMML")
         if isinstance(source, PmmlFile):
-            (work / PMML).write_bytes(source.path.read_bytes())
+            data = source.path.read_bytes()
+            (work / PMML).write_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
         else:
             write_pmml(source, work / PMML)
         log(f"[2/4] PMML -> JAR ({java_class})")
@@ -65,6 +67,7 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
             jar_scorer.close()
             pmml_scorer.close()
         log(f"[4/4] writing {out_dir}")
+        compress(work / PMML, work / PMML_GZ)
         manifest = _manifest(name, version, kind, source, java_class, jar_scorer, work, parity, verification)
         manifest["kernel"] = kernel
         write_manifest(work, manifest)
@@ -115,7 +118,7 @@ def _manifest(name, version, kind, source, java_class, scorer: Scorer, work: Pat
         "inputs": [f.to_json() for f in scorer.inputs],
         "outputs": [f.to_json() for f in scorer.outputs],
         "target": scorer.output_fields[0] if scorer.output_fields else None,
-        "files": {PMML: file_entry(work / PMML), JAR: file_entry(work / JAR)},
+        "files": {PMML_GZ: file_entry(work / PMML_GZ), JAR: file_entry(work / JAR)},
         "parity": parity,
     }
     if classes is not None:

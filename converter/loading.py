@@ -30,12 +30,14 @@ def load_model(model: Any) -> Any:
     path = Path(model)
     if path.is_dir():
         raise ConversionError(f"{path} is a folder; give the model file itself (a LightGBM text model, an "
-                              "XGBoost .json/.ubj model, a .pmml file or a .pkl/.joblib file)")
+                              "XGBoost .json/.ubj model, a .pmml or .pmml.gz file or a .pkl/.joblib file)")
     if not path.is_file():
         raise ConversionError(f"model file not found: {path}")
     head = path.read_bytes()[:512]
     suffix = path.suffix.lower()
     if suffix == ".pmml" or head.lstrip().startswith(b"<?xml") or b"<PMML" in head:
+        return PmmlFile(path)
+    if path.name.lower().endswith(".pmml.gz") and head.startswith(b"\x1f\x8b"):   # an artifact's model.pmml.gz
         return PmmlFile(path)
     if head.startswith(b"tree\n") or head.startswith(b"tree\r\n"):
         return _lightgbm_text(path)

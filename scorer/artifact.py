@@ -1,4 +1,5 @@
-"""Reading an artifact directory: DIR/manifest.json, DIR/model.jar, DIR/model.pmml."""
+"""Reading an artifact directory: DIR/manifest.json, DIR/model.jar, DIR/model.pmml.gz (format 2; a
+format 1 artifact has a plain DIR/model.pmml)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from jarscore.errors import ArtifactError
 MANIFEST = "manifest.json"
 JAR = "model.jar"
 PMML = "model.pmml"
-FORMAT_VERSION = 1
+PMML_GZ = "model.pmml.gz"
+#: The format convert writes; read_artifact reads every format of FORMATS (docs/artifact-format.md).
+FORMAT_VERSION = 2
+#: Per format, the files its manifest must list: format 1 kept the PMML plain.
+FORMATS = {1: ("model.jar", PMML), 2: ("model.jar", PMML_GZ)}
 
 
 def sha256_of(path: Path) -> str:
@@ -35,13 +40,14 @@ class Artifact:
 
     @property
     def pmml(self) -> Path:
-        return self.directory / PMML
+        """The PMML: model.pmml.gz (format 2) or model.pmml (format 1)."""
+        return self.directory / FORMATS[self.manifest["format"]][1]
 
 
 def read_artifact(directory: Path, *, name: str | None = None, version: int | None = None) -> Artifact:
     """Reads and checks an artifact (docs/artifact-format.md): the manifest parses, every file it lists
-    is there with its size and sha256, model.jar and model.pmml among them, and, when given, its name
-    and version are the ones expected (a repository's folder names)."""
+    is there with its size and sha256, model.jar and the PMML (model.pmml.gz; model.pmml in format 1)
+    among them, and, when given, its name and version are the ones expected (a repository's folder names)."""
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         raise ArtifactError(f"{directory} is not a jarscore artifact: {MANIFEST} is missing "
@@ -50,26 +56,25 @@ def read_artifact(directory: Path, *, name: str | None = None, version: int | No
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"cannot read {manifest_path}: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-        raise ArtifactError(f"{manifest_path}: unsupported manifest (expected format {FORMAT_VERSION}, "
-                            f"got {manifest.get('format') if isinstance(manifest, dict) else manifest!r})")
+    found = manifest.get("format") if isinstance(manifest, dict) else manifest
+    if not isinstance(manifest, dict) or isinstance(found, bool) or found not in FORMATS:
+        raise ArtifactError(f"{manifest_path}: unsupported manifest (expected format "
+                            f"{' or '.join(map(str, FORMATS))}, got {found!r}); an artifact of another format "
+                            "is read by the jarscore that wrote it, or converted again")
     for key, wanted in (("name", name), ("version", version)):
         if wanted is not None and manifest.get(key) != wanted:
             raise ArtifactError(f"{manifest_path} says {key} {manifest.get(key)!r}, but the folder holds {key} "
                                 f"{wanted!r}: a copy of another version or model, refusing to load it")
-    for file_name, entry in _listed_files(manifest, manifest_path).items():
+    for file_name, entry in _listed_files(manifest, manifest_path, FORMATS[found]).items():
         _check_file(directory / file_name, entry)
     return Artifact(directory, manifest)
 
 
-_REQUIRED = (JAR, PMML)
-
-
-def _listed_files(manifest: dict, manifest_path: Path) -> dict[str, dict]:
+def _listed_files(manifest: dict, manifest_path: Path, required_files: tuple[str, ...]) -> dict[str, dict]:
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ArtifactError(f"{manifest_path}: 'files' must map each file name to its sha256 and bytes")
-    for required in _REQUIRED:
+    for required in required_files:
         if required not in files:
             raise ArtifactError(f"{manifest_path}: 'files' does not list {required}")
     for file_name, entry in files.items():

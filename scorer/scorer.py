@@ -125,16 +125,20 @@ class Scorer:
             self._start_kernel(kernel)
 
     def _start_kernel(self, wanted: bool) -> None:
-        """Checks the kernel against JPMML on the manifest's verification rows; uses it only if they agree."""
+        """Checks the kernel on the manifest's verification rows against the outputs recorded for them
+        at conversion (where this JAR's kernel had agreed with JPMML interpreting the PMML), so a load
+        needs no JPMML pass of its own; uses the kernel only if they agree."""
         status = str(self._model.kernelStatus())
         if not wanted:
             status = str(self._model.refuseKernel("disabled by the caller (kernel=False)"))
         elif status.startswith("unverified"):
-            rows = (self.manifest.get("verification") or {}).get("rows")
+            verification = self.manifest.get("verification") or {}
+            rows, outputs = verification.get("rows"), verification.get("outputs")
             if rows:
                 columns, count = columns_from(pd.DataFrame(rows), self._inputs, self._features)
+                recorded = self._recorded_columns(outputs) if isinstance(outputs, list) and len(outputs) == count else None
                 with jvm.java_errors():
-                    status = str(self._model.verifyKernel(self._java_columns(columns), count))
+                    status = str(self._model.verifyKernel(self._java_columns(columns), count, recorded))
         if status == "active":
             self._fast = FastPath(self._model, self.threads)
             # The one-row shortcut of predict_proba returns a view of the outputs, copied: the
@@ -181,16 +185,16 @@ class Scorer:
             return _verified(cls.load_artifact(read_artifact(path), threads=threads, kernel=kernel, warmup=warmup))
         java_path = _java_path(path)
         if not path.exists():
-            raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
+            raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar, a .pmml or a .pmml.gz file")
         if path.suffix == ".jar":
             with jvm.java_errors():
                 model = Model.loadJar(java_path)
             return cls(model, engine="jar", manifest=None, source=path)
-        if path.suffix == ".pmml":
+        if path.suffix == ".pmml" or path.name.endswith(".pmml.gz"):
             with jvm.java_errors():
                 model = Model.loadPmml(java_path)
             return cls(model, engine="pmml", manifest=None, source=path)
-        raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar or a .pmml file")
+        raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar, a .pmml or a .pmml.gz file")
 
     @classmethod
     def load_artifact(cls, artifact: Artifact, *, threads: int | None = None, kernel: bool = True,
@@ -215,8 +219,8 @@ class Scorer:
             artifact = read_artifact(path)
             return _verified(cls(RemoteModel(artifact.jar, pmml=False), engine="jar", manifest=artifact.manifest,
                                  source=path))
-        if path.suffix in (".jar", ".pmml") and path.is_file():
-            engine = path.suffix[1:]
+        if (path.suffix in (".jar", ".pmml") or path.name.endswith(".pmml.gz")) and path.is_file():
+            engine = "jar" if path.suffix == ".jar" else "pmml"
             return cls(RemoteModel(path, pmml=engine == "pmml"), engine=engine, manifest=None, source=path)
         raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar or a .pmml file")
 
@@ -496,6 +500,18 @@ class Scorer:
         with jvm.java_errors():
             results = self._model.scoreColumns(self._java_columns(columns), rows)
         return [jvm.to_python_column(c) for c in results]
+
+    def _recorded_columns(self, outputs: list):
+        """The manifest's recorded outputs as Java result columns (NaN or null: recorded as non-finite)."""
+        columns = []
+        for field in self._results:
+            values = [record.get(field.name) if isinstance(record, dict) else None for record in outputs]
+            if field.numeric:
+                columns.append(np.asarray([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan
+                                           for v in values], dtype=np.float64))
+            else:
+                columns.append([None if v is None else str(v) for v in values])
+        return self._java_columns(columns)
 
     @staticmethod
     def _java_columns(columns: list):

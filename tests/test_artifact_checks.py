@@ -4,6 +4,7 @@ refused while it was being copied serves once the copy finishes, whatever the co
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -14,10 +15,12 @@ import pytest
 from jarscore import ModelRegistry, Scorer
 from jarscore.errors import ArtifactError, VersionLoadError
 from jarscore.scorer import registry as registry_module
+from jarscore.scorer.artifact import sha256_of
 from registry_models import NAME, build_versions, publish, rewrite_manifest
 from zoo import numeric_frame
 
-FILES = ("manifest.json", "model.jar", "model.pmml")
+PMML = "model.pmml.gz"
+FILES = ("manifest.json", "model.jar", PMML)
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +54,43 @@ def _copy(source: Path, target: Path) -> Path:
 
 def test_a_changed_pmml_is_refused_by_scorer_load(sources, tmp_path):
     copy = _copy(sources[1], tmp_path / "copy")
-    pmml = (copy / "model.pmml").read_text()
+    pmml = gzip.decompress((copy / PMML).read_bytes()).decode()
     threshold = pmml.index('value="', pmml.index("<SimplePredicate")) + len('value="')
-    (copy / "model.pmml").write_text(pmml[:threshold] + "1" + pmml[threshold:])   # one split moves
-    with pytest.raises(ArtifactError, match=r"model\.pmml does not match its manifest"):
+    (copy / PMML).write_bytes(gzip.compress((pmml[:threshold] + "1" + pmml[threshold:]).encode()))   # one split moves
+    with pytest.raises(ArtifactError, match=r"model\.pmml\.gz does not match its manifest"):
         Scorer.load(copy)
 
 
 def test_a_file_the_manifest_lists_must_be_there(sources, tmp_path):
     copy = _copy(sources[1], tmp_path / "copy")
-    (copy / "model.pmml").unlink()
-    with pytest.raises(ArtifactError, match=r"model\.pmml is missing; the artifact is incomplete"):
+    (copy / PMML).unlink()
+    with pytest.raises(ArtifactError, match=r"model\.pmml\.gz is missing; the artifact is incomplete"):
         Scorer.load(copy)
+
+
+def test_a_format_1_artifact_with_a_plain_pmml_still_loads(sources, tmp_path, rows):
+    copy = _copy(sources[1], tmp_path / "copy")
+    plain = copy / "model.pmml"
+    plain.write_bytes(gzip.decompress((copy / PMML).read_bytes()))
+    (copy / PMML).unlink()
+
+    def as_format_1(manifest):
+        manifest["format"] = 1
+        del manifest["files"][PMML]
+        manifest["files"]["model.pmml"] = {"sha256": sha256_of(plain), "bytes": plain.stat().st_size}
+
+    rewrite_manifest(copy, as_format_1)
+    with Scorer.load(copy) as old, Scorer.load(sources[1]) as new:
+        assert old.kernel == "active"
+        assert np.array_equal(old.predict_proba(rows), new.predict_proba(rows))
+    rewrite_manifest(copy, lambda m: m.update(format=3))
+    with pytest.raises(ArtifactError, match=r"unsupported manifest \(expected format 1 or 2, got 3\)"):
+        Scorer.load(copy)
+
+
+def test_a_pmml_gz_loads_on_its_own(sources):
+    with Scorer.load(sources[1] / PMML) as interpreted:
+        assert interpreted.engine == "pmml"
 
 
 def test_a_manifest_that_lists_a_path_outside_the_artifact_is_refused(sources, tmp_path):
@@ -105,9 +133,9 @@ def _write_in_chunks(source: Path, target: Path, registry: ModelRegistry, chunks
 
 
 COPY_ORDERS = {
-    "manifest first (cp, rsync), pmml last in chunks": ("manifest.json", "model.jar", "model.pmml"),
-    "jar first": ("model.jar", "model.pmml", "manifest.json"),
-    "pmml first": ("model.pmml", "manifest.json", "model.jar"),
+    "manifest first (cp, rsync), pmml last in chunks": ("manifest.json", "model.jar", PMML),
+    "jar first": ("model.jar", PMML, "manifest.json"),
+    "pmml first": (PMML, "manifest.json", "model.jar"),
 }
 
 
@@ -182,13 +210,13 @@ def test_every_file_of_the_folder_counts_for_a_retry(registry, sources, errors):
     root = registry.repository.root
     target = publish(root, 2, sources[2])
     manifest = json.loads((target / "manifest.json").read_text())
-    (target / "model.pmml").write_bytes(b"")           # refused: 0 bytes
+    (target / PMML).write_bytes(b"")           # refused: 0 bytes
     registry.poll()
     assert registry.versions(NAME) == [] and len(errors) == 1
-    (target / "model.pmml").write_bytes((sources[2] / "model.pmml").read_bytes())   # only the pmml changes
+    (target / PMML).write_bytes((sources[2] / PMML).read_bytes())   # only the pmml changes
     registry.poll()
     assert registry.versions(NAME) == [2]
-    assert manifest["files"]["model.pmml"]["bytes"] == (target / "model.pmml").stat().st_size
+    assert manifest["files"][PMML]["bytes"] == (target / PMML).stat().st_size
     assert np.isfinite(registry.predict(NAME, numeric_frame(rows=3, seed=1)).values).all()
 
 

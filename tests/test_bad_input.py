@@ -143,7 +143,7 @@ def test_failed_conversion_leaves_no_partial_artifact(tmp_path):
 def test_existing_output_is_not_overwritten_without_force(pipeline_scorer, tmp_path):
     (tmp_path / "out").mkdir()
     with pytest.raises(ArtifactError, match="already exists.*--force"):
-        convert(pipeline_scorer[0].source / "model.pmml", tmp_path / "out", log=lambda line: None)
+        convert(pipeline_scorer[0].source / "model.pmml.gz", tmp_path / "out", log=lambda line: None)
 
 
 def test_parity_failure_is_refused(pipeline_scorer, tmp_path):
@@ -156,7 +156,7 @@ def test_parity_failure_is_refused(pipeline_scorer, tmp_path):
     scorer, rows = pipeline_scorer
     other, _ = PIPELINE.fitted()
     other.set_params(model__C=0.001).fit(rows, PIPELINE.target(rows))
-    pmml = Scorer.load(scorer.source / "model.pmml")
+    pmml = Scorer.load(scorer.source / "model.pmml.gz")
     with pytest.raises(ParityError, match="differs by up to"):
         check(identify(other), other, rows, pmml, scorer)
 

@@ -66,7 +66,7 @@ def test_pickled_pipeline_and_pmml_file(data, tmp_path):
     held_out.fillna(0).to_csv(tmp_path / "sample.csv", index=False)
     first = jarscore("convert", str(tmp_path / "rf.joblib"), "--out", str(tmp_path / "a"), "--sample", str(tmp_path / "sample.csv"))
     assert first.returncode == 0, first.stderr
-    again = jarscore("convert", str(tmp_path / "a" / "model.pmml"), "--out", str(tmp_path / "b"),
+    again = jarscore("convert", str(tmp_path / "a" / "model.pmml.gz"), "--out", str(tmp_path / "b"),
                      "--sample", str(tmp_path / "sample.csv"))
     assert again.returncode == 0, again.stderr
     assert "against the pmml model" in again.stderr
@@ -236,7 +236,7 @@ def test_other_failures_are_one_line(raised, expected):
 def test_convert_under_a_regular_file_is_one_line(small_artifact, tmp_path, flag):
     art, _ = small_artifact
     (tmp_path / "file.txt").write_text("")
-    done = jarscore("convert", str(art / "model.pmml"), flag, str(tmp_path / "file.txt" / "art"), "--name", "m")
+    done = jarscore("convert", str(art / "model.pmml.gz"), flag, str(tmp_path / "file.txt" / "art"), "--name", "m")
     line = _one_error_line(done, "convert")
     assert f"{tmp_path / 'file.txt'} is not a folder" in line, line
     assert _contents(tmp_path) == ["file.txt"]

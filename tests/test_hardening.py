@@ -3,6 +3,7 @@ runs where it cannot disturb this process's JVM (a JVM starts once per process).
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -54,7 +55,8 @@ def test_converting_pmml_with_an_external_entity_fails_and_writes_nothing(tmp_pa
 def test_an_artifact_whose_pmml_gained_an_external_entity_is_refused(tmp_path, secret):
     artifact = tmp_path / "iris"
     convert(IRIS, artifact, log=lambda line: None)
-    (artifact / "model.pmml").write_text(_with_external_entity((artifact / "model.pmml").read_text(), secret))
+    pmml = gzip.decompress((artifact / "model.pmml.gz").read_bytes()).decode()
+    (artifact / "model.pmml.gz").write_bytes(gzip.compress(_with_external_entity(pmml, secret).encode()))
     with pytest.raises(ArtifactError, match="model.pmml") as refused:
         Scorer.load(artifact)
     assert "TOP-SECRET" not in str(refused.value)

@@ -5,6 +5,7 @@ disagrees is refused loudly; a model the compiler does not support falls back lo
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import re
@@ -47,7 +48,7 @@ def _pair(artifacts, name):
     float32 models (XGBoost) JPMML-Evaluator interpreting the PMML (the transpiled classes reorder
     some float sums and can differ from both by an ulp)."""
     directory, held_out = artifacts[name]
-    reference = Scorer.load(directory / "model.pmml") if name.startswith("xgboost") \
+    reference = Scorer.load(directory / "model.pmml.gz") if name.startswith("xgboost") \
         else Scorer.load(directory, kernel=False)
     return Scorer.load(directory), reference, held_out
 
@@ -265,7 +266,7 @@ def test_one_row_object_array_takes_the_short_path_and_agrees(artifacts):
 
 
 def _thresholds(directory) -> dict[str, list[float]]:
-    text = (directory / "model.pmml").read_text()
+    text = gzip.decompress((directory / "model.pmml.gz").read_bytes()).decode()
     found: dict[str, list[float]] = {}
     for field, value in re.findall(r'<SimplePredicate field="([^"]+)" operator="[a-zA-Z]+" value="([^"]+)"', text):
         try:

@@ -102,7 +102,7 @@ def test_half_copied_version_is_never_loaded_and_the_serving_version_stays(regis
     copy = root / NAME / "2"  # a copy that wrote the manifest first and has half of the JAR so far
     copy.mkdir()
     (copy / "manifest.json").write_bytes((sources[2] / "manifest.json").read_bytes())
-    (copy / "model.pmml").write_bytes((sources[2] / "model.pmml").read_bytes())
+    (copy / "model.pmml.gz").write_bytes((sources[2] / "model.pmml.gz").read_bytes())
     jar = (sources[2] / "model.jar").read_bytes()
     (copy / "model.jar").write_bytes(jar[: len(jar) // 2])
 

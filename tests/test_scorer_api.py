@@ -54,7 +54,7 @@ def test_manifest_describes_the_artifact(artifact):
     out, model, held_out = artifact
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["files"]["model.jar"]["sha256"] == sha256_of(out / "model.jar")
-    assert manifest["files"]["model.pmml"]["sha256"] == sha256_of(out / "model.pmml")
+    assert manifest["files"]["model.pmml.gz"]["sha256"] == sha256_of(out / "model.pmml.gz")
     assert manifest["model"]["family"] == "lightgbm" and manifest["model"]["task"] == "classification"
     assert manifest["parity"]["passed"] and manifest["parity"]["rows"] == len(held_out)
     assert set(manifest["libraries"]) >= {"scikit-learn", "lightgbm", "sklearn2pmml", "jpmml-transpiler", "java"}

@@ -176,7 +176,7 @@ def test_pickle_round_trip_scores_identically(classifier, regressor):
 
 def test_bare_jar_and_pmml_pickle(classifier):
     out, _, X, _ = classifier
-    for path in (out / "model.jar", out / "model.pmml"):
+    for path in (out / "model.jar", out / "model.pmml.gz"):
         with Scorer.load(path) as scorer, pickle.loads(pickle.dumps(scorer)) as restored:
             assert restored.engine == scorer.engine and restored.source == scorer.source.absolute()
             np.testing.assert_array_equal(restored.predict_proba(X), scorer.predict_proba(X))
@@ -278,7 +278,7 @@ def test_fit_is_refused_and_frozen_estimator_wraps_a_scorer(classifier):
 def test_converting_a_pmml_classifier_records_its_classes_as_json(classifier, tmp_path):
     """With no native model, the manifest's classes come from the Scorer's classes_ (an array now)."""
     out, native, X, _ = classifier
-    scorer = convert(out / "model.pmml", tmp_path / "from-pmml", log=lambda line: None)
+    scorer = convert(out / "model.pmml.gz", tmp_path / "from-pmml", log=lambda line: None)
     assert scorer.manifest["classes"] == native.classes_.tolist()
     np.testing.assert_array_equal(scorer.classes_, native.classes_)
     scorer.close()

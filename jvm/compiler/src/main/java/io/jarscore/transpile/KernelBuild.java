@@ -6,7 +6,9 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
@@ -17,43 +19,58 @@ import io.jarscore.kernel.UnsupportedPmmlException;
 import org.dmg.pmml.PMML;
 
 /**
- * Copies the JPMML-Transpiler JAR and adds the fast kernel: its classes, its tree tables and
- * {@value #KERNEL_ENTRY} naming the kernel class, or {@value #ABSENT_ENTRY} saying why there is none.
+ * The fast kernel of a JAR: its classes, its tree tables and {@value #KERNEL_ENTRY} naming the
+ * kernel class, or {@value #ABSENT_ENTRY} saying why there is none, added to the JPMML-Transpiler JAR.
  */
 public final class KernelBuild {
 
     public static final String KERNEL_ENTRY = "META-INF/jarscore-kernel";
     public static final String ABSENT_ENTRY = "META-INF/jarscore-kernel-absent";
 
+    /** The kernel's JAR entries (path to bytes), or why there is no kernel. */
+    record Built(Map<String, byte[]> entries, String reason) {
+    }
+
     private KernelBuild() {
     }
 
-    /** Writes {@code transpiled} plus the kernel to {@code out}; keeps the kernel sources in {@code sourcesDir}. */
-    static void addTo(Path pmmlFile, String kernelClass, byte[] transpiled, OutputStream out, Path sourcesDir) throws IOException {
-        Map<String, byte[]> classes = null;
-        String reason = null;
+    /**
+     * Generates the kernel's sources from {@code pmml} now (keeping them in {@code sourcesDir}),
+     * before JPMML-Transpiler rewrites the PMML object in place, and returns the rest of the build,
+     * compiling them, to run while the transpiled classes compile.
+     */
+    static Callable<Built> prepare(PMML pmml, String kernelClass, Path sourcesDir) throws IOException {
+        KernelCompiler.Result result;
         try {
-            PMML pmml;
-            try (java.io.InputStream pmmlIn = Files.newInputStream(pmmlFile)) {
-                pmml = org.jpmml.model.PMMLUtil.unmarshal(pmmlIn);
-            } catch (Exception e) {
-                throw new IOException("cannot read " + pmmlFile + ": " + e.getMessage(), e);
-            }
-            KernelCompiler.Result result = KernelCompiler.compile(pmml, kernelClass);
-            if (sourcesDir != null) {
-                for (Map.Entry<String, String> e : result.sources().entrySet()) {
-                    Path file = sourcesDir.resolve(e.getKey().replace('.', '/') + ".java");
-                    Files.createDirectories(file.getParent());
-                    Files.writeString(file, e.getValue());
-                }
-            }
-            classes = new java.util.LinkedHashMap<>(SourceCompiler.compile(result.sources()));
-            classes.putAll(result.resources());
+            result = KernelCompiler.compile(pmml, kernelClass);
         } catch (UnsupportedPmmlException e) {
-            reason = e.getMessage();
+            return () -> new Built(null, e.getMessage());
         } catch (RuntimeException e) {
-            reason = "kernel compiler failed: " + e;
+            return () -> new Built(null, "kernel compiler failed: " + e);
         }
+        if (sourcesDir != null) {
+            for (Map.Entry<String, String> e : result.sources().entrySet()) {
+                Path file = sourcesDir.resolve(e.getKey().replace('.', '/') + ".java");
+                Files.createDirectories(file.getParent());
+                Files.writeString(file, e.getValue());
+            }
+        }
+        return () -> {
+            try {
+                Map<String, byte[]> entries = new LinkedHashMap<>(SourceCompiler.compile(result.sources()));
+                entries.putAll(result.resources());
+                entries.put(KERNEL_ENTRY, kernelClass.getBytes(StandardCharsets.UTF_8));
+                return new Built(entries, null);
+            } catch (UnsupportedPmmlException e) {
+                return new Built(null, e.getMessage());
+            } catch (RuntimeException e) {
+                return new Built(null, "kernel compiler failed: " + e);
+            }
+        };
+    }
+
+    /** Writes {@code transpiled} (JPMML-Transpiler's JAR) plus the kernel to {@code out}. */
+    static void write(Built kernel, byte[] transpiled, OutputStream out) throws IOException {
         try (ZipOutputStream zip = new ZipOutputStream(out);
              ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(transpiled))) {
             for (ZipEntry entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
@@ -61,19 +78,13 @@ public final class KernelBuild {
                 in.transferTo(zip);
                 zip.closeEntry();
             }
-            if (classes != null) {
-                for (Map.Entry<String, byte[]> e : classes.entrySet()) {
-                    zip.putNextEntry(new ZipEntry(e.getKey()));
-                    zip.write(e.getValue());
-                    zip.closeEntry();
-                }
-                zip.putNextEntry(new ZipEntry(KERNEL_ENTRY));
-                zip.write(kernelClass.getBytes(StandardCharsets.UTF_8));
-            } else {
-                zip.putNextEntry(new ZipEntry(ABSENT_ENTRY));
-                zip.write(reason.getBytes(StandardCharsets.UTF_8));
+            Map<String, byte[]> entries = kernel.entries() != null ? kernel.entries()
+                : Map.of(ABSENT_ENTRY, kernel.reason().getBytes(StandardCharsets.UTF_8));
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                zip.putNextEntry(new ZipEntry(e.getKey()));
+                zip.write(e.getValue());
+                zip.closeEntry();
             }
-            zip.closeEntry();
         }
     }
 }

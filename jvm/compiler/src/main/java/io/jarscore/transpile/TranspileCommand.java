@@ -11,6 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import com.sun.codemodel.JCodeModel;
 import org.dmg.pmml.PMML;
@@ -52,29 +56,49 @@ public final class TranspileCommand {
      */
     public static void transpile(Path pmmlFile, Path jarFile, String className, Path sourcesDir) throws Exception {
         // Limits before JAXB: a hostile file is refused in one streaming pass, not after a gigabyte of heap.
-        // KernelBuild reads the same file again below, after this check.
         PmmlLimits.check(pmmlFile);
         PMML pmml;
-        try (InputStream in = Files.newInputStream(pmmlFile)) {
+        try (InputStream in = PmmlLimits.open(pmmlFile)) {
             pmml = PMMLUtil.unmarshal(in);
         }
-        JCodeModel codeModel = TranspilerUtil.translate(pmml, className);
-        if (sourcesDir != null) {
-            Files.createDirectories(sourcesDir);
-            codeModel.build(sourcesDir.toFile(), (java.io.PrintStream) null);
+        // One parse for both: the kernel's sources first, as JPMML-Transpiler rewrites the PMML in place;
+        // javac then compiles the kernel on another thread while the transpiled classes compile here.
+        Callable<KernelBuild.Built> kernelBuild = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir);
+        ExecutorService background = Executors.newSingleThreadExecutor(r -> {
+            Thread thread = new Thread(r, "jarscore-kernel-javac");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try {
+            Future<KernelBuild.Built> kernel = background.submit(kernelBuild);
+            JCodeModel codeModel = TranspilerUtil.translate(pmml, className);
+            if (sourcesDir != null) {
+                Files.createDirectories(sourcesDir);
+                codeModel.build(sourcesDir.toFile(), (java.io.PrintStream) null);
+            }
+            compile(codeModel);
+            java.io.ByteArrayOutputStream archive = new java.io.ByteArrayOutputStream();
+            TranspilerUtil.archive(codeModel, archive);
+            writeAtomically(jarFile, out -> KernelBuild.write(kernel.get(), archive.toByteArray(), out));
+        } finally {
+            background.shutdownNow();
         }
-        compile(codeModel);
-        Path absolute = jarFile.toAbsolutePath();
+    }
+
+    interface Writer {
+        void write(OutputStream out) throws Exception;
+    }
+
+    /** Writes {@code file} next to its destination and moves it into place only when complete. */
+    static void writeAtomically(Path file, Writer writer) throws Exception {
+        Path absolute = file.toAbsolutePath();
         Files.createDirectories(absolute.getParent());
         Path partial = Files.createTempFile(absolute.getParent(), ".transpile-", ".jar.partial");
         try {
             // createTempFile makes the file owner-only; an artifact is meant to be read by services too.
             Files.setPosixFilePermissions(partial, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            java.io.ByteArrayOutputStream archive = new java.io.ByteArrayOutputStream();
-            TranspilerUtil.archive(codeModel, archive);
             try (OutputStream out = Files.newOutputStream(partial)) {
-                // JPMML-Transpiler rewrites the PMML object in place, so the kernel reads the file afresh.
-                KernelBuild.addTo(pmmlFile, className + "Kernel", archive.toByteArray(), out, sourcesDir);
+                writer.write(out);
             }
             Files.move(partial, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {

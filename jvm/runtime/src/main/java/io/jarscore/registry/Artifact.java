@@ -23,8 +23,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * An artifact directory checked for completeness as {@code docs/artifact-format.md} says: its manifest
- * parses with format 1, names the folder's model and version when it is a repository's version, lists
- * {@code model.jar} and {@code model.pmml} among plain file names, and every file it lists is there with
+ * parses with format 2 (or 1), names the folder's model and version when it is a repository's version, lists
+ * {@code model.jar} and {@code model.pmml.gz} ({@code model.pmml} in format 1) among plain file names, and every file it lists is there with
  * its size and sha256. The converter writes the manifest last and renames the directory into place, and
  * a copy in any file order fails one of these checks until its last byte is there, so an artifact that
  * passes is whole. Nothing is class-loaded here.
@@ -33,9 +33,14 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
 
     public static final String MANIFEST = "manifest.json";
     public static final String JAR = "model.jar";
+    /** The PMML of a format 1 artifact. */
     public static final String PMML = "model.pmml";
-    public static final int FORMAT = 1;
-    private static final List<String> REQUIRED = List.of(JAR, PMML);
+    /** The PMML of a format 2 artifact, gzip-compressed. */
+    public static final String PMML_GZ = "model.pmml.gz";
+    /** The format convert writes; {@link #FORMATS} lists what is read. */
+    public static final int FORMAT = 2;
+    /** Per format, the files its manifest must list. */
+    private static final Map<Integer, List<String>> FORMATS = Map.of(1, List.of(JAR, PMML), 2, List.of(JAR, PMML_GZ));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public Path jar() {
@@ -61,7 +66,18 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
                     named.add(copy);
                 }
             }
-            model.verifyKernel(named);
+            List<Map<String, ?>> recorded = new ArrayList<>();
+            if (verification.get("outputs") instanceof List<?> outputs) {
+                for (Object output : outputs) {
+                    Map<String, Object> copy = new LinkedHashMap<>();
+                    if (output instanceof Map<?, ?> map) {
+                        map.forEach((k, v) -> copy.put(String.valueOf(k), v));
+                    }
+                    recorded.add(copy);
+                }
+            }
+            // against the outputs recorded at conversion, so a load needs no JPMML pass of its own
+            model.verifyKernel(named, recorded.size() == named.size() ? recorded : null);
         }
         String status = model.kernelStatus();
         LOG.log(status.equals("active") || status.startsWith("absent") ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
@@ -106,10 +122,13 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
         } catch (IOException e) {
             throw new ArtifactException("cannot read " + manifestFile + ": " + e.getMessage(), e);
         }
-        if (!(parsed instanceof Map<?, ?> map) || !isInteger(map.get("format")) || ((Number) map.get("format")).longValue() != FORMAT) {
-            throw new ArtifactException(manifestFile + ": unsupported manifest (expected format " + FORMAT + ", got "
-                + (parsed instanceof Map<?, ?> m ? describe(m.get("format")) : describe(parsed)) + ")");
+        if (!(parsed instanceof Map<?, ?> map) || !isInteger(map.get("format"))
+            || !FORMATS.containsKey((int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, ((Number) map.get("format")).longValue())))) {
+            throw new ArtifactException(manifestFile + ": unsupported manifest (expected format 1 or 2, got "
+                + (parsed instanceof Map<?, ?> m ? describe(m.get("format")) : describe(parsed)) + "); an artifact of"
+                + " another format is read by the jarscore that wrote it, or converted again");
         }
+        List<String> required = FORMATS.get(((Number) map.get("format")).intValue());
         @SuppressWarnings("unchecked")
         Map<String, Object> manifest = (Map<String, Object>) map;
         if (expectedName != null) {
@@ -118,7 +137,7 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
             expect(manifestFile, manifest, "version", expectedVersion,
                 isInteger(version) && ((Number) version).longValue() == expectedVersion);
         }
-        for (Map.Entry<String, Map<?, ?>> file : listedFiles(manifest, manifestFile).entrySet()) {
+        for (Map.Entry<String, Map<?, ?>> file : listedFiles(manifest, manifestFile, required).entrySet()) {
             checkFile(directory.resolve(file.getKey()), file.getValue());
         }
         if (expectedName != null) {
@@ -145,13 +164,13 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
     }
 
     /** The manifest's {@code files}, each key a plain file name and each entry with a sha256 and a size. */
-    private static Map<String, Map<?, ?>> listedFiles(Map<String, Object> manifest, Path manifestFile) {
+    private static Map<String, Map<?, ?>> listedFiles(Map<String, Object> manifest, Path manifestFile, List<String> required) {
         if (!(manifest.get("files") instanceof Map<?, ?> files)) {
             throw new ArtifactException(manifestFile + ": 'files' must map each file name to its sha256 and bytes");
         }
-        for (String required : REQUIRED) {
-            if (!files.containsKey(required)) {
-                throw new ArtifactException(manifestFile + ": 'files' does not list " + required);
+        for (String file : required) {
+            if (!files.containsKey(file)) {
+                throw new ArtifactException(manifestFile + ": 'files' does not list " + file);
             }
         }
         Map<String, Map<?, ?>> listed = new LinkedHashMap<>();

@@ -108,8 +108,7 @@ public final class Model implements AutoCloseable {
         try {
             PMML pmml = withOwnContextLoader(() -> PMMLUtil.load(loader));
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
-            Path siblingPmml = jar.resolveSibling("model.pmml");
-            Model model = new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml));
+            Model model = new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml(jar)));
             Object found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
             if (found instanceof KernelRunner runner) {
                 model.candidate = runner;
@@ -126,6 +125,17 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("cannot load a transpiled model from " + jar
                 + " (expected a JAR written by 'jarscore convert'): " + describe(e), e);
         }
+    }
+
+    /** The artifact's PMML beside {@code jar}: model.pmml.gz (format 2) or model.pmml (format 1), or null. */
+    static Path siblingPmml(Path jar) {
+        for (String name : new String[]{"model.pmml.gz", "model.pmml"}) {
+            Path pmml = jar.resolveSibling(name);
+            if (Files.isRegularFile(pmml)) {
+                return pmml;
+            }
+        }
+        return null;
     }
 
     /**
@@ -151,7 +161,7 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("PMML file not found: " + pmmlFile);
         }
         PmmlLimits.check(pmmlFile);
-        try (InputStream in = Files.newInputStream(pmmlFile)) {
+        try (InputStream in = PmmlLimits.open(pmmlFile)) {
             PMML pmml = withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
             Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
             return new Model(pmmlFile.toString(), pmml, evaluator, null, Map.of());
@@ -268,13 +278,38 @@ public final class Model implements AutoCloseable {
      * refuses it for good otherwise. Returns the new status.
      */
     public synchronized String verifyKernel(Object[] columns, int rows) {
+        return verifyKernel(columns, rows, null);
+    }
+
+    /**
+     * As {@link #verifyKernel(Object[], int)}, against {@code expected}: one column per
+     * {@link #resultFields()} entry, as {@link #scoreColumns} returns them, holding the outputs
+     * recorded for these rows when the artifact was converted (its manifest's verification), where
+     * a NaN or null cell was recorded as non-finite and is not compared. The recorded outputs are
+     * what this JAR answered once its kernel agreed with JPMML interpreting the PMML, so loading an
+     * artifact needs no second JPMML pass. With {@code expected} null, JPMML scores the rows here.
+     */
+    public synchronized String verifyKernel(Object[] columns, int rows, Object[] expected) {
         KernelRunner k = candidate;
         if (k == null) {
             return kernelStatus;
         }
+        if (expected != null) {
+            if (expected.length != resultSpecs.size()) {
+                return refuseKernel("the recorded outputs have " + expected.length + " columns, the model "
+                    + resultSpecs.size() + " results " + resultNames);
+            }
+        } else {
+            expected = referenceOutputs(columns, rows);
+        }
+        return verifyAgainst(k, columns, rows, expected);
+    }
+
+    /** JPMML's outputs for the rows: the artifact's PMML interpreted when it sits beside the JAR, else the transpiled classes. */
+    private Object[] referenceOutputs(Object[] columns, int rows) {
         Object[] expected;
-        Path pmmlFile = Path.of(source).resolveSibling("model.pmml");
-        if (Files.isRegularFile(pmmlFile)) {
+        Path pmmlFile = siblingPmml(Path.of(source));
+        if (pmmlFile != null) {
             // The reference is JPMML-Evaluator interpreting the PMML: JPMML-Transpiler's classes
             // reorder some float32 sums (XGBoost), which moves results by an ulp.
             try (Model reference = loadPmml(pmmlFile)) {
@@ -283,6 +318,10 @@ public final class Model implements AutoCloseable {
         } else {
             expected = scoreColumns(columns, rows);
         }
+        return expected;
+    }
+
+    private String verifyAgainst(KernelRunner k, Object[] columns, int rows, Object[] expected) {
         double[] in = k.encode(columns, rows);
         double[] out = new double[rows * k.outputs];
         try {
@@ -296,6 +335,9 @@ public final class Model implements AutoCloseable {
             for (int j = 0; j < k.outputs; j++) {
                 double got = out[r * k.outputs + j];
                 Object want = expected[j] instanceof double[] d ? (Object) d[r] : ((String[]) expected[j])[r];
+                if (want == null || want instanceof Double d && d.isNaN()) {
+                    continue; // recorded as non-finite
+                }
                 double wanted = k.encodeResult(want, j);
                 if (!agrees(got, wanted)) {
                     String shown = k.outputLabels[j] != null && got >= 0 && got < k.outputLabels[j].length
@@ -578,8 +620,38 @@ public final class Model implements AutoCloseable {
      * verification rows): see {@link #verifyKernel(Object[], int)}. Returns the new status.
      */
     public String verifyKernel(List<? extends Map<String, ?>> rows) {
+        return verifyKernel(rows, null);
+    }
+
+    /**
+     * As {@link #verifyKernel(List)} against the outputs recorded for the rows (the manifest's
+     * verification outputs, by result field name; a missing or null value is not compared): see
+     * {@link #verifyKernel(Object[], int, Object[])}. {@code outputs} null: JPMML scores the rows.
+     */
+    public String verifyKernel(List<? extends Map<String, ?>> rows, List<? extends Map<String, ?>> outputs) {
         if (rows.isEmpty()) {
             return kernelStatus;
+        }
+        Object[] expected = null;
+        if (outputs != null) {
+            if (outputs.size() != rows.size()) {
+                return refuseKernel(rows.size() + " verification rows but " + outputs.size() + " recorded outputs");
+            }
+            expected = new Object[resultSpecs.size()];
+            for (int j = 0; j < expected.length; j++) {
+                FieldSpec field = resultSpecs.get(j);
+                double[] numbers = field.numeric() ? new double[rows.size()] : null;
+                String[] strings = field.numeric() ? null : new String[rows.size()];
+                for (int r = 0; r < rows.size(); r++) {
+                    Object v = outputs.get(r).get(field.name());
+                    if (numbers != null) {
+                        numbers[r] = v instanceof Number n ? n.doubleValue() : Double.NaN;
+                    } else {
+                        strings[r] = v == null ? null : String.valueOf(v);
+                    }
+                }
+                expected[j] = numbers != null ? numbers : strings;
+            }
         }
         Object[] columns = new Object[inputSpecs.size()];
         for (int c = 0; c < columns.length; c++) {
@@ -603,7 +675,7 @@ public final class Model implements AutoCloseable {
                 columns[c] = column;
             }
         }
-        return verifyKernel(columns, rows.size());
+        return verifyKernel(columns, rows.size(), expected);
     }
 
     /** Rows scored through the kernel so far (rows it deferred to JPMML included): proof the fast path ran. */

@@ -1,9 +1,11 @@
 package io.jarscore.runtime;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
 
 import javax.xml.stream.Location;
 import javax.xml.stream.XMLInputFactory;
@@ -57,6 +59,66 @@ public final class PmmlLimits {
      * the value found, where, and the system property that raises the limit. A file that is not
      * well-formed XML is left to the PMML reader, which reports it in its own words.
      */
+    /** Whether {@code pmml} is gzip-compressed PMML: its name ends in ".gz" (an artifact's model.pmml.gz). */
+    public static boolean compressed(Path pmml) {
+        return pmml.getFileName() != null && pmml.getFileName().toString().endsWith(".gz");
+    }
+
+    /**
+     * The PMML text of {@code pmml}: the file as it is, or a {@code .gz} file decompressed as it is
+     * read. A compressed file may hold at most {@link #MAX_FILE_BYTES} bytes of PMML, the same
+     * limit as a plain file's size: past it the stream fails, naming the file and the limit.
+     */
+    public static InputStream open(Path pmml) throws IOException {
+        InputStream raw = Files.newInputStream(pmml);
+        if (!compressed(pmml)) {
+            return raw;
+        }
+        try {
+            return new Bounded(new GZIPInputStream(raw, 1 << 16), limit(MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES), pmml);
+        } catch (IOException | RuntimeException e) {
+            raw.close();
+            throw e;
+        }
+    }
+
+    /** Fails once more than {@code max} bytes have been read, with the refusal the file-size limit gives. */
+    private static final class Bounded extends FilterInputStream {
+        private final long max;
+        private final Path file;
+        private long read;
+        /** Kept, as an XML reader may wrap the IOException into its own. */
+        ArtifactException refusal;
+
+        Bounded(InputStream in, long max, Path file) {
+            super(in);
+            this.max = max;
+            this.file = file;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            count(b < 0 ? 0 : 1);
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int n = super.read(buffer, offset, length);
+            count(Math.max(n, 0));
+            return n;
+        }
+
+        private void count(int n) throws IOException {
+            read += n;
+            if (read > max) {
+                refusal = refused(file, "it holds more than " + max + " bytes of PMML", MAX_FILE_BYTES, max);
+                throw new IOException(refusal.getMessage(), refusal);
+            }
+        }
+    }
+
     public static void check(Path pmml) {
         long maxFileBytes = limit(MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES);
         long maxElements = limit(MAX_ELEMENTS, DEFAULT_MAX_ELEMENTS);
@@ -73,7 +135,9 @@ public final class PmmlLimits {
             throw refused(pmml, "the file is " + size + " bytes", MAX_FILE_BYTES, maxFileBytes);
         }
         XMLStreamReader reader = null;
-        try (InputStream in = Files.newInputStream(pmml)) {
+        InputStream opened = null;
+        try (InputStream in = open(pmml)) {
+            opened = in;
             reader = secureFactory().createXMLStreamReader(in);
             long elements = 0;
             long depth = 0;
@@ -121,7 +185,13 @@ public final class PmmlLimits {
             }
         } catch (XMLStreamException e) {
             // Not well-formed (or a DOCTYPE): the PMML reader that follows reports it in its own words.
+            if (opened instanceof Bounded bounded && bounded.refusal != null) {
+                throw bounded.refusal;
+            }
         } catch (IOException e) {
+            if (opened instanceof Bounded bounded && bounded.refusal != null) {
+                throw bounded.refusal;
+            }
             throw new ArtifactException("cannot read PMML file " + pmml + ": " + Model.describe(e), e);
         } finally {
             if (reader != null) {

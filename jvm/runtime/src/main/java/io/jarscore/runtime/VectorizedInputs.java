@@ -32,7 +32,7 @@ final class VectorizedInputs {
             return vectors;
         }
         XMLInputFactory factory = PmmlLimits.secureFactory();
-        try (InputStream in = Files.newInputStream(pmml)) {
+        try (InputStream in = PmmlLimits.open(pmml)) {
             XMLStreamReader reader = factory.createXMLStreamReader(in);
             while (reader.hasNext()) {
                 int event = reader.next();
