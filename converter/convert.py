@@ -56,6 +56,11 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
         log(f"[2/4] PMML -> JAR ({java_class})")
         transpile(work / PMML, work / JAR, java_class, work / "sources" if keep_sources else None)
         jar_scorer = Scorer.load(work / JAR)
+        if sample_frame is not None and str(jar_scorer.kernel).startswith("unverified"):
+            # the kernel, checked against JPMML interpreting the PMML, is what the parity check and
+            # the recorded verification outputs then hold to the native model: a load checks the
+            # kernel against those outputs and needs no JPMML pass of its own
+            jar_scorer._use_kernel(jar_scorer._verify_kernel(sample_frame.head(VERIFICATION_ROWS)))
         pmml_scorer = Scorer.load(work / PMML)
         if isinstance(source, PmmlFile):
             kind = ModelKind("pmml", "classification" if jar_scorer.is_classifier else "regression", "PMML")

@@ -135,10 +135,18 @@ class Scorer:
             verification = self.manifest.get("verification") or {}
             rows, outputs = verification.get("rows"), verification.get("outputs")
             if rows:
-                columns, count = columns_from(pd.DataFrame(rows), self._inputs, self._features)
-                recorded = self._recorded_columns(outputs) if isinstance(outputs, list) and len(outputs) == count else None
-                with jvm.java_errors():
-                    status = str(self._model.verifyKernel(self._java_columns(columns), count, recorded))
+                status = self._verify_kernel(pd.DataFrame(rows), outputs)
+        self._use_kernel(status)
+
+    def _verify_kernel(self, rows: pd.DataFrame, outputs: list | None = None) -> str:
+        """The kernel's status once checked on ``rows``: against ``outputs`` (records by result field)
+        when given and one per row, else against JPMML interpreting the PMML beside the JAR."""
+        columns, count = columns_from(rows, self._inputs, self._features)
+        recorded = self._recorded_columns(outputs) if isinstance(outputs, list) and len(outputs) == count else None
+        with jvm.java_errors():
+            return str(self._model.verifyKernel(self._java_columns(columns), count, recorded))
+
+    def _use_kernel(self, status: str) -> None:
         if status == "active":
             self._fast = FastPath(self._model, self.threads)
             # The one-row shortcut of predict_proba returns a view of the outputs, copied: the

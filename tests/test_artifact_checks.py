@@ -82,7 +82,7 @@ def test_a_format_1_artifact_with_a_plain_pmml_still_loads(sources, tmp_path, ro
     rewrite_manifest(copy, as_format_1)
     with Scorer.load(copy) as old, Scorer.load(sources[1]) as new:
         assert old.kernel == "active"
-        assert np.array_equal(old.predict_proba(rows), new.predict_proba(rows))
+        assert np.array_equal(old.predict(rows), new.predict(rows))
     rewrite_manifest(copy, lambda m: m.update(format=3))
     with pytest.raises(ArtifactError, match=r"unsupported manifest \(expected format 1 or 2, got 3\)"):
         Scorer.load(copy)

@@ -69,11 +69,17 @@ public final class KernelBuild {
         };
     }
 
-    /** Writes {@code transpiled} (JPMML-Transpiler's JAR) plus the kernel to {@code out}. */
+    /** Writes {@code transpiled} (JPMML-Transpiler's JAR, without its sources) plus the kernel to {@code out}. */
     static void write(Built kernel, byte[] transpiled, OutputStream out) throws IOException {
         try (ZipOutputStream zip = new ZipOutputStream(out);
              ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(transpiled))) {
             for (ZipEntry entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
+                if (entry.getName().endsWith(".java")) {
+                    // JPMML-Transpiler archives its Java sources beside the classes; nothing reads
+                    // them at run time, and for a large forest they were a third of the JAR
+                    // (--keep-sources keeps them in a folder of their own).
+                    continue;
+                }
                 zip.putNextEntry(new ZipEntry(entry.getName()));
                 in.transferTo(zip);
                 zip.closeEntry();

@@ -169,8 +169,43 @@ class ArtifactChecksTest {
             Map.of("sha256", "0".repeat(64), "bytes", "12")));
         assertThrows(ArtifactException.class, () -> Models.load(copy));
         TestRepository.rewriteManifest(copy, manifest -> manifest.put("format", 2));
+        ArtifactException gz = assertThrows(ArtifactException.class, () -> Models.load(copy));
+        assertTrue(gz.getMessage().contains("'files' does not list model.pmml.gz"), gz.getMessage());
+        TestRepository.rewriteManifest(copy, manifest -> manifest.put("format", 3));
         ArtifactException format = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(format.getMessage().contains("unsupported manifest (expected format 1, got 2)"), format.getMessage());
+        assertTrue(format.getMessage().contains("unsupported manifest (expected format 1 or 2, got 3)"), format.getMessage());
+    }
+
+    @Test
+    void aFormat2ArtifactReadsItsCompressedPmml() throws Exception {
+        Path copy = loneCopy(3); // a random forest: its kernel has a table of trees
+        Path plain = copy.resolve(Artifact.PMML);
+        Path packed = copy.resolve(Artifact.PMML_GZ);
+        try (OutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(packed))) {
+            Files.copy(plain, out);
+        }
+        Files.delete(plain);
+        TestRepository.rewriteManifest(copy, manifest -> {
+            manifest.put("format", 2);
+            files(manifest).remove(Artifact.PMML);
+            try {
+                files(manifest).put(Artifact.PMML_GZ, TestRepository.fileEntry(packed));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Artifact artifact = Artifact.read(copy);
+        try (io.jarscore.runtime.Model model = artifact.load()) {
+            assertEquals("active", model.kernelStatus(), "verified against the recorded outputs");
+            List<Map<String, Object>> expected = TestRepository.expectedOutputs(3);
+            List<Map<String, Object>> rows = TestRepository.irisRows();
+            for (int r = 0; r < rows.size(); r++) {
+                assertEquals(expected.get(r), model.score(rows.get(r)), "row " + r);
+            }
+        }
+        try (io.jarscore.runtime.Model interpreted = io.jarscore.runtime.Model.loadPmml(packed)) {
+            assertEquals(TestRepository.expectedOutputs(3).get(0), interpreted.score(TestRepository.irisRows().get(0)));
+        }
     }
 
     @SuppressWarnings("unchecked")

@@ -79,6 +79,24 @@ class PmmlLimitsTest {
     }
 
     @Test
+    void aCompressedPmmlLoadsAndItsDecompressedSizeIsLimited() throws IOException {
+        Path plain = conformanceDir().resolve("pmml/RandomForestAudit.pmml");
+        Path packed = dir.resolve("model.pmml.gz");
+        try (java.io.OutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(packed))) {
+            Files.copy(plain, out);
+        }
+        try (Model model = Model.loadPmml(packed); Model reference = Model.loadPmml(plain)) {
+            assertEquals(reference.inputFields(), model.inputFields());
+        }
+        // a gzip bomb: small on disk, over the limit once decompressed
+        String message = withProperty(PmmlLimits.MAX_FILE_BYTES, "100000",
+            () -> assertThrows(ArtifactException.class, () -> Model.loadPmml(packed)).getMessage());
+        assertTrue(Files.size(packed) < 100000, "the compressed file itself is under the limit");
+        assertTrue(message.contains("holds more than 100000 bytes of PMML"), message);
+        assertTrue(message.contains("-Djarscore.pmml.maxFileBytes=N"), message);
+    }
+
+    @Test
     void theCorpusBiggestPmmlLoadsUnderTheDefaults() {
         try (Model model = Model.loadPmml(conformanceDir().resolve("pmml/RandomForestAudit.pmml"))) {
             assertTrue(!model.inputFields().isEmpty());
