@@ -164,3 +164,39 @@ def test_version_names_the_package_and_the_bundled_runtime():
     first, second = done.stdout.splitlines()[:2]
     assert first == f"jarscore {__import__('jarscore').__version__}"
     assert second.startswith(f"JVM runtime {__import__('jarscore').__version__} (") and str(jvm.runtime_dir()) in second
+
+
+def test_the_jvm_gets_the_vector_api_unless_simd_is_turned_off(monkeypatch):
+    monkeypatch.delenv("JARSCORE_JVM_OPTS", raising=False)
+    assert jvm.SIMD_MODULE in jvm.jvm_options()
+    monkeypatch.setenv("JARSCORE_JVM_OPTS", "-Xmx1g -Djarscore.simd=false")
+    assert jvm.SIMD_MODULE not in jvm.jvm_options()
+    assert jvm.jvm_options()[-1] == "-Djarscore.simd=false"
+
+
+SIMD_BATCH = """
+    import hashlib, sys
+    import pandas as pd
+    from jarscore import Scorer
+    from jarscore.scorer import jvm
+    scorer = Scorer.load(sys.argv[1])
+    rows = pd.read_csv(sys.argv[2])
+    batch = pd.concat([rows] * 20, ignore_index=True)   # blocks of 64 rows, and a part of one
+    print("kernel:", scorer.kernel)
+    print("blocks:", jvm.jclass("io.jarscore.kernel.Vectorization").describe())
+    print("sha256:", hashlib.sha256(scorer.predict_proba(batch).tobytes()).hexdigest())
+"""
+
+
+def test_batches_score_the_same_bits_with_and_without_simd(lightgbm_text):
+    artifact, held_out, _ = lightgbm_text
+    args = (str(artifact), str(artifact.parent / "holdout.csv"))
+    simd = _python(SIMD_BATCH, *args, env={"JARSCORE_JVM_OPTS": ""})
+    scalar = _python(SIMD_BATCH, *args, env={"JARSCORE_JVM_OPTS": "-Djarscore.simd=false"})
+    assert simd.returncode == 0 and scalar.returncode == 0, simd.stderr + scalar.stderr
+    assert "kernel: active" in simd.stdout and "kernel: active" in scalar.stdout
+    assert "blocks: SIMD (" in simd.stdout, simd.stdout
+    assert "blocks: scalar: -Djarscore.simd=false" in scalar.stdout, scalar.stdout
+    assert "Using incubator modules" not in simd.stderr, "the JVM's start-up warning is dropped"
+    digest = [line for line in simd.stdout.splitlines() if line.startswith("sha256:")]
+    assert digest and digest == [line for line in scalar.stdout.splitlines() if line.startswith("sha256:")]

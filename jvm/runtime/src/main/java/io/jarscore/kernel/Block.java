@@ -11,6 +11,12 @@ final class Block {
 
     /** Rows scored together: enough to spread a scan's per-input work, few enough to stay in cache. */
     static final int ROWS = 64;
+    /**
+     * Fewer rows than this are scored one by one: a block pays for itself only over many rows, and
+     * a few rows (one, the 20 verification rows at load) would otherwise load the Vector API's
+     * classes and run them in the interpreter before the JIT has compiled them.
+     */
+    static final int LEAST_ROWS = 32;
 
     final double[][] rows;
     final int slots;

@@ -443,11 +443,18 @@ public final class Forest {
      * {@link #addAll} for that row take the block's results. A block is scanned with SIMD where
      * {@link Vectorization} has it, and walked tree by tree (a tree's nodes stay in cache while
      * every row of the block goes through it). The results are those of scoring row by row, bit
-     * for bit: the same leaves, added in the same order.
+     * for bit: the same leaves, added in the same order. Fewer than {@link Block#LEAST_ROWS} rows
+     * are scored one by one.
      */
     public void scoreBlocks(BlockKernel kernel, int[] plan, double[] in, int fromRow, int toRow, double[] out) {
         int inputs = kernel.inputCount();
         int outputs = kernel.outputCount();
+        if (toRow - fromRow < Block.LEAST_ROWS) {
+            for (int r = fromRow; r < toRow; r++) {
+                kernel.score(in, r * inputs, out, r * outputs);
+            }
+            return;
+        }
         Block block = blocks.get();
         if (block == null || block.slots != kernel.slotCount()) {
             block = new Block(kernel.slotCount());
