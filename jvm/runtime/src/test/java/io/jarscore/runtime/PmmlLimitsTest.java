@@ -88,11 +88,12 @@ class PmmlLimitsTest {
         try (Model model = Model.loadPmml(packed); Model reference = Model.loadPmml(plain)) {
             assertEquals(reference.inputFields(), model.inputFields());
         }
-        // a gzip bomb: small on disk, over the limit once decompressed
-        String message = withProperty(PmmlLimits.MAX_FILE_BYTES, "100000",
+        // a gzip bomb: under the limit on disk, over it once decompressed
+        long limit = Files.size(plain) - 1;
+        assertTrue(Files.size(packed) < limit, "the compressed file itself is under the limit");
+        String message = withProperty(PmmlLimits.MAX_FILE_BYTES, String.valueOf(limit),
             () -> assertThrows(ArtifactException.class, () -> Model.loadPmml(packed)).getMessage());
-        assertTrue(Files.size(packed) < 100000, "the compressed file itself is under the limit");
-        assertTrue(message.contains("holds more than 100000 bytes of PMML"), message);
+        assertTrue(message.contains("holds more than " + limit + " bytes of PMML"), message);
         assertTrue(message.contains("-Djarscore.pmml.maxFileBytes=N"), message);
     }
 
