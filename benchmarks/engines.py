@@ -119,7 +119,7 @@ class JarscorePmmlEngine(JarscoreEngine):
     name = "jarscore-pmml"
 
     def _path(self, model):
-        return model.artifact / "model.pmml"
+        return model.pmml_path
 
     def setup(self, model):
         super().setup(model)
@@ -235,7 +235,7 @@ class JpmmlEvaluatorEngine(Engine):
 
     def setup(self, model):
         from jpmml_evaluator import make_evaluator
-        self.evaluator = make_evaluator(str(model.artifact / "model.pmml"), backend="jpype",
+        self.evaluator = make_evaluator(str(model.pmml_path), backend="jpype",
                                         transpile=self.transpile).verify()
 
     def score_mapping(self, row):
@@ -264,7 +264,7 @@ class PyPmmlEngine(Engine):
 
     def setup(self, model):
         from pypmml import Model
-        self.model = Model.load(str(model.artifact / "model.pmml"))
+        self.model = Model.load(str(model.pmml_path))
         self.inputs = list(self.model.inputNames)
 
     def score_mapping(self, row):

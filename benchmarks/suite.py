@@ -164,10 +164,27 @@ class BuiltModel:
         """Rows the model never trained on (a different seed from the training rows)."""
         return rows_for(self.spec, count, SEED + 100 + seed_offset)
 
+    @property
+    def pmml_path(self) -> Path:
+        """The model's PMML as a plain file, for the engines that read PMML: an artifact stores it as
+        model.pmml.gz (format 2), which is decompressed once beside the artifact."""
+        stored = self.artifact / "model.pmml"
+        if stored.exists():   # a format 1 artifact
+            return stored
+        plain = self.folder / "model.pmml"
+        if not plain.exists():
+            import gzip
+            import shutil
+            with gzip.open(self.artifact / "model.pmml.gz", "rb") as source, open(plain, "wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+        return plain
+
     def sizes(self) -> dict[str, int]:
+        pmml = next(p for p in (self.artifact / "model.pmml.gz", self.artifact / "model.pmml") if p.exists())
         sizes = {"pickle": self.pickle_path.stat().st_size,
-                 "pmml": (self.artifact / "model.pmml").stat().st_size,
-                 "jar": (self.artifact / "model.jar").stat().st_size}
+                 "pmml": pmml.stat().st_size,
+                 "jar": (self.artifact / "model.jar").stat().st_size,
+                 "artifact": sum(p.stat().st_size for p in self.artifact.iterdir() if p.is_file())}
         if self.native_path:
             sizes["native_file"] = self.native_path.stat().st_size
         return sizes
