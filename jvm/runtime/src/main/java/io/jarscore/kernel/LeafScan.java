@@ -321,17 +321,9 @@ final class LeafScan {
             }
             return;
         }
-        // four rows' struck bits side by side, so that their four chains of additions overlap
-        long[] struck = new long[4 * trees];
-        int r = 0;
-        for (; r + 4 <= count; r += 4) {
-            for (int l = 0; l < 4; l++) {
-                checkWidth(rows[r + l]);
-                strike(rows[r + l], struck, l);
-            }
-            addExits(struck, kind == Forest.SUM_FLOAT, sums, r);
-        }
-        for (; r < count; r++) {
+        // Without SIMD a block is scanned row by row: striking four rows side by side (to overlap
+        // their chains of additions) measured slower than one row at a time.
+        for (int r = 0; r < count; r++) {
             sums[r] = kind == Forest.SUM ? sum(rows[r], 0.0) : sumFloat(rows[r], 0f);
         }
     }
@@ -339,7 +331,8 @@ final class LeafScan {
     /**
      * For four rows whose struck bits lie at {@code struck[4 * t + lane]}: each one's exit values
      * added from zero in tree order (in float32 when {@code floats}) into {@code sums[first + lane]},
-     * the bits cleared. Also the SIMD scan's last step ({@link Vectorization}).
+     * the bits cleared: the SIMD scan's last step ({@link Vectorization}), its four chains of
+     * additions side by side.
      */
     void addExits(long[] struck, boolean floats, double[] sums, int first) {
         if (floats) {
@@ -394,37 +387,23 @@ final class LeafScan {
      * array (all zeros between rows: every caller takes each tree's {@link #exit}).
      */
     private long[] struck(double[] v) {
-        // checked before the thread's array is touched: a scan stopped halfway would leave it dirty
-        checkWidth(v);
-        long[] struck = scratch.get();
-        strike(v, struck, 0);
-        return struck;
-    }
-
-    private void checkWidth(double[] v) {
-        if (inputs.length > 0 && v.length <= inputs[inputs.length - 1]) {
-            throw new IllegalArgumentException("a row of " + v.length + " values; these trees read input "
-                + inputs[inputs.length - 1]);
-        }
-    }
-
-    /**
-     * ORs the bits the splits strike for row {@code v} into {@code struck}: tree t's at
-     * {@code struck[t]} ({@code lane} 0 of one row), or at {@code struck[4 * t + lane]}.
-     */
-    private void strike(double[] v, long[] struck, int lane) {
         double[] threshold = this.threshold;
         int[] tree = this.tree;
         long[] strike = this.strike;
         int[] first = this.first;
         int[] atMost = this.atMost;
-        int spread = lane == 0 && struck.length == trees ? 1 : 4;
+        if (inputs.length > 0 && v.length <= inputs[inputs.length - 1]) {
+            // checked before the thread's array is touched: a scan stopped halfway would leave it dirty
+            throw new IllegalArgumentException("a row of " + v.length + " values; these trees read input "
+                + inputs[inputs.length - 1]);
+        }
+        long[] struck = scratch.get();
         for (int k = 0, read = inputs.length; k < read; k++) {
             double x = v[inputs[k]];
             if (x != x) { // missing
                 for (int j = missingFirst[k], end = missingFirst[k + 1]; j < end; j++) {
                     int i = missing[j];
-                    struck[spread * tree[i] + lane] |= strike[i];
+                    struck[tree[i]] |= strike[i];
                 }
                 continue;
             }
@@ -432,13 +411,14 @@ final class LeafScan {
             x = Math.max(-Double.MAX_VALUE, Math.min(Double.MAX_VALUE, x));
             int i = first[k];
             for (int end = atMost[k]; i < end && threshold[i] < x; i++) {
-                struck[spread * tree[i] + lane] |= strike[i];
+                struck[tree[i]] |= strike[i];
             }
             i = atMost[k];
             for (int end = first[k + 1]; i < end && x <= threshold[i]; i++) {
-                struck[spread * tree[i] + lane] |= strike[i];
+                struck[tree[i]] |= strike[i];
             }
         }
+        return struck;
     }
 
     /** The splits the scan rules on for row {@code v} (its work; the pivots set which side of each counts). */
