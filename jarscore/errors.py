@@ -52,3 +52,8 @@ class ModelNotServedError(JarscoreError):
 
 class OutputError(JarscoreError):
     """A result that cannot be written where it was asked to go: the message names the path and why."""
+
+
+class RepositoryError(JarscoreError):
+    """A model repository operation that cannot be done: publish, label, rollback, retire, promote, or
+    an invalid labels.json. The message names the model, the version or label and the file."""

@@ -7,18 +7,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from jarscore.errors import ArtifactError, VersionLoadError
 from jarscore.scorer.artifact import MANIFEST, Artifact, read_artifact
+from jarscore.scorer.labels import check_label
 
 
 @dataclass(frozen=True)
 class VersionPolicy:
-    """Which complete versions serve: ``latest()``, ``specific(1, 3)`` or ``all()``."""
+    """Which complete versions serve: ``latest()``, ``specific(1, 3)``, ``all()`` or ``label("stable")``
+    (the version labels.json names; the latest while the label is not set). Whatever the policy,
+    the registry also keeps the versions that labels name loaded (docs/delivery.md)."""
 
     kind: str
     versions: frozenset[int] = frozenset()
+    label_name: str | None = None
 
     @classmethod
     def latest(cls) -> "VersionPolicy":
@@ -34,16 +38,31 @@ class VersionPolicy:
     def all(cls) -> "VersionPolicy":
         return cls("all")
 
-    def select(self, available: Iterable[int]) -> list[int]:
-        """The versions to serve out of ``available``, the complete versions in the repository."""
+    @classmethod
+    def label(cls, label: str) -> "VersionPolicy":
+        return cls("label", label_name=check_label(label))
+
+    def select(self, available: Iterable[int], labels: Mapping[str, int] | None = None) -> list[int]:
+        """The versions to serve out of ``available``, the complete versions in the repository;
+        ``labels`` are the labels the registry can honour (label -> version)."""
         available = sorted(set(available))
+        if self.kind == "label":
+            named = (labels or {}).get(self.label_name)
+            return [named] if named in available else available[-1:]
         if self.kind == "latest":
             return available[-1:]
         if self.kind == "specific":
             return [v for v in available if v in self.versions]
         return available
 
+    @property
+    def single(self) -> bool:
+        """Serves one version (latest, label): loading another one replaces it."""
+        return self.kind in ("latest", "label")
+
     def __str__(self) -> str:
+        if self.kind == "label":
+            return f"label {self.label_name}"
         return f"specific {sorted(self.versions)}" if self.kind == "specific" else self.kind
 
 

@@ -18,3 +18,12 @@ def conformance_dir() -> Path:
         pytest.fail(f"conformance corpus not found at {CONFORMANCE} (it ships in tests/data/jpmml-conformance; "
                     "JARSCORE_CONFORMANCE_DIR overrides it)")
     return CONFORMANCE
+
+
+@pytest.fixture(scope="session")
+def registry_sources(tmp_path_factory) -> dict[int, Path]:
+    """Two converted versions of one model (tests/registry_models.py), built once for every test file
+    that publishes them into repositories; the tests copy them, never change them."""
+    from registry_models import build_versions
+
+    return build_versions(tmp_path_factory.mktemp("registry-sources"))
