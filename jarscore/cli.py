@@ -1,5 +1,6 @@
 """The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact,
-`bench` the scoring engines side by side."""
+`publish`, `label`, `rollback`, `retire` and `promote` versions in a model repository, `bench` the
+scoring engines side by side."""
 
 from __future__ import annotations
 
@@ -44,6 +45,62 @@ def _score(args: argparse.Namespace) -> int:
     rows = score_csv(Path(args.model), Path(args.input), Path(args.output))
     print(f"scored {rows} rows into {args.output}", file=sys.stderr)
     return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from jarscore.delivery import publish
+
+    target = publish(args.artifact, args.repository, name=args.name, version=args.version)
+    print(f"published {target} ({target.parent.name} version {target.name})")
+    return 0
+
+
+def _label(args: argparse.Namespace) -> int:
+    from jarscore.delivery import set_labels
+    from jarscore.errors import RepositoryError
+
+    assignments = {}
+    for word in args.assignments:
+        label, _, version = word.partition("=")
+        if not label or not version.isdigit():
+            raise RepositoryError(f"'{word}' is not LABEL=VERSION (e.g. stable=4)")
+        assignments[label] = int(version)
+    if not assignments and not args.remove:
+        raise RepositoryError("nothing to do: give LABEL=VERSION pairs or --remove LABEL")
+    labels = set_labels(args.root, args.name, assignments, remove=args.remove)
+    named = ", ".join(f"{k}={v}" for k, v in sorted(labels.labels.items())) or "none"
+    print(f"{args.name} labels: {named}")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from jarscore.delivery import rollback
+
+    before, after = rollback(args.root, args.name, args.label)
+    print(f"{args.name}: '{args.label}' rolled back from version {before} to {after}")
+    return 0
+
+
+def _retire(args: argparse.Namespace) -> int:
+    from jarscore.delivery import retire
+
+    removed = retire(args.root, args.name, args.keep)
+    print(f"{args.name}: retired versions {', '.join(map(str, removed))}" if removed
+          else f"{args.name}: nothing to retire")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from jarscore.delivery import promote
+
+    promotion = promote(args.root, args.name, holdout=args.holdout, metric=args.metric, candidate=args.candidate,
+                        max_regression=args.max_regression, target=args.target, label=args.label)
+    print(promotion.describe())
+    return 0 if promotion.promoted else PROMOTE_REFUSED
+
+
+#: ``jarscore promote``'s exit status when the gate keeps the stable version (errors exit 1).
+PROMOTE_REFUSED = 3
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -97,6 +154,49 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--input", required=True, help="CSV with a header row naming the input fields")
     score.add_argument("--output", required=True, help="CSV to write: every result field per row")
     score.set_defaults(run=_score)
+
+    publish = commands.add_parser("publish", help="put an artifact into a model repository, verified, atomically")
+    publish.add_argument("artifact", help="artifact folder (written by 'jarscore convert')")
+    publish.add_argument("--repository", metavar="ROOT", required=True, help="the model repository")
+    publish.add_argument("--name", help="model name (default: the manifest's)")
+    publish.add_argument("--version", default="auto",
+                         help="'auto' (default: the next free version, taken under a lock) or a positive integer")
+    publish.set_defaults(run=_publish)
+
+    label = commands.add_parser("label", help="point labels at versions: jarscore label ROOT NAME stable=4 canary=5")
+    label.add_argument("root", metavar="ROOT")
+    label.add_argument("name", metavar="NAME")
+    label.add_argument("assignments", nargs="*", metavar="LABEL=VERSION")
+    label.add_argument("--remove", action="append", default=[], metavar="LABEL", help="remove a label (repeatable)")
+    label.set_defaults(run=_label)
+
+    rollback = commands.add_parser("rollback", help="move a label back to the version it named before")
+    rollback.add_argument("root", metavar="ROOT")
+    rollback.add_argument("name", metavar="NAME")
+    rollback.add_argument("--label", default="stable", help="the label to roll back (default stable)")
+    rollback.set_defaults(run=_rollback)
+
+    retire = commands.add_parser("retire", help="remove old versions, never a labelled one")
+    retire.add_argument("root", metavar="ROOT")
+    retire.add_argument("name", metavar="NAME")
+    retire.add_argument("--keep", type=int, required=True, help="how many of the highest versions to keep")
+    retire.set_defaults(run=_retire)
+
+    promote = commands.add_parser(
+        "promote", help="compare a candidate with stable on hold-out rows; move stable if not worse",
+        description="Scores the hold-out rows with the stable version and the candidate, prints both metrics and "
+                    "their agreement, and moves the label to the candidate only if it is not worse by more than "
+                    f"--max-regression. Exit status: 0 promoted, {PROMOTE_REFUSED} not promoted, 1 error.")
+    promote.add_argument("root", metavar="ROOT")
+    promote.add_argument("name", metavar="NAME")
+    promote.add_argument("--candidate", default="canary", help="a label or a version (default canary)")
+    promote.add_argument("--holdout", required=True, help="CSV or Parquet file of rows with the target column")
+    promote.add_argument("--metric", required=True, choices=["roc_auc", "log_loss", "rmse"])
+    promote.add_argument("--max-regression", type=float, default=0.0,
+                         help="how much worse the candidate may be and still be promoted (default 0)")
+    promote.add_argument("--target", help="the target column (default: the one the manifest names)")
+    promote.add_argument("--label", default="stable", help="the label to move (default stable)")
+    promote.set_defaults(run=_promote)
 
     bench = commands.add_parser("bench", add_help=False,
                                 help="latency/throughput benchmark suite (jarscore bench --help)")
