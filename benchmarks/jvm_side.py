@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from jarscore.scorer import jvm
+from models.kafka_broker import BuildError, kafka_test_classpath
 
 ROOT = Path(__file__).resolve().parent.parent
 JMH_PROJECT = ROOT / "benchmarks" / "jvm"
@@ -102,17 +103,11 @@ def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], 
     """The Kafka Streams app against a real KRaft broker (io.jarscore.kafka.KafkaBench, test scope):
     records/s through the app and p50/p99 producer-timestamp-to-result latency."""
     plan = KAFKA_PLAN["quick" if quick else "full"]
+    try:
+        classpath = kafka_test_classpath(log=lambda line: log(f"bench: Kafka app: {line}"))
+    except BuildError as exc:
+        raise JvmBenchError(str(exc)) from None
     jvm_dir = ROOT / "jvm"
-    app_dir = jvm_dir / "kafka-app"
-    log("bench: Kafka app: compiling jvm/kafka-app test classes and resolving its test classpath")
-    classpath_file = app_dir / "target" / "test-classpath.txt"
-    # From jvm/ with -am, so that the reactor compiles what kafka-app's tests use (runtime, compiler and its
-    # test classes) and the classpath names their target/ folders. The relative output file is per module.
-    _run(["mvn", "-q", "-B", "-DskipTests", "-pl", "kafka-app", "-am", "test-compile", "dependency:build-classpath",
-          "-Dmdep.includeScope=test", "-Dmdep.outputFile=target/test-classpath.txt"], jvm_dir,
-         "mvn test-compile in jvm/", 900)
-    classpath = ":".join([str(app_dir / "target" / "test-classes"), str(app_dir / "target" / "classes"),
-                          classpath_file.read_text().strip()])
     log(f"bench: Kafka app: {plan['throughput_records']:,} records flat out, then "
         f"{plan['latency_records']:,} at {plan['latency_rate']:,}/s for latency")
     with tempfile.TemporaryDirectory() as tmp:

@@ -142,7 +142,7 @@ public record AppConfig(Map<String, String> values) {
         return values.get(MODEL_NAME);
     }
 
-    /** {@code latest}, {@code all}, or {@code specific:3} / {@code specific:2,3}. */
+    /** {@code latest}, {@code all}, {@code specific:3} / {@code specific:2,3}, or {@code label:stable}. */
     public VersionPolicy policy() {
         String text = values.get(MODEL_POLICY);
         if (text.equals("latest")) {
@@ -150,6 +150,13 @@ public record AppConfig(Map<String, String> values) {
         }
         if (text.equals("all")) {
             return VersionPolicy.all();
+        }
+        if (text.startsWith("label:")) {
+            try {
+                return VersionPolicy.label(text.substring("label:".length()).trim());
+            } catch (IllegalArgumentException e) {
+                // reported below
+            }
         }
         if (text.startsWith("specific:")) {
             try {
@@ -160,7 +167,7 @@ public record AppConfig(Map<String, String> values) {
             }
         }
         throw new IllegalArgumentException("config key '" + MODEL_POLICY + "' is '" + text
-            + "'; expected latest, all, or specific:<version>[,<version>...]");
+            + "'; expected latest, all, specific:<version>[,<version>...] or label:<label> (e.g. label:stable)");
     }
 
     /** How often the repository watcher polls; zero turns it off. */

@@ -53,5 +53,16 @@ class AppConfigTest {
             "bootstrap.servers", "b:9092", "jarscore.model.root", "/m", "jarscore.model.name", "m",
             "jarscore.model.policy", "newest")));
         assertTrue(policy.getMessage().contains("'newest'"), policy.getMessage());
+        IllegalArgumentException label = assertThrows(IllegalArgumentException.class, () -> AppConfig.of(Map.of(
+            "bootstrap.servers", "b:9092", "jarscore.model.root", "/m", "jarscore.model.name", "m",
+            "jarscore.model.policy", "label:a=b")));
+        assertTrue(label.getMessage().contains("label:<label>"), label.getMessage());
+    }
+
+    @Test
+    void aLabelPolicyFollowsTheLabel() {
+        AppConfig config = AppConfig.of(Map.of("bootstrap.servers", "b:9092", "jarscore.model.root", "/m",
+            "jarscore.model.name", "m", "jarscore.model.policy", "label:stable"));
+        assertEquals(VersionPolicy.label("stable"), config.policy());
     }
 }
