@@ -86,10 +86,12 @@ def test_label_rollback_and_retire_are_followed_by_the_registry_within_two_polls
                 registry.poll()
             return registry.predict(NAME, rows).version == version
 
-        assert run_cli(capsys, "label", str(root), NAME, "stable=1", "canary=2")[:2] == (0, "price labels: canary=2, stable=1\n")
+        labelled = run_cli(capsys, "label", str(root), NAME, "stable=1", "canary=2")
+        assert labelled[:2] == (0, "price labels: canary=2, stable=1\n")
         assert serves(1) and registry.labels(NAME) == {"stable": 1, "canary": 2}
         code, _, err = run_cli(capsys, "label", str(root), NAME, "stable=7")
-        assert code == 1 and "version 7 of 'price' is not in the repository" in err and "versions there: 1, 2, 3, 5" in err
+        assert code == 1 and "version 7 of 'price' is not in the repository" in err
+        assert "versions there: 1, 2, 3, 5" in err
         code, _, err = run_cli(capsys, "label", str(root), NAME, "stable=5")
         assert code == 1 and "version 5" in err and "manifest.json is missing" in err
         assert read_labels(root / NAME).labels == {"stable": 1, "canary": 2}, "a refused label changes nothing"
