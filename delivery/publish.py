@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from jarscore._paths import remove_empty
+from jarscore._paths import process_alive, remove_empty
 from jarscore.errors import JarscoreError, RepositoryError
 from jarscore.scorer.artifact import MANIFEST, read_artifact
 from jarscore.scorer.labels import fsync_folder, model_lock
 from jarscore.scorer.repository import Repository, version_number
+
+_STAGING = re.compile(r"\.publish-(\d+)-")
 
 
 def publish(artifact: str | Path, repository: str | Path, *, name: str | None = None,
@@ -26,12 +29,12 @@ def publish(artifact: str | Path, repository: str | Path, *, name: str | None = 
     beside its destination (the same file system), is fsynced, gets a manifest naming its name and
     version, and is renamed into place."""
     source = Path(artifact)
-    manifest = _verified_manifest(source)
-    name = _model_name(name if name is not None else manifest.get("name"), source)
     wanted = _wanted_version(version)
     repo = Repository(repository)
     if not repo.root.is_dir():
         raise RepositoryError(f"model repository not found: {repo.root} is not a folder (create it first)")
+    manifest = _verified_manifest(source)
+    name = _model_name(name if name is not None else manifest.get("name"), source)
     model_dir = repo.root / name
     created = not model_dir.exists()
     model_dir.mkdir(exist_ok=True)
@@ -41,6 +44,7 @@ def publish(artifact: str | Path, repository: str | Path, *, name: str | None = 
         for file_name in manifest["files"]:
             _copy_synced(source / file_name, staging / file_name)
         with model_lock(model_dir):
+            _remove_abandoned_staging(model_dir)
             number = wanted or _next_version(repo, name)
             target = model_dir / str(number)
             if target.exists():
@@ -89,6 +93,14 @@ def _wanted_version(version: int | str) -> int | None:
         raise RepositoryError(f"version {version!r} is not a version: expected 'auto' or a positive integer "
                               "of at most nine digits")
     return number
+
+
+def _remove_abandoned_staging(model_dir: Path) -> None:
+    """Staging folders of publishers that were killed: their names carry the writer's pid."""
+    for entry in model_dir.iterdir():
+        match = _STAGING.match(entry.name)
+        if match and not process_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _next_version(repo: Repository, name: str) -> int:

@@ -62,8 +62,11 @@ def test_publish_refuses_a_modified_artifact_and_leaves_nothing(tmp_path, regist
     code, _, err = run_cli(capsys, "publish", str(registry_sources[1]), "--repository", str(root), "--version", "x")
     assert code == 1 and "version 'x' is not a version" in err and list(root.iterdir()) == []
 
+    abandoned = root / NAME / ".publish-999999999-x"   # left by a publisher that was killed
+    abandoned.mkdir(parents=True)
     code, out, _ = run_cli(capsys, "publish", str(registry_sources[1]), "--repository", str(root), "--version", "4")
     assert code == 0 and out.startswith(f"published {root / NAME / '4'}")
+    assert versions_in(root) == [".jarscore.lock", "4"]
     code, _, err = run_cli(capsys, "publish", str(registry_sources[2]), "--repository", str(root), "--version", "4")
     assert code == 1 and "version 4 of 'price' is published" in err
 
