@@ -52,7 +52,7 @@ def user(tmp_path_factory, wheel) -> Path:
           "-c", str(ROOT / "constraints.txt"), f"{wheel}[convert]", "lightgbm", "xgboost-cpu"], cwd=home, timeout=900)
     work = home / "work"
     work.mkdir()
-    for shadow in ("scorer.py", "models.py", "converter.py"):
+    for shadow in ("scorer.py", "models.py", "converter.py", "delivery.py"):
         (work / shadow).write_text(f"raise ImportError('the user\\'s own {shadow} was imported')\n")
     return work
 
