@@ -64,7 +64,7 @@ def test_a_signature_made_now_in_python_is_checked_by_java(tmp_path):
 
     Models, TrustedKeys = jvm.jclass("io.jarscore.Models"), jvm.jclass("io.jarscore.registry.TrustedKeys")
     Path_ = jvm.jclass("java.nio.file.Path")
-    trusted = TrustedKeys.of([Path_.of(str(public), [])])
+    trusted = TrustedKeys.of(jvm.jclass("java.util.List").of(Path_.of(str(public), [])))
     assert set(map(str, trusted.keyIds())) == {key_id}
     model = Models.load(Path_.of(str(artifact), []), trusted)
     assert str(model.name()) == "iris"
