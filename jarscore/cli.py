@@ -41,7 +41,7 @@ def _convert(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from jarscore.scorer.cli import score_csv
 
-    rows = score_csv(Path(args.model), Path(args.input), Path(args.output), trusted_keys=args.trusted_key)
+    rows = score_csv(Path(args.model), Path(args.input), Path(args.output), args.trusted_key)
     print(f"scored {rows} rows into {args.output}", file=sys.stderr)
     return 0
 
