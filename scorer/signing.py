@@ -203,8 +203,10 @@ def _read_signature(directory: Path) -> dict:
 def _signature_problem(entry) -> str | None:
     if not isinstance(entry, dict):
         return "is not a JSON object"
-    if entry.get("format") != SIGNATURE_FORMAT or entry.get("algorithm") != ALGORITHM:
-        return (f"has format {entry.get('format')!r} and algorithm {entry.get('algorithm')!r}; expected format "
+    fmt = entry.get("format")
+    # As strict as Java's reading: 1.0 or true is not the format 1.
+    if type(fmt) is not int or fmt != SIGNATURE_FORMAT or entry.get("algorithm") != ALGORITHM:
+        return (f"has format {fmt!r} and algorithm {entry.get('algorithm')!r}; expected format "
                 f"{SIGNATURE_FORMAT} and algorithm {ALGORITHM!r}")
     if not isinstance(entry.get("key_id"), str):
         return f"has no key_id string (got {entry.get('key_id')!r})"
