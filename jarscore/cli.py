@@ -1,6 +1,6 @@
 """The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact,
-`publish`, `label`, `rollback`, `retire` and `promote` versions in a model repository, `bench` the
-scoring engines side by side."""
+`publish`, `label`, `rollback`, `retire` and `promote` versions in a model repository, `keygen` and
+`sign` for signed artifacts, `bench` the scoring engines side by side."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _convert(args: argparse.Namespace) -> int:
     if args.repository:
         out = Path(args.repository) / (args.name or Path(args.model).stem) / str(args.version or 1)
     scorer = convert(args.model, out, sample=args.sample, name=args.name, version=args.version,
-                     force=args.force, keep_sources=args.keep_sources,
+                     force=args.force, keep_sources=args.keep_sources, sign_key=args.sign,
                      log=lambda line: print(line, file=sys.stderr))
     print(f"wrote {out}: {scorer.name} version {scorer.version}, inputs {scorer.input_fields}")
     return 0
@@ -42,7 +42,7 @@ def _convert(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from jarscore.scorer.cli import score_csv
 
-    rows = score_csv(Path(args.model), Path(args.input), Path(args.output))
+    rows = score_csv(Path(args.model), Path(args.input), Path(args.output), args.trusted_key)
     print(f"scored {rows} rows into {args.output}", file=sys.stderr)
     return 0
 
@@ -103,6 +103,23 @@ def _promote(args: argparse.Namespace) -> int:
 PROMOTE_REFUSED = 3
 
 
+def _keygen(args: argparse.Namespace) -> int:
+    from jarscore.scorer.signing import generate_key_pair
+
+    private_path, public_path, key_id = generate_key_pair(Path(args.out), args.name)
+    print(f"wrote {private_path} (private: keep it secret, mode 0600) and {public_path} (public: give it to "
+          f"the loaders as a trusted key); key id {key_id}")
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from jarscore.scorer.signing import sign_artifact
+
+    entry = sign_artifact(Path(args.artifact), Path(args.key))
+    print(f"signed {args.artifact} with key {entry['key_id']}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     try:
         from benchmarks.run import main as bench_main
@@ -147,12 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--force", action="store_true", help="replace --out if it exists")
     convert.add_argument("--keep-sources", action="store_true",
                          help="keep the generated Java sources in OUT/sources for debugging")
+    convert.add_argument("--sign", metavar="KEY", help="sign the artifact with this Ed25519 private key "
+                         "(from 'jarscore keygen'): writes signature.json")
     convert.set_defaults(run=_convert)
 
     score = commands.add_parser("score", help="score a CSV with an artifact")
     score.add_argument("model", help="artifact folder, model.jar or .pmml file")
     score.add_argument("--input", required=True, help="CSV with a header row naming the input fields")
     score.add_argument("--output", required=True, help="CSV to write: every result field per row")
+    score.add_argument("--trusted-key", metavar="PUB", action="append",
+                       help="load the artifact only if this public key signed it (repeatable; default: "
+                            "the files in $JARSCORE_TRUSTED_KEYS)")
     score.set_defaults(run=_score)
 
     publish = commands.add_parser("publish", help="put an artifact into a model repository, verified, atomically")
@@ -197,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--target", help="the target column (default: the one the manifest names)")
     promote.add_argument("--label", default="stable", help="the label to move (default stable)")
     promote.set_defaults(run=_promote)
+    keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing artifacts")
+    keygen.add_argument("--out", required=True, metavar="DIR", help="folder for NAME.key (mode 0600) and NAME.pub")
+    keygen.add_argument("--name", default="jarscore-signing", help="file name stem (default jarscore-signing)")
+    keygen.set_defaults(run=_keygen)
+
+    sign = commands.add_parser("sign", help="sign an existing artifact (after checking its files' sha256)")
+    sign.add_argument("artifact", help="artifact folder")
+    sign.add_argument("--key", required=True, help="Ed25519 private key file (from 'jarscore keygen')")
+    sign.set_defaults(run=_sign)
 
     bench = commands.add_parser("bench", add_help=False,
                                 help="latency/throughput benchmark suite (jarscore bench --help)")

@@ -16,12 +16,12 @@ from jarscore.errors import InputError, OutputError
 from jarscore.scorer.scorer import Scorer
 
 
-def score_csv(model: Path, input_csv: Path, output_csv: Path) -> int:
+def score_csv(model: Path, input_csv: Path, output_csv: Path, trusted_keys=None) -> int:
     """Scores ``input_csv`` with ``model`` into ``output_csv``. The output's location is checked, and its
     temporary file created, before the model is loaded or a row scored; the results are written to that
     file beside the output and renamed into place at the end, so a failed run leaves no output at all."""
     with _output_file(Path(output_csv)) as stream:
-        scorer = Scorer.load(model)
+        scorer = Scorer.load(model, trusted_keys=trusted_keys)
         try:
             frame = pd.read_csv(input_csv, keep_default_na=True, na_values=["N/A"])
         except FileNotFoundError:

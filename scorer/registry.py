@@ -24,6 +24,7 @@ from jarscore.scorer.metrics import Metrics, prometheus
 from jarscore.scorer.repository import Repository, VersionPolicy, check_version, fingerprint
 from jarscore.scorer.routing import Router
 from jarscore.scorer.scorer import Scorer
+from jarscore.scorer.signing import KeyFiles, trusted_keys_for
 from jarscore.scorer.verification import check_recorded_outputs
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,14 @@ def verify_outputs(candidate: ModelVersion) -> bool:
 
 class ModelRegistry:
     """Serves the models under ``root``. ``policy`` applies to every model unless ``policies`` names one;
-    the default validator :func:`verify_outputs` runs before any added with :meth:`before_swap`."""
+    the default validator :func:`verify_outputs` runs before any added with :meth:`before_swap`.
+    ``trusted_keys`` (public key files; default $JARSCORE_TRUSTED_KEYS): when there are any, a version
+    serves only if one of them signed it (docs/artifact-format.md), checked before any class loads."""
 
     def __init__(self, root: str | Path, policy: VersionPolicy | None = None,
-                 policies: Mapping[str, VersionPolicy] | None = None):
+                 policies: Mapping[str, VersionPolicy] | None = None, trusted_keys: KeyFiles = None):
         self.repository = Repository(root)
+        self._trusted = trusted_keys_for(trusted_keys)
         self._policy = policy or VersionPolicy.latest()
         self._policies = dict(policies or {})
         self._validators: list[Validator] = [verify_outputs]
@@ -570,7 +574,7 @@ class ModelRegistry:
         """Loads a version and publishes it. Under a single-version policy it replaces the versions
         served except those in ``keep`` (which labels or the policy still want); ``primary`` becomes
         the default version if it is served."""
-        artifact = check_version(name, version, directory)
+        artifact = check_version(name, version, directory, self._trusted)
         try:
             scorer = Scorer.load_artifact(artifact)
         except JarscoreError as exc:

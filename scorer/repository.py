@@ -12,6 +12,7 @@ from typing import Iterable, Mapping
 from jarscore.errors import ArtifactError, VersionLoadError
 from jarscore.scorer.artifact import MANIFEST, Artifact, read_artifact
 from jarscore.scorer.labels import check_label
+from jarscore.scorer.signing import TrustedKeys
 
 
 @dataclass(frozen=True)
@@ -96,16 +97,16 @@ def version_number(directory_name: str) -> int | None:
     return number if number > 0 else None
 
 
-def check_version(name: str, version: int, directory: Path) -> Artifact:
-    """The version's artifact if it is complete (scorer.artifact.read_artifact, with the folder's name
-    and version expected in the manifest). The converter writes the manifest last and renames the
+def check_version(name: str, version: int, directory: Path, trusted: TrustedKeys | None = None) -> Artifact:
+    """The version's artifact if it is complete and, with ``trusted`` keys, signed by one of them
+    (scorer.artifact.read_artifact, with the folder's name and version expected in the manifest). The converter writes the manifest last and renames the
     directory into place; a copy in any file order fails a check until its last byte is there.
     Nothing is class-loaded here."""
     if not (directory / MANIFEST).is_file():
         raise VersionLoadError(name, version, directory, f"{MANIFEST} is missing: the version is incomplete "
                                "(still being written or copied?); it is loaded once its manifest is there")
     try:
-        return read_artifact(directory, name=name, version=version)
+        return read_artifact(directory, name=name, version=version, trusted=trusted)
     except ArtifactError as exc:
         raise VersionLoadError(name, version, directory, str(exc)) from None
     except OSError as exc:

@@ -12,7 +12,9 @@ import java.util.Properties;
 
 import org.apache.kafka.streams.StreamsConfig;
 
+import io.jarscore.registry.TrustedKeys;
 import io.jarscore.registry.VersionPolicy;
+import io.jarscore.runtime.ArtifactException;
 
 /**
  * The scoring app's settings: a properties file, overridden by environment variables. Every key
@@ -35,6 +37,8 @@ public record AppConfig(Map<String, String> values) {
     public static final String MODEL_NAME = "jarscore.model.name";
     public static final String MODEL_POLICY = "jarscore.model.policy";
     public static final String WATCH_INTERVAL_MS = "jarscore.watch.interval.ms";
+    /** Public key files (',' or ':' between them); when set, only versions signed by one of them serve. */
+    public static final String TRUSTED_KEYS = "jarscore.trusted.keys";
 
     /** Defaults of the keys above; keys without a default are required. */
     static final Map<String, String> DEFAULTS = defaults();
@@ -49,6 +53,7 @@ public record AppConfig(Map<String, String> values) {
         d.put(CONTROL_TOPIC, "jarscore-control");
         d.put(MODEL_POLICY, "latest");
         d.put(WATCH_INTERVAL_MS, "10000");
+        d.put(TRUSTED_KEYS, "");
         d.put(NUM_STREAM_THREADS, "1");
         d.put(PROCESSING_GUARANTEE, StreamsConfig.AT_LEAST_ONCE);
         return d;
@@ -92,6 +97,7 @@ public record AppConfig(Map<String, String> values) {
         AppConfig config = new AppConfig(all);
         config.policy();
         config.watchInterval();
+        config.trustedKeys();
         String guarantee = all.get(PROCESSING_GUARANTEE);
         if (!guarantee.equals(StreamsConfig.AT_LEAST_ONCE) && !guarantee.equals(StreamsConfig.EXACTLY_ONCE_V2)) {
             throw new IllegalArgumentException("config key '" + PROCESSING_GUARANTEE + "' is '" + guarantee
@@ -168,6 +174,18 @@ public record AppConfig(Map<String, String> values) {
         }
         throw new IllegalArgumentException("config key '" + MODEL_POLICY + "' is '" + text
             + "'; expected latest, all, specific:<version>[,<version>...] or label:<label> (e.g. label:stable)");
+    }
+
+    /**
+     * The keys every served version must be signed by ({@code jarscore.trusted.keys}, or
+     * {@code JARSCORE_TRUSTED_KEYS}); none when unset, and then signatures are not checked.
+     */
+    public TrustedKeys trustedKeys() {
+        try {
+            return TrustedKeys.of(TrustedKeys.parseList(values.get(TRUSTED_KEYS)));
+        } catch (ArtifactException e) {
+            throw new IllegalArgumentException("config key '" + TRUSTED_KEYS + "': " + e.getMessage(), e);
+        }
     }
 
     /** How often the repository watcher polls; zero turns it off. */

@@ -29,9 +29,12 @@ public final class ScoringApp implements AutoCloseable {
         this.streams = streams;
     }
 
-    /** Opens the registry over {@code config}'s model root and loads what its policy selects. */
+    /**
+     * Opens the registry over {@code config}'s model root, with its trusted keys, and loads what its
+     * policy selects.
+     */
     public static ModelRegistry openRegistry(AppConfig config) {
-        ModelRegistry registry = new ModelRegistry(config.modelRoot(), config.policy());
+        ModelRegistry registry = new ModelRegistry(config.modelRoot(), config.policy()).trustedKeys(config.trustedKeys());
         try {
             registry.reload();
         } catch (RuntimeException e) {

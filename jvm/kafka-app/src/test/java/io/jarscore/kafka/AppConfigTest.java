@@ -11,6 +11,7 @@ import java.util.Properties;
 
 import org.junit.jupiter.api.Test;
 
+import io.jarscore.registry.ModelRegistry;
 import io.jarscore.registry.VersionPolicy;
 
 class AppConfigTest {
@@ -64,5 +65,34 @@ class AppConfigTest {
         AppConfig config = AppConfig.of(Map.of("bootstrap.servers", "b:9092", "jarscore.model.root", "/m",
             "jarscore.model.name", "m", "jarscore.model.policy", "label:stable"));
         assertEquals(VersionPolicy.label("stable"), config.policy());
+    }
+
+    /** The shared signing fixtures (tests/data/signing): a repository holding the signed iris artifact. */
+    @Test
+    void trustedKeysFromTheConfigDecideWhatServes() {
+        Path signing = Path.of(System.getProperty("jarscore.signingDir")).toAbsolutePath();
+        Map<String, String> environment = Map.of("JARSCORE_BOOTSTRAP_SERVERS", "b:9092",
+            "JARSCORE_MODEL_ROOT", signing.resolve("repo").toString(), "JARSCORE_MODEL_NAME", "iris");
+        AppConfig trusting = AppConfig.of(Map.of("bootstrap.servers", "b:9092", "jarscore.model.root",
+            signing.resolve("repo").toString(), "jarscore.model.name", "iris",
+            AppConfig.TRUSTED_KEYS, signing.resolve("keys/other.pub") + "," + signing.resolve("keys/test.pub")));
+        try (ModelRegistry registry = ScoringApp.openRegistry(trusting)) {
+            assertEquals(java.util.Set.of(1), registry.versions("iris"));
+        }
+        AppConfig other = AppConfig.load(null, plus(environment, "JARSCORE_TRUSTED_KEYS",
+            signing.resolve("keys/other.pub").toString()));
+        try (ModelRegistry registry = ScoringApp.openRegistry(other)) {
+            assertTrue(registry.versions("iris").isEmpty(), "served a version signed by a key it does not trust");
+        }
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+            () -> AppConfig.load(null, plus(environment, "JARSCORE_TRUSTED_KEYS", "/nonexistent/key.pub")));
+        assertTrue(missing.getMessage().contains("config key 'jarscore.trusted.keys': cannot read trusted key"),
+            missing.getMessage());
+    }
+
+    private static Map<String, String> plus(Map<String, String> map, String key, String value) {
+        Map<String, String> copy = new java.util.HashMap<>(map);
+        copy.put(key, value);
+        return copy;
     }
 }

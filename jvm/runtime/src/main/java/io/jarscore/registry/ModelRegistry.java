@@ -70,6 +70,7 @@ public final class ModelRegistry implements AutoCloseable {
     /** The monotonic clock of the back-off, in nanoseconds; tests replace it. */
     volatile LongSupplier clock = System::nanoTime;
     private final Metrics metrics = new Metrics();
+    private volatile TrustedKeys trustedKeys;
     private final ReentrantLock swapLock = new ReentrantLock();
     private final ThreadPoolExecutor shadowExecutor;
     private Watcher watcher;
@@ -100,10 +101,14 @@ public final class ModelRegistry implements AutoCloseable {
         this(root, VersionPolicy.latest());
     }
 
-    /** A registry over {@code root}; the default {@link VerificationValidator} is installed. */
+    /**
+     * A registry over {@code root}; the default {@link VerificationValidator} is installed, and the trusted
+     * keys are {@link TrustedKeys#fromEnvironment()}'s (see {@link #trustedKeys(TrustedKeys)}).
+     */
     public ModelRegistry(Path root, VersionPolicy policy) {
         this.repository = new Repository(root);
         this.defaultPolicy = policy;
+        this.trustedKeys = TrustedKeys.fromEnvironment();
         this.validators.add(new VerificationValidator());
         this.shadowExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
             new ArrayBlockingQueue<>(SHADOW_QUEUE), runnable -> {
@@ -127,6 +132,19 @@ public final class ModelRegistry implements AutoCloseable {
 
     public VersionPolicy policyFor(String name) {
         return policies.getOrDefault(name, defaultPolicy);
+    }
+
+    /**
+     * The keys a version must be signed by, checked before any class of it loads; {@link TrustedKeys#none()}
+     * checks no signature. Applies to the versions loaded from then on.
+     */
+    public ModelRegistry trustedKeys(TrustedKeys keys) {
+        this.trustedKeys = java.util.Objects.requireNonNull(keys, "keys");
+        return this;
+    }
+
+    public TrustedKeys trustedKeys() {
+        return trustedKeys;
     }
 
     /** Adds a check a candidate must pass before it serves (after the default verification). */
@@ -618,7 +636,7 @@ public final class ModelRegistry implements AutoCloseable {
      * the policy still want); {@code primary} becomes the default version if it is served.
      */
     private ModelVersion swapIn(String name, int version, Path dir, Set<Integer> keep, int primary) {
-        Artifact artifact = Artifact.verify(name, version, dir);
+        Artifact artifact = Artifact.verify(name, version, dir, trustedKeys);
         Model model;
         try {
             model = artifact.load();
