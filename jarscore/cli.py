@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -25,24 +27,48 @@ read as data only.
 """
 
 
+_SCORE_HELP = """\
+Scores every row of --input with the artifact MODEL into --output: every result field per row.
+
+Each is a CSV file (with a header row naming the input fields), a Parquet file (.parquet or .pq;
+needs pyarrow: pip install 'jarscore[parquet]'), or - for CSV on stdin or stdout. The rows are
+read, scored and written --chunk-rows at a time, so memory stays flat whatever the input's size.
+The output is written to a temporary file beside it and renamed at the end: a failed run leaves
+no output. Messages and progress go to stderr only.
+"""
+
+
 def _convert(args: argparse.Namespace) -> int:
+    from jarscore._progress import Heartbeat
     from jarscore.converter import convert
 
     out = args.out
     if args.repository:
         out = Path(args.repository) / (args.name or Path(args.model).stem) / str(args.version or 1)
-    scorer = convert(args.model, out, sample=args.sample, name=args.name, version=args.version,
-                     force=args.force, keep_sources=args.keep_sources,
-                     log=lambda line: print(line, file=sys.stderr))
+    heartbeat = Heartbeat(logging.getLogger("jarscore.converter").info, args.progress)
+    try:
+        scorer = convert(args.model, out, sample=args.sample, name=args.name, version=args.version,
+                         force=args.force, keep_sources=args.keep_sources, log=heartbeat.line)
+    finally:
+        heartbeat.close()
     print(f"wrote {out}: {scorer.name} version {scorer.version}, inputs {scorer.input_fields}")
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
-    from jarscore.scorer.cli import score_csv
+    from jarscore._progress import RowProgress
+    from jarscore.scorer.cli import DEFAULT_CHUNK_ROWS, input_rows, score_csv
 
-    rows = score_csv(Path(args.model), Path(args.input), Path(args.output))
-    print(f"scored {rows} rows into {args.output}", file=sys.stderr)
+    started = time.monotonic()
+    progress = RowProgress(args.progress, total=input_rows(args.input))
+    try:
+        rows = score_csv(Path(args.model), args.input, args.output, chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+                         progress=progress)
+    finally:
+        progress.close()
+    where = "stdout" if args.output == "-" else args.output
+    logging.getLogger("jarscore.cli").info("scored %s rows into %s in %.1f s (%s rows/s after loading the model)",
+                                           f"{rows:,}", where, time.monotonic() - started, f"{progress.rate():,.0f}")
     return 0
 
 
@@ -75,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print jarscore's version and its bundled JVM runtime's, then exit")
     parser.add_argument("--debug", action="store_true",
                         help="on failure, print the Python traceback above the one-line error")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="print errors only on stderr (no progress, no log lines)")
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                          help="debug log lines, and progress on stderr even when it is not a terminal")
     commands = parser.add_subparsers(dest="command", required=True)
 
     convert = commands.add_parser("convert", help="model -> verified artifact", description=_CONVERT_HELP,
@@ -92,10 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="keep the generated Java sources in OUT/sources for debugging")
     convert.set_defaults(run=_convert)
 
-    score = commands.add_parser("score", help="score a CSV with an artifact")
+    score = commands.add_parser("score", help="score rows (CSV, Parquet, stdin) with an artifact",
+                                description=_SCORE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     score.add_argument("model", help="artifact folder, model.jar or .pmml file")
-    score.add_argument("--input", required=True, help="CSV with a header row naming the input fields")
-    score.add_argument("--output", required=True, help="CSV to write: every result field per row")
+    score.add_argument("--input", required=True, help="CSV or Parquet file, or - for CSV on stdin")
+    score.add_argument("--output", required=True, help="CSV or Parquet file to write, or - for CSV on stdout")
+    score.add_argument("--chunk-rows", type=_positive, default=None, metavar="N",
+                       help="rows read, scored and written at a time (default: 100 000)")
     score.set_defaults(run=_score)
 
     bench = commands.add_parser("bench", add_help=False,
@@ -105,14 +139,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of rows, got {text!r}")
+    return value
+
+
+_GLOBAL_FLAGS = {"--debug": "debug", "-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs one command. Every failure is one line on stderr, ``jarscore COMMAND: error: MESSAGE``, and a
-    non-zero exit (1; 130 for Ctrl-C); ``--debug`` adds the traceback."""
+    non-zero exit (1; 130 for Ctrl-C); ``--debug`` adds the traceback. Log lines and progress go to
+    stderr: ``--quiet`` keeps errors only, ``--verbose`` adds debug lines and progress off a terminal."""
     given = list(sys.argv[1:] if argv is None else argv)
-    debug = False
-    while given[:1] == ["--debug"]:
-        debug, given = True, given[1:]
+    flags = {"debug": False, "quiet": False, "verbose": False}
+    while given[:1] and given[0] in _GLOBAL_FLAGS:
+        flags[_GLOBAL_FLAGS[given.pop(0)]] = True
+    debug = flags["debug"]
     command = next((word for word in given if not word.startswith("-")), None) or "command"
+    if flags["quiet"] and flags["verbose"]:
+        return _fail(command, "--quiet and --verbose contradict each other; give one", debug, status=2)
+    configure_logging(quiet=flags["quiet"], verbose=flags["verbose"])
+    from jarscore._progress import show_progress
+
     try:
         if argv is None and given[:1] in (["convert"], ["score"]):
             # Only when this process is the command: the handling is process-wide (SIGINT, the JVM's
@@ -126,11 +180,16 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(argparse.Namespace(bench_args=given[1:]))
         args = build_parser().parse_args(given)
         command = args.command
+        args.quiet, args.verbose = flags["quiet"], flags["verbose"]
+        args.progress = show_progress(verbose=args.verbose, quiet=args.quiet)
         return args.run(args)
     except KeyboardInterrupt:
         return _fail(command, "interrupted", debug, status=130)
     except SystemExit:
         raise
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`jarscore score ... --output - | head`): stop too, as cat does.
+        return 141
     except JarscoreError as exc:
         return _fail(command, str(exc), debug)
     except OSError as exc:
@@ -140,6 +199,33 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 (the last resort: one line, the traceback on request)
         hint = "" if debug else " (rerun with --debug for the traceback)"
         return _fail(command, f"unexpected {type(exc).__name__}: {exc}{hint}", debug)
+
+
+_handler: logging.Handler | None = None
+
+
+#: Loggers whose INFO lines a command shows by default: what the command itself reports. The
+#: library's own INFO lines (which kernel a model uses, ...) show with --verbose.
+SHOWN_BY_DEFAULT = ("jarscore.cli", "jarscore.converter")
+
+
+def configure_logging(*, quiet: bool = False, verbose: bool = False) -> None:
+    """The command's log lines (every ``jarscore.*`` logger) on stderr, each with the seconds since
+    the start: warnings and errors only with ``quiet``; debug lines too with ``verbose``; else
+    warnings, and the INFO lines of :data:`SHOWN_BY_DEFAULT`."""
+    from jarscore._progress import ElapsedFormatter
+
+    global _handler
+    root = logging.getLogger("jarscore")
+    if _handler is not None:   # main() called again in one process: one handler, not two
+        root.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(ElapsedFormatter(time.time()))
+    root.addHandler(_handler)
+    root.propagate = False
+    root.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.WARNING)
+    for name in SHOWN_BY_DEFAULT:
+        logging.getLogger(name).setLevel(logging.NOTSET if quiet or verbose else logging.INFO)
 
 
 def _handle_ctrl_c(command, debug: bool) -> None:
