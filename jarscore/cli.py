@@ -1,17 +1,19 @@
-"""The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact,
-`bench` the scoring engines side by side."""
+"""The `jarscore` command: `convert` a model into an artifact, `score` rows (CSV, Parquet, stdin)
+with an artifact, `bench` the scoring engines side by side."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Iterator
 
-from jarscore.errors import JarscoreError
+from jarscore.errors import JarscoreError, OutputClosed
 
 _CONVERT_HELP = """\
 Converts MODEL into the artifact folder --out, or ROOT/NAME/VERSION with --repository ROOT
@@ -164,11 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     command = next((word for word in given if not word.startswith("-")), None) or "command"
     if flags["quiet"] and flags["verbose"]:
         return _fail(command, "--quiet and --verbose contradict each other; give one", debug, status=2)
-    configure_logging(quiet=flags["quiet"], verbose=flags["verbose"])
+    with logging_to_stderr(quiet=flags["quiet"], verbose=flags["verbose"]):
+        return _run(given, command, debug, flags, whole_process=argv is None)
+
+
+def _run(given: list[str], command: str, debug: bool, flags: dict, whole_process: bool) -> int:
     from jarscore._progress import show_progress
 
     try:
-        if argv is None and given[:1] in (["convert"], ["score"]):
+        if whole_process and given[:1] in (["convert"], ["score"]):
             # Only when this process is the command: the handling is process-wide (SIGINT, the JVM's
             # start options), not for a caller of main([...]) in its own process.
             _handle_ctrl_c(lambda: command, debug)
@@ -187,9 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(command, "interrupted", debug, status=130)
     except SystemExit:
         raise
-    except BrokenPipeError:
-        # Whoever read stdout stopped (`jarscore score ... --output - | head`): stop too, as cat does.
-        return 141
+    except OutputClosed:
+        return 141   # as cat does when `| head` stops reading: nothing went wrong to report
     except JarscoreError as exc:
         return _fail(command, str(exc), debug)
     except OSError as exc:
@@ -201,31 +206,37 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(command, f"unexpected {type(exc).__name__}: {exc}{hint}", debug)
 
 
-_handler: logging.Handler | None = None
-
-
 #: Loggers whose INFO lines a command shows by default: what the command itself reports. The
 #: library's own INFO lines (which kernel a model uses, ...) show with --verbose.
 SHOWN_BY_DEFAULT = ("jarscore.cli", "jarscore.converter")
 
 
-def configure_logging(*, quiet: bool = False, verbose: bool = False) -> None:
-    """The command's log lines (every ``jarscore.*`` logger) on stderr, each with the seconds since
-    the start: warnings and errors only with ``quiet``; debug lines too with ``verbose``; else
-    warnings, and the INFO lines of :data:`SHOWN_BY_DEFAULT`."""
+@contextlib.contextmanager
+def logging_to_stderr(*, quiet: bool = False, verbose: bool = False) -> Iterator[None]:
+    """While inside, the log lines of every ``jarscore.*`` logger go to stderr, each with the seconds
+    since the start: warnings and errors only with ``quiet``; debug lines too with ``verbose``; else
+    warnings, and the INFO lines of :data:`SHOWN_BY_DEFAULT`. On the way out the loggers are as they
+    were (``main([...])`` called inside another program leaves its logging alone)."""
     from jarscore._progress import ElapsedFormatter
 
-    global _handler
     root = logging.getLogger("jarscore")
-    if _handler is not None:   # main() called again in one process: one handler, not two
-        root.removeHandler(_handler)
-    _handler = logging.StreamHandler(sys.stderr)
-    _handler.setFormatter(ElapsedFormatter(time.time()))
-    root.addHandler(_handler)
+    shown = [logging.getLogger(name) for name in SHOWN_BY_DEFAULT]
+    before = root.level, root.propagate, [logger.level for logger in shown]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ElapsedFormatter(time.time()))
+    root.addHandler(handler)
     root.propagate = False
-    root.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.WARNING)
-    for name in SHOWN_BY_DEFAULT:
-        logging.getLogger(name).setLevel(logging.NOTSET if quiet or verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for logger in shown:
+        logger.setLevel(logging.NOTSET if quiet or verbose else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before[0])
+        root.propagate = before[1]
+        for logger, level in zip(shown, before[2]):
+            logger.setLevel(level)
 
 
 def _handle_ctrl_c(command, debug: bool) -> None:

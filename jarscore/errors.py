@@ -52,3 +52,7 @@ class ModelNotServedError(JarscoreError):
 
 class OutputError(JarscoreError):
     """A result that cannot be written where it was asked to go: the message names the path and why."""
+
+
+class OutputClosed(OutputError):
+    """Whoever read the output stopped reading it (stdout piped into ``head``, say)."""

@@ -17,7 +17,7 @@ import pandas as pd
 
 from jarscore._interrupt import cleanup_on_interrupt
 from jarscore._paths import make_parents, missing_parents, remove_empty
-from jarscore.errors import InputError, ModelError, OutputError
+from jarscore.errors import InputError, ModelError, OutputClosed, OutputError
 from jarscore.scorer.scorer import Scorer
 
 STDIO = "-"
@@ -204,7 +204,7 @@ def _csv_writer(stream, name: str) -> Write:
             frame.to_csv(stream, index=False, header=first)
             stream.flush()
         except BrokenPipeError:
-            raise
+            raise OutputClosed(f"{name} was closed by its reader") from None
         except OSError as exc:   # a full disk, an I/O error: the OS error alone names no file
             raise OutputError(f"cannot write {name}: {exc.strerror or exc}") from exc
     return write
@@ -250,7 +250,10 @@ def _stdout() -> Iterator:
     stream = os.fdopen(rows, "w", newline="", closefd=False)
     try:
         yield stream
-        stream.flush()
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed("stdout was closed by its reader") from None
     finally:
         with contextlib.suppress(OSError):
             stream.close()

@@ -4,6 +4,7 @@ stderr only (a terminal, --verbose, --quiet), and the convert heartbeat."""
 import fcntl
 import io
 import json
+import logging
 import os
 import pty
 import re
@@ -142,6 +143,15 @@ print(json.dumps(peaks))
     assert len(pd.read_csv(tmp_path / "out.csv")) == 200_000
 
 
+def test_a_reader_that_stops_ends_the_command_quietly(small_model, big_csv):
+    # `| head -1` stops reading after one line: the command stops too, exit 141, as cat's SIGPIPE.
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m jarscore score {small_model.artifact} --input {big_csv} "
+                           "--output - --chunk-rows 1000 | head -1; exit ${PIPESTATUS[0]}"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 141, done.stderr
+    assert done.stdout.startswith("_target,") and done.stderr == ""
+
+
 def test_progress_bar_on_a_terminal_and_none_on_stdout(small_model, big_csv, tmp_path):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))   # a 100-column terminal
@@ -191,6 +201,16 @@ def test_quiet_default_and_verbose_off_a_terminal(small_model, tmp_path):
     progress = [line for line in verbose.stderr.splitlines() if re.search(r"scored \d+ rows \(.* rows/s\)", line)]
     assert len(progress) >= 3, verbose.stderr
     assert "fast kernel" in verbose.stderr, "--verbose shows the library's own INFO lines"
+
+
+def test_main_called_in_process_leaves_the_callers_logging_alone(tmp_path, capsys):
+    from jarscore.cli import main
+
+    root = logging.getLogger("jarscore")
+    before = (list(root.handlers), root.level, root.propagate, logging.getLogger("jarscore.cli").level)
+    assert main(["--verbose", "score", str(tmp_path / "none"), "--input", "-", "--output", str(tmp_path)]) == 1
+    assert "jarscore score: error: cannot write" in capsys.readouterr().err
+    assert (list(root.handlers), root.level, root.propagate, logging.getLogger("jarscore.cli").level) == before
 
 
 def test_convert_shows_elapsed_time_and_a_heartbeat_with_verbose(small_model, tmp_path):
