@@ -34,9 +34,10 @@ def score_csv(model: Path, input_path: Path | str, output_path: Path | str, *,
     """Scores the rows of ``input_path`` with ``model`` into ``output_path`` and returns how many there
     were. Each is a CSV or Parquet file (by extension) or ``-`` for CSV on stdin / stdout. The rows go
     ``chunk_rows`` at a time from reading to writing; ``progress`` is called with 0 once the model is
-    loaded, then with the rows done after each chunk. The output's location is checked, and its temporary file created beside it, before
-    the model is loaded or a row read; the file is renamed into place at the end, so a failed run
-    leaves no output at all. (On stdout, the rows of the chunks before a failure have gone out.)"""
+    loaded, then with the rows done after each chunk. The output's location is checked, and its
+    temporary file created beside it, before the model is loaded or a row read; the file is renamed
+    into place at the end, so a failed run leaves no output at all. (On stdout, the rows of the
+    chunks before a failure have gone out.)"""
     if chunk_rows < 1:
         raise InputError(f"--chunk-rows must be a positive number of rows, got {chunk_rows}")
     source, target = str(input_path), str(output_path)
@@ -44,16 +45,15 @@ def score_csv(model: Path, input_path: Path | str, output_path: Path | str, *,
         _pyarrow(source if _is_parquet(source) else target)
     with _sink(target) as write:
         scorer = Scorer.load(model)
-        done = 0
+        done, written = 0, False
         if progress is not None:
             progress(0)
         for chunk in _chunks(source, chunk_rows):
-            results = _evaluate(scorer, chunk, done)
-            write(results, first=done == 0)
-            done += len(chunk)
+            write(_evaluate(scorer, chunk, done), first=not written)
+            done, written = done + len(chunk), True
             if progress is not None:
                 progress(done)
-        if done == 0:   # no chunk at all (a header-only Parquet file): the header still goes out
+        if not written:   # no chunk at all (a Parquet file of no rows): the header still goes out
             write(pd.DataFrame({name: pd.Series(dtype=object) for name in _result_names(scorer)}), first=True)
     return done
 

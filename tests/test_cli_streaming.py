@@ -18,6 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jarscore.errors import InputError
+from jarscore.scorer.cli import score_csv
+
 ELAPSED = re.compile(r"^\s*\d+\.\ds ")
 
 
@@ -73,14 +76,23 @@ def test_stdin_to_stdout_streams_chunk_by_chunk_and_stdout_holds_rows_only(small
 def test_parquet_in_and_out_in_chunks(small_model, tmp_path):
     rows = small_model.holdout
     rows.to_parquet(tmp_path / "rows.parquet")
-    done = run("score", str(small_model.artifact), "--input", str(tmp_path / "rows.parquet"),
-               "--output", str(tmp_path / "scored.parquet"), "--chunk-rows", "64")
-    assert done.returncode == 0, done.stderr
+    done = score_csv(small_model.artifact, tmp_path / "rows.parquet", tmp_path / "scored.parquet", chunk_rows=64)
+    assert done == len(rows)
     out = pd.read_parquet(tmp_path / "scored.parquet")
     assert len(out) == len(rows)
     np.testing.assert_allclose(out["probability(1)"], native_probability(small_model, rows), rtol=1e-9, atol=1e-9)
     assert list(out.iloc[:, 0].astype(int)) == list(small_model.native.predict(rows))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.parquet", "scored.parquet"]
+
+
+@pytest.mark.parametrize("source, target", [("empty.parquet", "out.parquet"), ("header.csv", "out.csv")])
+def test_no_rows_give_a_header_of_no_rows(small_model, tmp_path, source, target):
+    rows = small_model.holdout.head(0)
+    rows.to_parquet(tmp_path / "empty.parquet")
+    rows.to_csv(tmp_path / "header.csv", index=False)
+    assert score_csv(small_model.artifact, tmp_path / source, tmp_path / target) == 0
+    out = pd.read_parquet(tmp_path / target) if target.endswith(".parquet") else pd.read_csv(tmp_path / target)
+    assert list(out.columns) == ["_target", "probability(0)", "probability(1)"] and len(out) == 0
 
 
 def test_parquet_without_pyarrow_names_the_extra_before_any_work(tmp_path):
@@ -99,11 +111,10 @@ def test_a_bad_row_in_a_later_chunk_is_named_by_its_place_in_the_input(small_mod
     rows = small_model.holdout.astype({"f3": object})
     rows.iloc[230, rows.columns.get_loc("f3")] = "abc"
     rows.to_csv(tmp_path / "rows.csv", index=False)
-    done = run("score", str(small_model.artifact), "--input", str(tmp_path / "rows.csv"),
-               "--output", str(tmp_path / "o.csv"), "--chunk-rows", "50")
-    assert done.returncode == 1
-    assert done.stderr.splitlines() == ["jarscore score: error: row 230: field 'f3' value 'abc' is not a number; "
-                                        "expected a double (or None/NaN for a missing value)"], done.stderr
+    with pytest.raises(InputError) as failed:
+        score_csv(small_model.artifact, tmp_path / "rows.csv", tmp_path / "o.csv", chunk_rows=50)
+    assert str(failed.value) == ("row 230: field 'f3' value 'abc' is not a number; "
+                                 "expected a double (or None/NaN for a missing value)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"], "no output, no temporary file"
 
 
