@@ -1,16 +1,20 @@
-"""The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact,
-`publish`, `label`, `rollback`, `retire` and `promote` versions in a model repository, `keygen` and
-`sign` for signed artifacts, `bench` the scoring engines side by side."""
+"""The `jarscore` command: `convert` a model into an artifact, `score` rows (CSV, Parquet, stdin)
+with an artifact, `publish`, `label`, `rollback`, `retire` and `promote` versions in a model
+repository, `keygen` and `sign` for signed artifacts, `bench` the scoring engines side by side."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
+from typing import Iterator
 
-from jarscore.errors import JarscoreError
+from jarscore.errors import JarscoreError, OutputClosed
 
 _CONVERT_HELP = """\
 Converts MODEL into the artifact folder --out, or ROOT/NAME/VERSION with --repository ROOT
@@ -26,24 +30,49 @@ read as data only.
 """
 
 
+_SCORE_HELP = """\
+Scores every row of --input with the artifact MODEL into --output: every result field per row.
+
+Each is a CSV file (with a header row naming the input fields), a Parquet file (.parquet or .pq;
+needs pyarrow: pip install 'jarscore[parquet]'), or - for CSV on stdin or stdout. The rows are
+read, scored and written --chunk-rows at a time, so memory stays flat whatever the input's size.
+The output is written to a temporary file beside it and renamed at the end: a failed run leaves
+no output. Messages and progress go to stderr only.
+"""
+
+
 def _convert(args: argparse.Namespace) -> int:
+    from jarscore._progress import Heartbeat
     from jarscore.converter import convert
 
     out = args.out
     if args.repository:
         out = Path(args.repository) / (args.name or Path(args.model).stem) / str(args.version or 1)
-    scorer = convert(args.model, out, sample=args.sample, name=args.name, version=args.version,
-                     force=args.force, keep_sources=args.keep_sources, sign_key=args.sign,
-                     log=lambda line: print(line, file=sys.stderr))
+    heartbeat = Heartbeat(logging.getLogger("jarscore.converter").info, args.progress)
+    try:
+        scorer = convert(args.model, out, sample=args.sample, name=args.name, version=args.version,
+                         force=args.force, keep_sources=args.keep_sources, sign_key=args.sign,
+                         log=heartbeat.line)
+    finally:
+        heartbeat.close()
     print(f"wrote {out}: {scorer.name} version {scorer.version}, inputs {scorer.input_fields}")
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
-    from jarscore.scorer.cli import score_csv
+    from jarscore._progress import RowProgress
+    from jarscore.scorer.cli import DEFAULT_CHUNK_ROWS, input_rows, score_csv
 
-    rows = score_csv(Path(args.model), Path(args.input), Path(args.output), args.trusted_key)
-    print(f"scored {rows} rows into {args.output}", file=sys.stderr)
+    started = time.monotonic()
+    progress = RowProgress(args.progress, total=input_rows(args.input))
+    try:
+        rows = score_csv(Path(args.model), args.input, args.output, chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+                         progress=progress, trusted_keys=args.trusted_key)
+    finally:
+        progress.close()
+    where = "stdout" if args.output == "-" else args.output
+    logging.getLogger("jarscore.cli").info("scored %s rows into %s in %.1f s (%s rows/s after loading the model)",
+                                           f"{rows:,}", where, time.monotonic() - started, f"{progress.rate():,.0f}")
     return 0
 
 
@@ -149,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print jarscore's version and its bundled JVM runtime's, then exit")
     parser.add_argument("--debug", action="store_true",
                         help="on failure, print the Python traceback above the one-line error")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="print errors only on stderr (no progress, no log lines)")
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                          help="debug log lines, and progress on stderr even when it is not a terminal")
     commands = parser.add_subparsers(dest="command", required=True)
 
     convert = commands.add_parser("convert", help="model -> verified artifact", description=_CONVERT_HELP,
@@ -168,10 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "(from 'jarscore keygen'): writes signature.json")
     convert.set_defaults(run=_convert)
 
-    score = commands.add_parser("score", help="score a CSV with an artifact")
+    score = commands.add_parser("score", help="score rows (CSV, Parquet, stdin) with an artifact",
+                                description=_SCORE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     score.add_argument("model", help="artifact folder, model.jar or .pmml file")
-    score.add_argument("--input", required=True, help="CSV with a header row naming the input fields")
-    score.add_argument("--output", required=True, help="CSV to write: every result field per row")
+    score.add_argument("--input", required=True, help="CSV or Parquet file, or - for CSV on stdin")
+    score.add_argument("--output", required=True, help="CSV or Parquet file to write, or - for CSV on stdout")
+    score.add_argument("--chunk-rows", type=_positive, default=None, metavar="N",
+                       help="rows read, scored and written at a time (default: 100 000)")
     score.add_argument("--trusted-key", metavar="PUB", action="append",
                        help="load the artifact only if this public key signed it (repeatable; default: "
                             "the files in $JARSCORE_TRUSTED_KEYS)")
@@ -236,16 +273,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of rows, got {text!r}")
+    return value
+
+
+_GLOBAL_FLAGS = {"--debug": "debug", "-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs one command. Every failure is one line on stderr, ``jarscore COMMAND: error: MESSAGE``, and a
-    non-zero exit (1; 130 for Ctrl-C); ``--debug`` adds the traceback."""
+    non-zero exit (1; 130 for Ctrl-C); ``--debug`` adds the traceback. Log lines and progress go to
+    stderr: ``--quiet`` keeps errors only, ``--verbose`` adds debug lines and progress off a terminal."""
     given = list(sys.argv[1:] if argv is None else argv)
-    debug = False
-    while given[:1] == ["--debug"]:
-        debug, given = True, given[1:]
+    flags = {"debug": False, "quiet": False, "verbose": False}
+    while given[:1] and given[0] in _GLOBAL_FLAGS:
+        flags[_GLOBAL_FLAGS[given.pop(0)]] = True
+    debug = flags["debug"]
     command = next((word for word in given if not word.startswith("-")), None) or "command"
+    if flags["quiet"] and flags["verbose"]:
+        return _fail(command, "--quiet and --verbose contradict each other; give one", debug, status=2)
+    with logging_to_stderr(quiet=flags["quiet"], verbose=flags["verbose"]):
+        return _run(given, command, debug, flags, whole_process=argv is None)
+
+
+def _run(given: list[str], command: str, debug: bool, flags: dict, whole_process: bool) -> int:
+    from jarscore._progress import show_progress
+
     try:
-        if argv is None and given[:1] in (["convert"], ["score"]):
+        if whole_process and given[:1] in (["convert"], ["score"]):
             # Only when this process is the command: the handling is process-wide (SIGINT, the JVM's
             # start options), not for a caller of main([...]) in its own process.
             _handle_ctrl_c(lambda: command, debug)
@@ -257,11 +318,15 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(argparse.Namespace(bench_args=given[1:]))
         args = build_parser().parse_args(given)
         command = args.command
+        args.quiet, args.verbose = flags["quiet"], flags["verbose"]
+        args.progress = show_progress(verbose=args.verbose, quiet=args.quiet)
         return args.run(args)
     except KeyboardInterrupt:
         return _fail(command, "interrupted", debug, status=130)
     except SystemExit:
         raise
+    except OutputClosed:
+        return 141   # as cat does when `| head` stops reading: nothing went wrong to report
     except JarscoreError as exc:
         return _fail(command, str(exc), debug)
     except OSError as exc:
@@ -271,6 +336,39 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 (the last resort: one line, the traceback on request)
         hint = "" if debug else " (rerun with --debug for the traceback)"
         return _fail(command, f"unexpected {type(exc).__name__}: {exc}{hint}", debug)
+
+
+#: Loggers whose INFO lines a command shows by default: what the command itself reports. The
+#: library's own INFO lines (which kernel a model uses, ...) show with --verbose.
+SHOWN_BY_DEFAULT = ("jarscore.cli", "jarscore.converter")
+
+
+@contextlib.contextmanager
+def logging_to_stderr(*, quiet: bool = False, verbose: bool = False) -> Iterator[None]:
+    """While inside, the log lines of every ``jarscore.*`` logger go to stderr, each with the seconds
+    since the start: warnings and errors only with ``quiet``; debug lines too with ``verbose``; else
+    warnings, and the INFO lines of :data:`SHOWN_BY_DEFAULT`. On the way out the loggers are as they
+    were (``main([...])`` called inside another program leaves its logging alone)."""
+    from jarscore._progress import ElapsedFormatter
+
+    root = logging.getLogger("jarscore")
+    shown = [logging.getLogger(name) for name in SHOWN_BY_DEFAULT]
+    before = root.level, root.propagate, [logger.level for logger in shown]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ElapsedFormatter(time.time()))
+    root.addHandler(handler)
+    root.propagate = False
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for logger in shown:
+        logger.setLevel(logging.NOTSET if quiet or verbose else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before[0])
+        root.propagate = before[1]
+        for logger, level in zip(shown, before[2]):
+            logger.setLevel(level)
 
 
 def _handle_ctrl_c(command, debug: bool) -> None:

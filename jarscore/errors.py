@@ -67,3 +67,7 @@ class OutputError(JarscoreError):
 class RepositoryError(JarscoreError):
     """A model repository operation that cannot be done: publish, label, rollback, retire, promote, or
     an invalid labels.json. The message names the model, the version or label and the file."""
+
+
+class OutputClosed(OutputError):
+    """Whoever read the output stopped reading it (stdout piped into ``head``, say)."""

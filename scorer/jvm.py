@@ -23,8 +23,8 @@ _RUNTIME_JAR_GLOB = "jarscore-runtime-*.jar"
 _MIN_JAVA = 17
 _start_lock = threading.Lock()
 _jvm_pid: int | None = None   # the process that started the JVM
-# Set in a child forked after the JVM started: a flag, not os.getpid(), which is a system call
-# (0.2 us a single-row call on a VM). Public for the single-row path, which reads it inline before
+# Set in a child forked after the JVM started: a flag, not os.getpid(), which would be a system call
+# on every single-row call. Public for the single-row path, which reads it inline before
 # calling check_not_forked(); nothing outside this module sets it.
 forked_after_jvm = False
 

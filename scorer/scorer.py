@@ -457,7 +457,7 @@ class Scorer:
         1-D array in input-field or training-column order, whose values are all plain floats, ints,
         None, or (for a string field) a string from the kernel's code table; None for anything else,
         which the general path checks, encodes or reports. A dict's values are picked and
-        type-checked in C, not by a Python loop per field (that loop was a third of a 50-field row's
+        type-checked in C, not by a Python loop per field (which would dominate a wide row's
         latency)."""
         fast = self._fast
         if fast is None:

@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import hypothesis  # noqa: F401  (see below)
 import pytest
@@ -27,3 +28,20 @@ def registry_sources(tmp_path_factory) -> dict[int, Path]:
     from registry_models import build_versions
 
     return build_versions(tmp_path_factory.mktemp("registry-sources"))
+def small_model(tmp_path_factory):
+    """A small LightGBM classifier trained once per session: its text model file, held-out rows (CSV),
+    and the artifact converted from it, for the tests of the command line and the README."""
+    import lightgbm
+
+    from jarscore import convert
+    from zoo import binary, numeric_frame
+
+    folder = tmp_path_factory.mktemp("small-model")
+    frame = numeric_frame(rows=1000, nan_share=0.05)
+    train, held_out = frame.iloc[:600], frame.iloc[600:]
+    model = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1).fit(train, binary(train))
+    model.booster_.save_model(str(folder / "model.txt"))
+    held_out.to_csv(folder / "holdout.csv", index=False)
+    convert(folder / "model.txt", folder / "artifact", sample=held_out, name="churn", version=1).close()
+    return SimpleNamespace(folder=folder, native=model, model_file=folder / "model.txt",
+                           holdout=held_out, holdout_csv=folder / "holdout.csv", artifact=folder / "artifact")

@@ -127,15 +127,8 @@ def test_a_failed_conversion_leaves_no_folder_it_created(tmp_path):
 # --- every failure is one line ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def small_artifact(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cli-artifact")
-    frame = numeric_frame(rows=400, nan_share=0.0)
-    model = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(frame, binary(frame))
-    model.booster_.save_model(str(folder / "m.txt"))
-    frame.to_csv(folder / "rows.csv", index=False)
-    done = jarscore("convert", str(folder / "m.txt"), "--out", str(folder / "art"))
-    assert done.returncode == 0, done.stderr
-    return folder / "art", folder / "rows.csv"
+def small_artifact(small_model):
+    return small_model.artifact, small_model.holdout_csv
 
 
 def _one_error_line(done, command: str) -> str:
@@ -224,7 +217,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_output(small_artifact, tmp_path):
 ])
 def test_other_failures_are_one_line(raised, expected):
     patch = ("import jarscore.scorer.cli\n"
-             f"def fail(*args): raise {raised}\n"
+             f"def fail(*args, **kwargs): raise {raised}\n"
              "jarscore.scorer.cli.score_csv = fail")
     done = _jarscore_with(patch, "score", "m", "--input", "i.csv", "--output", "o.csv")
     assert done.returncode == 1
