@@ -28,6 +28,9 @@ def registry_sources(tmp_path_factory) -> dict[int, Path]:
     from registry_models import build_versions
 
     return build_versions(tmp_path_factory.mktemp("registry-sources"))
+
+
+@pytest.fixture(scope="session")
 def small_model(tmp_path_factory):
     """A small LightGBM classifier trained once per session: its text model file, held-out rows (CSV),
     and the artifact converted from it, for the tests of the command line and the README."""
