@@ -53,12 +53,16 @@ class ServerTest {
     @BeforeAll
     static void start() throws Exception {
         root = Files.createTempDirectory("jarscore-server-test-");
-        TestRepository.publish(root, 1);
-        TestRepository.publish(root, 2);
+        for (int version : new int[]{1, 2}) { // with the training columns, as the converter writes them
+            Map<String, Object> manifest = new java.util.LinkedHashMap<>(TestRepository.manifest(version));
+            manifest.put("features", List.of("Sepal.Length", "Sepal.Width", "Petal.Length", "Petal.Width"));
+            TestRepository.publish(root, version, version, manifest);
+        }
         Path token = Files.writeString(root.resolve(".token"), TOKEN);
         ServerConfig defaults = ServerConfig.defaults(root);
         server = JarscoreServer.start(new ServerConfig(root, "127.0.0.1", 0, 0, VersionPolicy.all(), Duration.ZERO,
-            token, 4096, 1000, 2, 16, Duration.ofSeconds(30), Duration.ofSeconds(5), null, false, Map.of(), Map.of()));
+            token, 4096, 1000, 2, 16, Duration.ofSeconds(30), Duration.ofSeconds(5), null, false,
+            Map.of(TestRepository.NAME, Map.of(1, 50, 2, 50)), Map.of(TestRepository.NAME, 1)));
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         assertEquals(defaults.host(), "127.0.0.1", "loopback by default");
     }
@@ -94,7 +98,7 @@ class ServerTest {
         List<Map<String, Object>> expected = TestRepository.expectedOutputs(1).subList(40, 60);
         ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(TestRepository.NAME)
             .setModelVersion("1").setId("typed-1");
-        for (String field : List.of("Sepal.Length", "Petal.Length", "Petal.Width")) { // the inputs version 1 uses
+        for (String field : List.of("Sepal.Length", "Sepal.Width", "Petal.Length", "Petal.Width")) {
             InferTensorContents.Builder contents = InferTensorContents.newBuilder();
             rows.forEach(row -> contents.addFp64Contents((Double) row.get(field)));
             request.addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(field).setDatatype("FP64")
@@ -110,6 +114,42 @@ class ServerTest {
             assertEquals(expected.get(r).get("Species"), outputs.get("Species").getContents().getBytesContents(r).toStringUtf8());
             assertEquals((Double) expected.get(r).get("probability(setosa)"),
                 outputs.get("probability(setosa)").getContents().getFp64Contents(r), 1e-12);
+        }
+    }
+
+    @Test
+    void aRoutingKeyPicksTheVersionTheRegistrysHashGivesItAndShadowsScoreInTheBackground() throws Exception {
+        String row = "{\"inputs\": [{\"name\": \"Sepal.Length\", \"datatype\": \"FP64\", \"shape\": [1], \"data\": [5.1]},"
+            + " {\"name\": \"Sepal.Width\", \"datatype\": \"FP64\", \"shape\": [1], \"data\": [3.5]},"
+            + " {\"name\": \"Petal.Length\", \"datatype\": \"FP64\", \"shape\": [1], \"data\": [1.4]},"
+            + " {\"name\": \"Petal.Width\", \"datatype\": \"FP64\", \"shape\": [1], \"data\": [0.2]}%s]}";
+        java.util.Set<Integer> versions = new java.util.TreeSet<>(List.of(1, 2));
+        io.jarscore.registry.Router router = new io.jarscore.registry.Router(Map.of(1, 50, 2, 50));
+        java.util.Set<Integer> routedTo = new java.util.TreeSet<>();
+        for (int i = 0; i < 12; i++) {
+            String key = "customer-" + i;
+            int expected = router.pick(key, versions);
+            routedTo.add(expected);
+            HttpRequest byHeader = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort()
+                    + "/v2/models/iris/infer")).header("Authorization", "Bearer " + TOKEN).header("X-Routing-Key", key)
+                .POST(HttpRequest.BodyPublishers.ofString(String.format(row, ""))).build();
+            assertEquals(Integer.toString(expected), HTTP.send(byHeader, HttpResponse.BodyHandlers.ofString())
+                .headers().firstValue("X-Model-Version").orElse(null), key);
+            String byParameter = http("POST", "/v2/models/iris/infer", String.format(row.replace("{\"inputs\"",
+                "{\"parameters\": {\"routing_key\": \"" + key + "\"}, \"inputs\""), ""), TOKEN).body();
+            assertEquals(Integer.toString(expected), JSON.readTree(byParameter).get("model_version").asText(), key);
+        }
+        assertEquals(versions, routedTo, "the keys reach both versions");
+        assertEquals("2", JSON.readTree(http("POST", "/v2/models/iris/infer", String.format(row, ""), TOKEN).body())
+            .get("model_version").asText(), "no key: the default version");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String metrics = "";
+        // version 1 shadows every request version 2 answers; the two disagree on this row
+        while (!metrics.matches("(?s).*jarscore_shadow_requests_total\\{model=\"iris\",version=\"1\"\\} [1-9].*")
+            || !metrics.matches("(?s).*jarscore_server_shadow_disagreements_total\\{model=\"iris\",version=\"1\"\\} [1-9].*")) {
+            assertTrue(System.nanoTime() < deadline, "no shadow scoring on version 1: " + metrics);
+            Thread.sleep(10);
+            metrics = http("GET", "/metrics", null, TOKEN).body();
         }
     }
 

@@ -82,11 +82,10 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         } finally {
             request.release();
         }
-        if (reserved && route.inline()) {
-            server.admission().release(); // a POST to a read-only endpoint: answered 405 below
-            reserved = false;
-        }
         if (route.inline()) {
+            if (reserved) {
+                server.admission().release(); // a read answered here needs no place in the queue
+            }
             HttpAnswer answer;
             try {
                 answer = route.action().apply(exchange);
