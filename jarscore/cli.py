@@ -1,6 +1,7 @@
 """The `jarscore` command: `convert` a model into an artifact, `score` rows (CSV, Parquet, stdin)
 with an artifact, `publish`, `label`, `rollback`, `retire` and `promote` versions in a model
-repository, `keygen` and `sign` for signed artifacts, `bench` the scoring engines side by side."""
+repository, `keygen` and `sign` for signed artifacts, `serve` a repository over REST and gRPC,
+`bench` the scoring engines side by side."""
 
 from __future__ import annotations
 
@@ -266,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--key", required=True, help="Ed25519 private key file (from 'jarscore keygen')")
     sign.set_defaults(run=_sign)
 
+    commands.add_parser("serve", add_help=False,
+                        help="serve a model repository over REST and gRPC (jarscore serve ROOT --help)")
+
     bench = commands.add_parser("bench", add_help=False,
                                 help="latency/throughput benchmark suite (jarscore bench --help)")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
@@ -316,6 +320,11 @@ def _run(given: list[str], command: str, debug: bool, flags: dict, whole_process
         if given[:1] == ["bench"]:
             # bench has its own parser (benchmarks/run.py); argparse's REMAINDER would swallow no options.
             return _bench(argparse.Namespace(bench_args=given[1:]))
+        if given[:1] == ["serve"]:
+            # The server's options are its own (jarscore serve --help), parsed by the server.
+            from jarscore.serve import serve
+
+            return serve(given[1:])
         args = build_parser().parse_args(given)
         command = args.command
         args.quiet, args.verbose = flags["quiet"], flags["verbose"]

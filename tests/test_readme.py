@@ -27,6 +27,7 @@ FENCE = re.compile(r"(?:<!-- readme-test: (?P<meta>[^>]*?) -->\n)?```(?P<lang>py
 SKIPPED = {
     "install-wheel": "tests/test_install.py builds the wheel and installs it into a fresh virtual environment",
     "install-source": "CI runs `make setup` and `make test` from a clean clone (.ci/run)",
+    "serve": "runs a server in the foreground; tests/test_server.py starts it and calls it with Triton's and TF Serving's clients",
     "kafka-app": "needs a Kafka broker; ScoringAppJarIT runs the jar with a config against a real KRaft broker",
 }
 

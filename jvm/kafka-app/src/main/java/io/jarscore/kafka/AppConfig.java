@@ -151,29 +151,12 @@ public record AppConfig(Map<String, String> values) {
     /** {@code latest}, {@code all}, {@code specific:3} / {@code specific:2,3}, or {@code label:stable}. */
     public VersionPolicy policy() {
         String text = values.get(MODEL_POLICY);
-        if (text.equals("latest")) {
-            return VersionPolicy.latest();
+        try {
+            return VersionPolicy.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("config key '" + MODEL_POLICY + "' is '" + text
+                + "'; expected latest, all, specific:<version>[,<version>...] or label:<label> (e.g. label:stable)");
         }
-        if (text.equals("all")) {
-            return VersionPolicy.all();
-        }
-        if (text.startsWith("label:")) {
-            try {
-                return VersionPolicy.label(text.substring("label:".length()).trim());
-            } catch (IllegalArgumentException e) {
-                // reported below
-            }
-        }
-        if (text.startsWith("specific:")) {
-            try {
-                return VersionPolicy.specific(java.util.Arrays.stream(text.substring("specific:".length()).split(","))
-                    .map(String::trim).mapToInt(Integer::parseInt).toArray());
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-        }
-        throw new IllegalArgumentException("config key '" + MODEL_POLICY + "' is '" + text
-            + "'; expected latest, all, specific:<version>[,<version>...] or label:<label> (e.g. label:stable)");
     }
 
     /**

@@ -56,6 +56,33 @@ public sealed interface VersionPolicy {
         return new Label(label);
     }
 
+    /**
+     * A policy as configuration spells it: {@code latest}, {@code all}, {@code specific:3} /
+     * {@code specific:2,3}, or {@code label:stable}; an IllegalArgumentException saying so otherwise.
+     */
+    static VersionPolicy parse(String text) {
+        String trimmed = text == null ? "" : text.trim();
+        if (trimmed.equals("latest")) {
+            return latest();
+        }
+        if (trimmed.equals("all")) {
+            return all();
+        }
+        try {
+            if (trimmed.startsWith("label:")) {
+                return label(trimmed.substring("label:".length()).trim());
+            }
+            if (trimmed.startsWith("specific:")) {
+                return specific(Arrays.stream(trimmed.substring("specific:".length()).split(","))
+                    .map(String::trim).mapToInt(Integer::parseInt).toArray());
+            }
+        } catch (IllegalArgumentException e) {
+            // NumberFormatException included: reported below
+        }
+        throw new IllegalArgumentException("'" + text + "' is not a version policy; expected latest, all,"
+            + " specific:<version>[,<version>...] or label:<label> (e.g. label:stable)");
+    }
+
     record Latest() implements VersionPolicy {
         @Override
         public SortedSet<Integer> select(SortedSet<Integer> available) {
