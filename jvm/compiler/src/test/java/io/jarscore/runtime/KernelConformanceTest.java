@@ -63,11 +63,13 @@ class KernelConformanceTest {
             assertNotNull(model.kernel());
             try (Model reference = Model.loadPmml(testCase.pmml())) {
                 assertMapsAgree(model, reference, columns, rows);
+                assertColumnsAgree(testCase, model, reference, columns, rows, "all rows");
                 for (int f = 0; f < columns.length; f++) {
                     Object[] holed = columns.clone();
                     holed[f] = holed[f] instanceof double[] d ? every(d, rows) : every((String[]) holed[f], rows);
-                    assertAgree(model, reference, holed, rows,
-                        "field " + model.inputFields().get(f).name() + " missing in every other row");
+                    String what = "field " + model.inputFields().get(f).name() + " missing in every other row";
+                    assertAgree(model, reference, holed, rows, what);
+                    assertColumnsAgree(testCase, model, reference, holed, rows, what);
                 }
             }
         }
@@ -112,6 +114,45 @@ class KernelConformanceTest {
             scored++;
         }
         assertTrue(model.kernelRowsScored() - before >= scored, "the Map rows went through the kernel");
+    }
+
+    /**
+     * scoreColumns with the kernel active gives JPMML-Evaluator's columns (numbers within 1e-12
+     * relative, labels equal) and the kernel ran. A batch it refuses is one whose rows the kernel
+     * leaves to the transpiled classes, which refuse it too: as the batch went before the kernel
+     * scored batches. Batches the interpreter refuses are not compared.
+     */
+    static void assertColumnsAgree(Corpus.Case testCase, Model model, Model reference, Object[] columns, int rows,
+                                   String what) throws Exception {
+        Object[] want;
+        try {
+            want = reference.scoreColumns(columns, rows);
+        } catch (ScoringException e) {
+            return;
+        }
+        long before = model.kernelRowsScored();
+        Object[] got;
+        try {
+            got = model.scoreColumns(columns, rows);
+        } catch (ScoringException e) {
+            try (Model withoutKernel = Corpus.loadTranspiled(testCase.name())) {
+                assertThrows(ScoringException.class, () -> withoutKernel.scoreColumns(columns, rows),
+                    what + ": the kernel's batch failed where the transpiled classes alone do not: " + e.getMessage());
+            }
+            return;
+        }
+        assertTrue(model.kernelRowsScored() - before >= rows, what + ": the batch went through the kernel");
+        for (int j = 0; j < want.length; j++) {
+            for (int r = 0; r < rows; r++) {
+                String at = what + ": row " + r + " '" + model.resultFields().get(j).name() + "'";
+                if (want[j] instanceof double[] w) {
+                    double g = ((double[]) got[j])[r];
+                    assertTrue(Model.agrees(g, w[r]), at + ": " + g + " vs JPMML " + w[r]);
+                } else {
+                    assertEquals(((String[]) want[j])[r], ((String[]) got[j])[r], at);
+                }
+            }
+        }
     }
 
     private static double[] every(double[] column, int rows) {
