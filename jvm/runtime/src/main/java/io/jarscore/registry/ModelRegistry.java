@@ -65,6 +65,8 @@ public final class ModelRegistry implements AutoCloseable {
     private final Map<String, Map<String, Integer>> labelRoutes = new ConcurrentHashMap<>();
     private final LabelTracker labels = new LabelTracker(this::reportLabelProblem);
     private final Map<String, Shadow> shadows = new ConcurrentHashMap<>();
+    /** Models unloaded by {@link #unloadModel}: polls leave them alone until {@link #loadModel}. */
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
     /** Version directories that were refused: poll() tries them again once their files change or their back-off passes. */
     private final Map<Path, Refusal> refused = new ConcurrentHashMap<>();
     /** The monotonic clock of the back-off, in nanoseconds; tests replace it. */
@@ -226,6 +228,7 @@ public final class ModelRegistry implements AutoCloseable {
         try {
             requireOpen();
             Set<String> names = new LinkedHashSet<>(repository.modelNames());
+            names.removeAll(held);
             for (String name : names) {
                 reload(name, retryRefused);
             }
@@ -280,6 +283,45 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops serving every version of {@code name}, and keeps {@link #reload()} and the watcher from
+     * serving it again until {@link #loadModel} does (a model server's explicit unload). False if no
+     * version of it was serving.
+     */
+    public boolean unloadModel(String name) {
+        swapLock.lock();
+        try {
+            held.add(name);
+            boolean any = false;
+            for (int version : versions(name)) {
+                any |= unload(name, version);
+            }
+            return any;
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    /**
+     * Serves {@code name} as its version policy selects, trying its refused versions again, and lets
+     * polls follow it again after {@link #unloadModel}. Returns the versions serving afterwards
+     * (empty if none loads; each failure goes to onError and the log as for {@link #reload()}).
+     */
+    public SortedSet<Integer> loadModel(String name) {
+        swapLock.lock();
+        try {
+            requireOpen();
+            held.remove(name);
+            reload(name, true);
+            return versions(name);
+        } catch (RuntimeException e) {
+            report(e);
+            throw e;
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
     /** Polls the repository every {@code interval} on a daemon thread; {@link #close()} stops it. */
     public Watcher watch(Duration interval) {
         synchronized (this) {
@@ -300,20 +342,37 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** Scores one row; {@code key} (may be null) picks the version when the model is routed. */
     public Result<Map<String, Object>> score(String name, String key, Map<String, ?> row) {
-        return call(name, key, model -> model.score(row));
+        return call(name, key, 0, version -> version.model().score(row));
     }
 
     /** Scores a batch of columns; see {@link Model#scoreColumns}. */
     public Result<Object[]> scoreColumns(String name, String key, Object[] columns, int rows) {
-        return call(name, key, model -> model.scoreColumns(columns, rows));
+        return call(name, key, 0, version -> version.model().scoreColumns(columns, rows));
     }
 
-    private <T> Result<T> call(String name, String key, Function<Model, T> scoring) {
-        ModelVersion version = acquire(name, key);
+    /**
+     * Runs {@code scoring} on the version a request gets, held for the call: {@code version} when it
+     * is positive (routing bypassed; {@link ModelNotServedException} if it is not serving), else the
+     * version routing by {@code key} (may be null) or the default picks. For a caller that shapes
+     * its input to the version's own fields (a server decoding a request): the function sees the
+     * version it scores with, even while a swap replaces it. Counted in the metrics and shadowed as
+     * {@link #score} is; a shadow runs the same function on the shadow version.
+     */
+    public <T> Result<T> apply(String name, String key, int version, Function<ModelVersion, T> scoring) {
+        if (version < 0) {
+            throw new IllegalArgumentException("a model version is a positive integer (0: let the registry pick), got "
+                + version);
+        }
+        return call(name, key, version, scoring);
+    }
+
+    /** Scores on {@code version} when it is positive, else on the version routing or the default picks. */
+    private <T> Result<T> call(String name, String key, int pinned, Function<ModelVersion, T> scoring) {
+        ModelVersion version = acquire(name, key, pinned);
         long start = System.nanoTime();
         boolean failed = true;
         try {
-            Result<T> result = new Result<>(name, version.version(), scoring.apply(version.model()));
+            Result<T> result = new Result<>(name, version.version(), scoring.apply(version));
             failed = false;
             Shadow shadow = shadows.get(name);
             if (shadow != null && shadow.version() != version.version()) {
@@ -330,7 +389,7 @@ public final class ModelRegistry implements AutoCloseable {
      * The version to score with, with a reference taken. If a swap retires and closes the version
      * between reading the map and taking the reference, the swap has already published a newer map.
      */
-    private ModelVersion acquire(String name, String key) {
+    private ModelVersion acquire(String name, String key, int pinned) {
         while (true) {
             Served now = served.get(name);
             NavigableMap<Integer, ModelVersion> versions = now == null ? null : now.versions();
@@ -338,6 +397,18 @@ public final class ModelRegistry implements AutoCloseable {
                 throw new ModelNotServedException(closed ? "the model registry is closed"
                     : "model '" + name + "' has no version serving (serving: " + new TreeSet<>(served.keySet())
                     + "); call load(\"" + name + "\", version) or reload(), or check " + repository.root().resolve(name));
+            }
+            if (pinned > 0) {
+                ModelVersion exact = versions.get(pinned);
+                if (exact == null) {
+                    throw new ModelNotServedException("model '" + name + "' version " + pinned + " is not serving"
+                        + " (serving versions " + versions.keySet() + ")");
+                }
+                if (exact.tryAcquire()) {
+                    return exact;
+                }
+                Thread.onSpinWait(); // closed by a swap meanwhile: the next read of the map says so
+                continue;
             }
             ModelVersion chosen = now.primaryVersion();
             Router router = key == null ? null : routes.get(name);
@@ -354,7 +425,7 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    private <T> void submitShadow(String name, Shadow shadow, Function<Model, T> scoring, Result<T> primary) {
+    private <T> void submitShadow(String name, Shadow shadow, Function<ModelVersion, T> scoring, Result<T> primary) {
         Metrics.Series series = metrics.of(name, shadow.version());
         try {
             shadowExecutor.execute(() -> runShadow(name, shadow, scoring, primary, series));
@@ -363,7 +434,7 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    private <T> void runShadow(String name, Shadow shadow, Function<Model, T> scoring, Result<T> primary,
+    private <T> void runShadow(String name, Shadow shadow, Function<ModelVersion, T> scoring, Result<T> primary,
                                Metrics.Series series) {
         ModelVersion version = served.getOrDefault(name, Served.NONE).versions().get(shadow.version());
         if (version == null || !version.tryAcquire()) {
@@ -373,7 +444,7 @@ public final class ModelRegistry implements AutoCloseable {
         series.shadowRequests.increment();
         Result<T> result;
         try {
-            result = new Result<>(name, version.version(), scoring.apply(version.model()));
+            result = new Result<>(name, version.version(), scoring.apply(version));
         } catch (RuntimeException e) {
             series.shadowErrors.increment();
             LOG.log(System.Logger.Level.DEBUG, "shadow scoring on " + version + " failed: " + e);
@@ -427,6 +498,11 @@ public final class ModelRegistry implements AutoCloseable {
                 + name + " " + label + "=VERSION'");
         }
         return version;
+    }
+
+    /** Served version {@code version} of {@code name}, or null; score through the registry. */
+    public ModelVersion served(String name, int version) {
+        return served.getOrDefault(name, Served.NONE).versions().get(version);
     }
 
     /** Names of the models with a version serving. */
