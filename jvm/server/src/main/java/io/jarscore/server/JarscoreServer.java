@@ -18,6 +18,7 @@ import io.netty.channel.nio.NioIoHandler;
 
 import io.jarscore.registry.ModelRegistry;
 import io.jarscore.registry.Result;
+import io.jarscore.server.grpc.GrpcServer;
 import io.jarscore.server.http.HttpServer;
 import io.jarscore.server.infer.Inference;
 import io.jarscore.server.infer.Tensor;
@@ -40,6 +41,7 @@ public final class JarscoreServer implements AutoCloseable {
     private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final EventLoopGroup workers;
     private HttpServer http;
+    private GrpcServer grpc;
     private int httpPort = -1;
     private int grpcPort = -1;
     private boolean closed;
@@ -86,6 +88,10 @@ public final class JarscoreServer implements AutoCloseable {
         if (config.httpPort() >= 0) {
             http = new HttpServer(context, config.maxRequestBytes());
             httpPort = http.start(boss, workers, config.host(), config.httpPort());
+        }
+        if (config.grpcPort() >= 0) {
+            grpc = new GrpcServer(context, config.maxRequestBytes());
+            grpcPort = grpc.start(boss, workers, config.host(), config.grpcPort());
         }
         if (config.portsFile() != null) {
             writePorts(config.portsFile());
@@ -143,10 +149,17 @@ public final class JarscoreServer implements AutoCloseable {
         if (http != null) {
             http.stopAccepting();
         }
+        if (grpc != null) {
+            grpc.shutdown();
+        }
+        long end = System.nanoTime() + config.drain().toNanos();
         try {
             if (!admission.awaitIdle(config.drain())) {
                 LOG.log(System.Logger.Level.WARNING, admission.inFlight() + " requests were still in flight after "
                     + config.drain().toSeconds() + " s (--drain-seconds); closing anyway");
+            }
+            if (grpc != null) {
+                grpc.awaitTermination(Math.max(0, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime())));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
