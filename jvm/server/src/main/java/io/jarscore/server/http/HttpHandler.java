@@ -34,11 +34,13 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private final ServerContext server;
     private final OipRest oip;
+    private final TfsRest tfs;
 
     HttpHandler(ServerContext server) {
         super(false);
         this.server = server;
         this.oip = new OipRest(server);
+        this.tfs = new TfsRest(server);
     }
 
     @Override
@@ -58,7 +60,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         Route route;
         Route.Exchange exchange;
         try {
-            route = Route.of(request.method(), uri, oip, server.metrics()::text);
+            route = Route.of(request.method(), uri, oip, tfs, server.metrics()::text);
             respond.endpoint = route.endpoint();
             respond.model = route.model();
             if (!route.open() && server.token() != null

@@ -21,7 +21,7 @@ record Route(String endpoint, String model, boolean inline, boolean open, Functi
     record Exchange(byte[] body, String headerLength, String routingKey) {
     }
 
-    static Route of(HttpMethod method, String uri, OipRest oip,
+    static Route of(HttpMethod method, String uri, OipRest oip, TfsRest tfs,
                     java.util.function.Supplier<String> metrics) {
         List<String> path = segments(uri);
         int n = path.size();
@@ -70,6 +70,9 @@ record Route(String endpoint, String model, boolean inline, boolean open, Functi
                 }
             }
         }
+        if (n >= 3 && path.get(0).equals("v1") && path.get(1).equals("models")) {
+            return tfs(method, path, tfs);
+        }
         if (n == 1 && path.get(0).equals("metrics")) {
             return new Route("metrics", null, true, false, e -> {
                 requireMethod(method, HttpMethod.GET);
@@ -79,7 +82,51 @@ record Route(String endpoint, String model, boolean inline, boolean open, Functi
             });
         }
         throw RequestException.notFound("no endpoint at " + Model.shorten(new QueryStringDecoder(uri).rawPath())
-            + "; see docs/server.md for the Open Inference Protocol's endpoints (/v2/...)");
+            + "; see docs/server.md for the Open Inference Protocol (/v2/...) and TensorFlow Serving (/v1/...) endpoints");
+    }
+
+    /** /v1/models/M[/versions/V | /labels/L][/metadata | :predict]. */
+    private static Route tfs(HttpMethod method, List<String> path, TfsRest tfs) {
+        List<String> parts = new ArrayList<>(path);
+        String verb = null;
+        String last = parts.get(parts.size() - 1);
+        int colon = last.lastIndexOf(':');
+        if (colon > 0) {
+            verb = last.substring(colon + 1);
+            parts.set(parts.size() - 1, last.substring(0, colon));
+        }
+        boolean metadata = verb == null && parts.size() > 3 && parts.get(parts.size() - 1).equals("metadata");
+        if (metadata) {
+            parts.remove(parts.size() - 1);
+        }
+        String model = parts.get(2);
+        String version = null;
+        String label = null;
+        if (parts.size() == 5 && parts.get(3).equals("versions")) {
+            version = parts.get(4);
+        } else if (parts.size() == 5 && parts.get(3).equals("labels")) {
+            label = parts.get(4);
+        } else if (parts.size() != 3) {
+            throw RequestException.notFound("no endpoint at /" + Model.shorten(String.join("/", path))
+                + "; TensorFlow Serving's are /v1/models/M[/versions/V|/labels/L][/metadata|:predict]");
+        }
+        String versionText = version;
+        String labelText = label;
+        if (verb != null) {
+            if (!verb.equals("predict")) {
+                throw RequestException.notFound("':" + Model.shorten(verb) + "' is not served; this server answers"
+                    + " TensorFlow Serving's ':predict'");
+            }
+            return post(method, "predict", model, e -> {
+                int v = tfs.version(model, versionText, labelText);
+                TfsRest.Parsed parsed = tfs.parse(model, v, e.body(), e.routingKey());
+                return tfs.answer(parsed, tfs.infer(parsed));
+            });
+        }
+        if (metadata) {
+            return get(method, "metadata", model, false, e -> tfs.metadata(model, tfs.version(model, versionText, labelText)));
+        }
+        return get(method, "status", model, false, e -> tfs.status(model, tfs.version(model, versionText, labelText)));
     }
 
     private static Route get(HttpMethod method, String endpoint, String model, boolean open,
