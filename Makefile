@@ -50,7 +50,7 @@ test-python: setup
 dist: setup
 	@mkdir -p dist
 	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
-	cp jvm/kafka-app/target/jarscore-kafka-app.jar dist/
+	cp jvm/kafka-app/target/jarscore-kafka-app.jar jvm/server/target/jarscore-server.jar dist/
 	@ls -l dist
 
 # The full suite (about 45 minutes on 2 cores): results, report and plots in benchmarks/results/,

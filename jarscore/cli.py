@@ -1,6 +1,6 @@
 """The `jarscore` command: `convert` a model into an artifact, `score` a CSV with an artifact,
-`publish`, `label`, `rollback`, `retire` and `promote` versions in a model repository, `bench` the
-scoring engines side by side."""
+`publish`, `label`, `rollback`, `retire` and `promote` versions in a model repository, `serve` a
+repository over REST and gRPC, `bench` the scoring engines side by side."""
 
 from __future__ import annotations
 
@@ -198,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--label", default="stable", help="the label to move (default stable)")
     promote.set_defaults(run=_promote)
 
+    commands.add_parser("serve", add_help=False,
+                        help="serve a model repository over REST and gRPC (jarscore serve ROOT --help)")
+
     bench = commands.add_parser("bench", add_help=False,
                                 help="latency/throughput benchmark suite (jarscore bench --help)")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
@@ -224,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         if given[:1] == ["bench"]:
             # bench has its own parser (benchmarks/run.py); argparse's REMAINDER would swallow no options.
             return _bench(argparse.Namespace(bench_args=given[1:]))
+        if given[:1] == ["serve"]:
+            # The server's options are its own (jarscore serve --help), parsed by the server.
+            from jarscore.serve import serve
+
+            return serve(given[1:])
         args = build_parser().parse_args(given)
         command = args.command
         return args.run(args)

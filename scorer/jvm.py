@@ -139,6 +139,24 @@ def runtime_version() -> str:
     return match.group(1) if match else "unknown"
 
 
+_CHECKOUT_SERVER = Path(__file__).resolve().parent.parent / "jvm" / "server" / "target" / "jarscore-server.jar"
+
+
+def server_jar() -> Path:
+    """The model server's runnable jar: in the jars' server/ folder ($JARSCORE_JVM_HOME, the installed
+    package's), else a checkout's Maven build. The error lists every place looked at."""
+    places = []
+    configured = os.environ.get("JARSCORE_JVM_HOME")
+    if configured:
+        places.append(Path(configured) / "server" / "jarscore-server.jar")
+    places += [_bundled_jars() / "server" / "jarscore-server.jar", _CHECKOUT_SERVER]
+    for place in places:
+        if place.is_file():
+            return place
+    raise JvmError("the model server's jar is missing; looked for " + ", ".join(map(str, places)) + ". An installed "
+                   "wheel carries it (reinstall jarscore); in a checkout run 'make setup', which builds jvm/ with Maven.")
+
+
 def java_executable() -> str:
     home = os.environ.get("JAVA_HOME")
     candidate = Path(home) / "bin" / "java" if home else None
