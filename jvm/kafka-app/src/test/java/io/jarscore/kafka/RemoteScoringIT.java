@@ -125,7 +125,7 @@ class RemoteScoringIT {
 
     @Test
     void aServerRestartMidStreamLosesNoRecord() throws Exception {
-        int records = 3_000;
+        int records = 1_000;
         List<Map<String, Object>> rows = TestRepository.irisRows();
         Map<String, byte[]> results = new HashMap<>();
         Map<String, Map<String, Object>> letters = new HashMap<>();
