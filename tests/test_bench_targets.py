@@ -91,3 +91,36 @@ def test_failed_and_timed_out_engines_make_the_run_fail():
     assert failures(results) == ["xgboost on xgb500: timed out: the worker ran past 600 s",
                                  "kafka on lgbm500: broker did not start"]
     assert failures({"runs": results["runs"][:2], "kafka": {"model": "lgbm500", "unavailable": "x"}}) == []
+
+
+def _cell(protocol: str, rows: int, concurrency: int, rps: float, p99_us: float) -> dict:
+    return {"protocol": protocol, "rows": rows, "concurrency": concurrency, "requests_per_second": rps,
+            "p50_us": p99_us / 2, "p99_us": p99_us, "failed": 0}
+
+
+def _serve(jarscore: list[dict], mlserver: list[dict], in_process_us: float | None = 20.0) -> dict:
+    serve = {"model": "lgbm500", "plan": {"warmup_seconds": 1, "seconds": 2}, "load_average_before": [1.0, 1.0, 1.0],
+             "load_average_after": [1.0, 1.0, 1.0],
+             "servers": {"noop": {"cells": [_cell("grpc", 1, 1, 50_000.0, 100.0)]},
+                         "jarscore": {"cells": jarscore, "parity": {"rows": 100, "output": "probability(1)", "max_abs_error": 0.0}},
+                         "mlserver": {"cells": mlserver, "settings": {"version": "1.7.1"}}}}
+    if in_process_us is not None:
+        serve["in_process"] = {"p50_us": in_process_us, "p99_us": 2 * in_process_us, "calls": 1000, "how": "score(double[])"}
+    return serve
+
+
+def test_serve_goals_name_the_worst_cell():
+    serve = _serve([_cell("grpc", 1, 1, 10_000.0, 200.0), _cell("rest", 100, 64, 900.0, 40_000.0)],
+                   [_cell("grpc", 1, 1, 1_000.0, 2_000.0), _cell("rest", 100, 64, 300.0, 80_000.0)], in_process_us=20.0)
+    throughput, tail, round_trip = targets.serve_checks(serve)
+    assert (throughput.met, throughput.status) == (False, "missed: 1.67x short at REST, 100 rows, concurrency 64")
+    assert (tail.met, tail.figure) == (False, "lowest 2.0x (REST, 100 rows, concurrency 64)")
+    assert (round_trip.met, round_trip.figure) == (True, "gRPC 100 us - in-process 20.0 us = 80.0 us")
+
+
+def test_serve_goals_without_mlserver_are_not_measured_and_the_report_shows_the_table():
+    serve = _serve([_cell("grpc", 1, 1, 10_000.0, 200.0)], [], in_process_us=None)
+    assert [c.met for c in targets.serve_checks(serve)] == [None, None, None]
+    section = report._serve_section({"serve": serve})
+    assert section[0] == "## Model servers: jarscore serve and MLServer (lgbm500)"
+    assert "| gRPC | 1 | 1 | 50,000 | 10,000 | 0.10 | 0.20 | - | - | - | - | - |" in section

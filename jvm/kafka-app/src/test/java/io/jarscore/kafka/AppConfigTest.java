@@ -95,4 +95,33 @@ class AppConfigTest {
         copy.put(key, value);
         return copy;
     }
+
+    @Test
+    void remoteScoringNeedsATargetInsteadOfARepository() {
+        AppConfig remote = AppConfig.load(null, Map.of("JARSCORE_BOOTSTRAP_SERVERS", "b:9092", "JARSCORE_MODEL_NAME", "m",
+            "JARSCORE_SCORING", "remote", "JARSCORE_REMOTE_TARGET", "models:8001", "JARSCORE_REMOTE_MODEL_VERSION", "4"));
+        assertTrue(remote.remote());
+        assertEquals("models:8001", remote.remoteTarget());
+        assertEquals("4", remote.remoteModelVersion());
+        assertEquals(java.time.Duration.ofSeconds(5), remote.remoteDeadline());
+        assertEquals(null, remote.remoteTokenFile());
+        assertTrue(remote.streamsProperties().keySet().stream().noneMatch(k -> k.toString().startsWith("jarscore.")));
+
+        IllegalArgumentException target = assertThrows(IllegalArgumentException.class, () -> AppConfig.of(Map.of(
+            "bootstrap.servers", "b:9092", "jarscore.model.name", "m", "jarscore.scoring", "remote")));
+        assertTrue(target.getMessage().contains("jarscore.remote.target") && target.getMessage().contains("JARSCORE_REMOTE_TARGET"),
+            target.getMessage());
+        IllegalArgumentException mode = assertThrows(IllegalArgumentException.class, () -> AppConfig.of(Map.of(
+            "bootstrap.servers", "b:9092", "jarscore.model.name", "m", "jarscore.scoring", "server")));
+        assertTrue(mode.getMessage().contains("'server'") && mode.getMessage().contains("remote"), mode.getMessage());
+        Map<String, String> remoteKeys = Map.of("bootstrap.servers", "b:9092", "jarscore.model.name", "m",
+            "jarscore.scoring", "remote", "jarscore.remote.target", "h:1");
+        for (String[] bad : new String[][]{{"jarscore.remote.deadline.ms", "0"}, {"jarscore.remote.retry.ms", "soon"},
+            {"jarscore.remote.model.version", "v2"}}) {
+            Map<String, String> values = new java.util.HashMap<>(remoteKeys);
+            values.put(bad[0], bad[1]);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AppConfig.of(values));
+            assertTrue(e.getMessage().contains(bad[0]) && e.getMessage().contains("'" + bad[1] + "'"), e.getMessage());
+        }
+    }
 }
