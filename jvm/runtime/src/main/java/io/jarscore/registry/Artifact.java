@@ -70,6 +70,22 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
     }
 
     /**
+     * {@link #load} and then {@link VerificationValidator#checkRecordedOutputs}: the model must reproduce
+     * the outputs recorded for the manifest's verification rows, else it is closed and refused with an
+     * {@link ArtifactException}. What {@link io.jarscore.Models#load} and the Spark stage run.
+     */
+    public Model loadChecked() {
+        Model model = load();
+        try {
+            VerificationValidator.checkRecordedOutputs(model, manifest, "artifact " + directory);
+        } catch (RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
+        return model;
+    }
+
+    /**
      * Reads and checks a repository's version directory {@code ROOT/name/version}: as {@link #read}, and
      * the manifest must name that model and version. Throws {@link VersionLoadException} saying what is wrong.
      */
