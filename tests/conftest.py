@@ -18,3 +18,24 @@ def conformance_dir() -> Path:
         pytest.fail(f"conformance corpus not found at {CONFORMANCE} (it ships in tests/data/jpmml-conformance; "
                     "JARSCORE_CONFORMANCE_DIR overrides it)")
     return CONFORMANCE
+
+
+@pytest.fixture(scope="session")
+def zoo_artifact(tmp_path_factory):
+    """name -> (fitted model, held-out rows, artifact folder): each zoo model (tests/zoo.py) trained and
+    converted once per test session, for every test that needs it (the parity tests, Spark)."""
+    from jarscore.converter import convert
+    from zoo import ZOO
+
+    entries = {z.name: z for z in ZOO}
+    converted = {}
+
+    def get(name: str):
+        if name not in converted:
+            model, held_out = entries[name].fitted()
+            folder = tmp_path_factory.mktemp("zoo") / name
+            convert(model, folder, sample=held_out, name=name, log=lambda line: None).close()
+            converted[name] = model, held_out, folder
+        return converted[name]
+
+    return get

@@ -47,26 +47,16 @@ public class ArtifactTransformer extends Transformer implements DefaultParamsWri
 
     private final String uid;
 
-    private final Param<String> artifact = new Param<>(this, "artifact",
-        "the artifact directory (written by 'jarscore convert') on a path every executor reads, or spark-files://NAME"
-            + " for one shipped with sparkContext.addFile(dir, true)");
-    private final StringMapParam columnMap = new StringMapParam(this, "columnMap",
-        "model input field -> DataFrame column, for the fields whose column has another name");
-    private final StringMapParam outputColumns = new StringMapParam(this, "outputColumns",
-        "model result field -> output column name, for the results to name otherwise than outputPrefix + field");
-    private final Param<String> outputPrefix = new Param<>(this, "outputPrefix",
-        "prefix of each result field's column name");
-    private final Param<String> probabilityCol = new Param<>(this, "probabilityCol",
-        "when set, the class probabilities go into one vector column of this name (in the classes' order) instead"
-            + " of a column each");
-    private final Param<String> versionCol = new Param<>(this, "versionCol",
-        "column holding the model's version (empty: none)");
-    private final Param<String> errorCol = new Param<>(this, "errorCol",
-        "column holding why a row could not be scored, null for the rows that were (empty: none; needs failOnError)");
-    private final BooleanParam failOnError = new BooleanParam(this, "failOnError",
-        "fail the job at the first row that cannot be scored, with its message, instead of filling errorCol");
-    private final BooleanParam useKernel = new BooleanParam(this, "useKernel",
-        "score through the fast kernel when it is active (false: every row through JPMML-Evaluator)");
+    // Created in the constructor, after the uid: a Param records its parent's uid when it is made.
+    private final Param<String> artifact;
+    private final StringMapParam columnMap;
+    private final StringMapParam outputColumns;
+    private final Param<String> outputPrefix;
+    private final Param<String> probabilityCol;
+    private final Param<String> versionCol;
+    private final Param<String> errorCol;
+    private final BooleanParam failOnError;
+    private final BooleanParam useKernel;
 
     public ArtifactTransformer() {
         this(Identifiable$.MODULE$.randomUID("artifactTransformer"));
@@ -74,6 +64,26 @@ public class ArtifactTransformer extends Transformer implements DefaultParamsWri
 
     public ArtifactTransformer(String uid) {
         this.uid = uid;
+        this.artifact = new Param<>(this, "artifact",
+            "the artifact directory (written by 'jarscore convert') on a path every executor reads, or spark-files://NAME"
+                + " for one shipped with sparkContext.addFile(dir, true)");
+        this.columnMap = new StringMapParam(this, "columnMap",
+            "model input field -> DataFrame column, for the fields whose column has another name");
+        this.outputColumns = new StringMapParam(this, "outputColumns",
+            "model result field -> output column name, for the results to name otherwise than outputPrefix + field");
+        this.outputPrefix = new Param<>(this, "outputPrefix",
+            "prefix of each result field's column name");
+        this.probabilityCol = new Param<>(this, "probabilityCol",
+            "when set, the class probabilities go into one vector column of this name (in the classes' order) instead"
+                + " of a column each");
+        this.versionCol = new Param<>(this, "versionCol",
+            "column holding the model's version (empty: none)");
+        this.errorCol = new Param<>(this, "errorCol",
+            "column holding why a row could not be scored, null for the rows that were (empty: none; needs failOnError)");
+        this.failOnError = new BooleanParam(this, "failOnError",
+            "fail the job at the first row that cannot be scored, with its message, instead of filling errorCol");
+        this.useKernel = new BooleanParam(this, "useKernel",
+            "score through the fast kernel when it is active (false: every row through JPMML-Evaluator)");
         setDefault(columnMap, Map.of());
         setDefault(outputColumns, Map.of());
         setDefault(outputPrefix, "");
