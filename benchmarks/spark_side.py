@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks.engines import NotApplicable
-from benchmarks.suite import BuiltModel, build, standard_specs
+from benchmarks.suite import BuiltModel, standard_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 MASTER = "local[2]"
@@ -42,7 +42,7 @@ def run_spark(built: dict[str, BuiltModel], quick: bool, log: Callable[[str], No
     out = built[models[0]].folder.parent / "spark.json"
     out.unlink(missing_ok=True)
     command = [sys.executable, "-m", "benchmarks.spark_side", "--out", str(out), *(["--quick"] if quick else []),
-               "--models", *models]
+               "--models", *[f"{name}={built[name].folder}" for name in models]]
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=plan["timeout"])
     except subprocess.TimeoutExpired:
@@ -251,7 +251,8 @@ def _features(model: BuiltModel) -> list[str]:
     return list(manifest.get("features") or [f["name"] for f in manifest["inputs"]])
 
 
-def measure(models: list[str], quick: bool, log: Callable[[str], None]) -> dict:
+def measure(models: dict[str, Path], quick: bool, log: Callable[[str], None]) -> dict:
+    """Figures for each model (name -> the folder the suite built it in)."""
     plan = PLANS["quick" if quick else "full"]
     started = time.perf_counter()
     spark = _session()
@@ -259,8 +260,8 @@ def measure(models: list[str], quick: bool, log: Callable[[str], None]) -> dict:
               "start_seconds": time.perf_counter() - started, "sizes": plan["sizes"],
               "engines": {e.name: e.describe for e in SPARK_ENGINES}, "models": {}}
     try:
-        for name in models:
-            model = build(standard_specs(quick)[name], log)
+        for name, folder in models.items():
+            model = BuiltModel(standard_specs(quick)[name], folder, json.loads((folder / "build.json").read_text()))
             features = _features(model)
             figures = result["models"][name] = {"input-only": {}}
             for size in plan["sizes"]:
@@ -308,12 +309,13 @@ def _last_words(exc: Exception) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.spark_side", description=__doc__)
-    parser.add_argument("--models", nargs="+", default=["lgbm500", "xgb500"])
+    parser.add_argument("--models", nargs="+", required=True, metavar="NAME=FOLDER",
+                        help="the models, each with the folder the suite built it in")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    result = measure(args.models, args.quick, log)
+    result = measure({name: Path(folder) for name, folder in (m.split("=", 1) for m in args.models)}, args.quick, log)
     partial = args.out.with_suffix(".partial")
     partial.write_text(json.dumps(result, indent=1))
     partial.replace(args.out)

@@ -228,7 +228,8 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
         return value instanceof String s ? "'" + s + "'" : String.valueOf(value);
     }
 
-    static String sha256(Path file) {
+    /** The file's sha256, hex; an {@link java.io.UncheckedIOException} when it cannot be read. */
+    public static String sha256(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 16];

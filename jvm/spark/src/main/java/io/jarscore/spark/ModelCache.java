@@ -1,12 +1,8 @@
 package io.jarscore.spark;
 
-import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -56,15 +52,14 @@ public final class ModelCache {
     /** The sha256 of the artifact's manifest.json, hex. */
     public static String manifestSha256(Path dir) {
         Path manifest = dir.resolve(Artifact.MANIFEST);
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(manifest)));
-        } catch (NoSuchFileException e) {
+        if (!Files.isRegularFile(manifest)) {
             throw new ArtifactException(dir + " is not a jarscore artifact: " + Artifact.MANIFEST + " is missing"
                 + " (an artifact is written by 'jarscore convert')");
-        } catch (IOException e) {
-            throw new ArtifactException("cannot read " + manifest + ": " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("this JVM has no SHA-256", e);
+        }
+        try {
+            return Artifact.sha256(manifest);
+        } catch (UncheckedIOException e) {
+            throw new ArtifactException(e.getMessage(), e.getCause());
         }
     }
 
