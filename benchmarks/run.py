@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         phases["kafka"] = time.time() - started - phases["models"] - phases["python"] - phases["java"]
     if "spark" in engines:
         spark_started = time.time()
-        results["spark"] = spark_side.run_spark(built, args.quick, log)
+        results["spark"] = spark_side.run_spark(built, args.quick, log, args.max_call_seconds)
         phases["spark"] = time.time() - spark_started
 
     results["seconds"] = time.time() - started

@@ -197,6 +197,19 @@ def test_an_artifact_shipped_with_add_file_is_scored_from_the_executors_copy(spa
     np.testing.assert_allclose(scored["_target"], model.predict(held_out), rtol=tolerance, atol=tolerance)
 
 
+def test_an_artifact_unpacked_from_an_archive_is_found_by_its_alias(spark, zoo_artifact, tmp_path):
+    """spark-submit --archives churn.zip#churn (here SparkContext.addArchive): a zip of the folder."""
+    model, held_out, folder = zoo_artifact("xgboost-binary")
+    archive = shutil.make_archive(str(tmp_path / "xgb"), "zip", root_dir=folder.parent, base_dir=folder.name)
+    spark.sparkContext.addArchive(f"{archive}#xgb-archive")
+    rows = held_out.iloc[:60]
+
+    scored = collected(ArtifactTransformer(artifact="spark-files://xgb-archive").transform(spark_frame(spark, rows)))
+
+    native_X = native_frame(model, rows, Scorer.load(folder))
+    np.testing.assert_array_equal(scored["_target"], model.predict(native_X))
+
+
 def test_columns_and_artifacts_the_stage_cannot_use_are_refused_before_any_job(spark, zoo_artifact, tmp_path):
     _, held_out, folder = zoo_artifact("xgboost-binary")
     frame = spark_frame(spark, held_out)
@@ -208,5 +221,7 @@ def test_columns_and_artifacts_the_stage_cannot_use_are_refused_before_any_job(s
         ArtifactTransformer(artifact=str(folder), outputColumns={"_target": "f0"}).transform(frame)
     with pytest.raises(ArtifactError, match="not found"):
         ArtifactTransformer(artifact=str(tmp_path / "nowhere")).transform(frame)
+    with pytest.raises(ArtifactError, match="no artifact is set"):
+        ArtifactTransformer().transform(frame)
     with pytest.raises(ArtifactError, match="was not shipped"):
         ArtifactTransformer(artifact="spark-files://never-shipped").transform(frame)

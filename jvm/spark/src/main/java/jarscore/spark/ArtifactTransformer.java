@@ -222,7 +222,7 @@ public class ArtifactTransformer extends Transformer implements DefaultParamsWri
 
     /** The artifact as this JVM (the driver) loaded it: name, version, fields, kernel. */
     public LoadedArtifact loaded() {
-        return ModelCache.get(ArtifactLocation.resolve(getArtifact()), getUseKernel());
+        return ModelCache.get(ArtifactLocation.resolve(isDefined(artifact) ? getArtifact() : null), getUseKernel());
     }
 
     /** "active" when rows go through the fast kernel, else why they go through JPMML-Evaluator. */
