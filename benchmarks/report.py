@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from benchmarks import spark_side
 from benchmarks.engines import NATIVE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +97,7 @@ def render(results: dict, plots: list[Path]) -> str:
     lines += _start_table(results)
     lines += _kafka_section(results)
     lines += _serve_section(results)
+    lines += spark_side.report_section(results)
     lines += _did_not_run(results)
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from benchmarks import jvm_side, report, serve
+from benchmarks import jvm_side, report, serve, spark_side
 from benchmarks.engines import ENGINES, NotApplicable
 from benchmarks.suite import BuiltModel, build, standard_specs
 
@@ -38,7 +38,7 @@ PLANS = {
 KAFKA_MODEL = "lgbm500"
 SERVE_MODEL = "lgbm500"
 PACKAGES = ("jarscore", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "sklearn2pmml",
-            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark")
+            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark", "pyspark", "pyarrow")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,11 +46,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="jarscore bench", description=__doc__)
     parser.add_argument("--models", nargs="+", choices=models, default=models, metavar="MODEL",
                         help=f"models to run (default: all of {', '.join(models)})")
-    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka", "serve"],
+    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka", "serve", "spark"],
                         default=None, metavar="ENGINE",
-                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java; and kafka, the Kafka "
-                             f"Streams app on {KAFKA_MODEL} with a real broker, in full runs; serve, jarscore serve "
-                             f"against MLServer on {SERVE_MODEL}, only when named: it installs MLServer)")
+                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java; and in full runs kafka, "
+                             f"the Kafka Streams app on {KAFKA_MODEL} with a real broker, and spark, batch scoring "
+                             f"in local[2] against mapInPandas and the JPMML path; serve, jarscore serve against "
+                             f"MLServer on {SERVE_MODEL}, only when named: it installs MLServer)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     if args.max_call_seconds is not None:
         plan["max_call_seconds"] = args.max_call_seconds
-    engines = args.engines or list(ENGINES) + ["java"] + ([] if args.quick else ["kafka"])
+    engines = args.engines or list(ENGINES) + ["java"] + ([] if args.quick else ["kafka", "spark"])
     started = time.time()
     results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
                "machine": _machine(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -103,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         serve_started = time.time()
         results["serve"] = _run_serve(built, args.quick, log)
         phases["serve"] = time.time() - serve_started
+    if "spark" in engines:
+        spark_started = time.time()
+        results["spark"] = spark_side.run_spark(built, args.quick, log, args.max_call_seconds)
+        phases["spark"] = time.time() - spark_started
 
     results["seconds"] = time.time() - started
     path = write_results(results, args.out_dir)
@@ -133,6 +138,13 @@ def failures(results: dict) -> list[str]:
     for server, record in served.get("servers", {}).items():
         if "failed" in record:
             failed.append(f"serve: {server}: {record['failed'].splitlines()[0][:200]}")
+    spark = results.get("spark")
+    if isinstance(spark, dict):
+        if "failed" in spark:
+            failed.append(f"spark: {str(spark['failed']).splitlines()[0][:200]}")
+        for model, engines in spark.get("models", {}).items():
+            failed += [f"spark {engine} on {model}: {figures['failed'][:200]}"
+                       for engine, figures in engines.items() if "failed" in figures]
     return failed
 
 

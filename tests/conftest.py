@@ -48,3 +48,24 @@ def small_model(tmp_path_factory):
     convert(folder / "model.txt", folder / "artifact", sample=held_out, name="churn", version=1).close()
     return SimpleNamespace(folder=folder, native=model, model_file=folder / "model.txt",
                            holdout=held_out, holdout_csv=folder / "holdout.csv", artifact=folder / "artifact")
+
+
+@pytest.fixture(scope="session")
+def zoo_artifact(tmp_path_factory):
+    """name -> (fitted model, held-out rows, artifact folder): each zoo model (tests/zoo.py) trained and
+    converted once per test session, for every test that needs it (the parity tests, Spark)."""
+    from jarscore.converter import convert
+    from zoo import ZOO
+
+    entries = {z.name: z for z in ZOO}
+    converted = {}
+
+    def get(name: str):
+        if name not in converted:
+            model, held_out = entries[name].fitted()
+            folder = tmp_path_factory.mktemp("zoo") / name
+            convert(model, folder, sample=held_out, name=name, log=lambda line: None).close()
+            converted[name] = model, held_out, folder
+        return converted[name]
+
+    return get

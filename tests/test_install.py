@@ -61,8 +61,8 @@ def test_the_wheel_holds_one_import_root_and_the_jars_python_needs(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"jarscore", f"{wheel.name.split('-py3')[0]}.dist-info"}
     jars = [Path(name).name for name in names if name.endswith(".jar")]
-    for needed in ("jarscore-runtime-", "jarscore-compiler-", "jarscore-gateway-", "pmml-evaluator-",
-                   "pmml-transpiler-"):
+    for needed in ("jarscore-runtime-", "jarscore-compiler-", "jarscore-gateway-", "jarscore-spark-",
+                   "pmml-evaluator-", "pmml-transpiler-"):
         assert any(jar.startswith(needed) for jar in jars), f"no {needed}*.jar in {jars}"
     for unwanted in ("kafka", "rocksdb", "slf4j-jdk14", "jarscore-kafka"):
         assert not any(unwanted in jar for jar in jars), f"{unwanted} in the wheel: {jars}"
@@ -70,6 +70,7 @@ def test_the_wheel_holds_one_import_root_and_the_jars_python_needs(wheel):
     # the model server's runnable jar, in a folder of its own: never on the in-process classpath
     assert "jarscore/jars/server/jarscore-server.jar" in names
     assert not any(name.startswith("jarscore/jars/jarscore-server") for name in names)
+    assert "jarscore/spark.py" in names
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ SKIPPED = {
     "install-wheel": "tests/test_install.py builds the wheel and installs it into a fresh virtual environment",
     "install-source": "CI runs `make setup` and `make test` from a clean clone (.ci/run)",
     "serve": "runs a server in the foreground; tests/test_server.py starts it and calls it with Triton's and TF Serving's clients",
+    "spark": "starts Spark; tests/test_spark.py runs the stage from PySpark in local[2], shipped with addFile",
     "kafka-app": "needs a Kafka broker; ScoringAppJarIT runs the jar with a config against a real KRaft broker",
 }
 

@@ -5,9 +5,7 @@ import java.nio.file.Path;
 
 import io.jarscore.registry.Artifact;
 import io.jarscore.registry.TrustedKeys;
-import io.jarscore.registry.VerificationValidator;
 import io.jarscore.runtime.ArtifactException;
-import io.jarscore.runtime.Model;
 
 /**
  * The entry point of the scoring library: {@code ScoringModel m = Models.load(Path.of("artifacts/churn/3"))}.
@@ -45,13 +43,6 @@ public final class Models {
                 + " (expected ROOT/<name>/<version>/ written by 'jarscore convert')");
         }
         Artifact artifact = Artifact.read(dir, trusted);
-        Model model = artifact.load();
-        try {
-            VerificationValidator.checkRecordedOutputs(model, artifact.manifest(), "artifact " + dir);
-        } catch (RuntimeException | Error e) {
-            model.close();
-            throw e;
-        }
-        return new ArtifactModel(artifact.name(), artifact.version(), model);
+        return new ArtifactModel(artifact.name(), artifact.version(), artifact.loadChecked());
     }
 }

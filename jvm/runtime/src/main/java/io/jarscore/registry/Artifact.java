@@ -71,6 +71,22 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
     }
 
     /**
+     * {@link #load} and then {@link VerificationValidator#checkRecordedOutputs}: the model must reproduce
+     * the outputs recorded for the manifest's verification rows, else it is closed and refused with an
+     * {@link ArtifactException}. What {@link io.jarscore.Models#load} and the Spark stage run.
+     */
+    public Model loadChecked() {
+        Model model = load();
+        try {
+            VerificationValidator.checkRecordedOutputs(model, manifest, "artifact " + directory);
+        } catch (RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
+        return model;
+    }
+
+    /**
      * Reads and checks a repository's version directory {@code ROOT/name/version}: as {@link #read}, and
      * the manifest must name that model and version. Throws {@link VersionLoadException} saying what is wrong.
      */
@@ -234,7 +250,8 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
         return value instanceof String s ? "'" + s + "'" : String.valueOf(value);
     }
 
-    static String sha256(Path file) {
+    /** The file's sha256, hex; an {@link java.io.UncheckedIOException} when it cannot be read. */
+    public static String sha256(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 16];
