@@ -20,15 +20,23 @@ _STAGING = re.compile(r"\.publish-(\d+)-")
 
 
 def publish(artifact: str | Path, repository: str | Path, *, name: str | None = None,
-            version: int | str = "auto") -> Path:
+            version: int | str = "auto", sign_key: str | Path | None = None) -> Path:
     """Copies the artifact folder ``artifact`` into ``repository`` as ``ROOT/<name>/<version>`` and returns
     that folder. It is checked first as ``Scorer.load`` checks it (every listed file's size and sha256,
     then the recorded verification outputs, which starts the JVM); a refused artifact leaves nothing
     behind. ``name`` defaults to the manifest's; ``version="auto"`` takes the next free version under the
     model's lock, so concurrent publishers get distinct versions. The copy goes to a hidden folder
     beside its destination (the same file system), is fsynced, gets a manifest naming its name and
-    version, and is renamed into place."""
+    version, and is renamed into place.
+
+    A signature covers the manifest's bytes, name and version included. A signed artifact published
+    under the name and version it was signed for keeps its signature.json; under any other, the new
+    manifest is signed with ``sign_key`` (``--sign KEY``), and without one publish refuses rather than
+    drop the signature."""
+    from jarscore.scorer.signing import SIGNATURE, load_private_key, sign_manifest
+
     source = Path(artifact)
+    private_key = load_private_key(sign_key) if sign_key is not None else None
     wanted = _wanted_version(version)
     repo = Repository(repository)
     if not repo.root.is_dir():
@@ -50,8 +58,20 @@ def publish(artifact: str | Path, repository: str | Path, *, name: str | None = 
             if target.exists():
                 raise RepositoryError(f"{target} already exists: version {number} of '{name}' is published; "
                                       "choose another --version or use --version auto")
-            _write_synced(staging / MANIFEST, json.dumps({**manifest, "name": name, "version": number},
-                                                         indent=2, allow_nan=False) + "\n")
+            signed = (source / SIGNATURE).is_file()
+            if signed and private_key is None and (name, number) != (manifest.get("name"), manifest.get("version")):
+                raise RepositoryError(
+                    f"cannot publish {source} as {name} version {number}: it is signed for {manifest.get('name')} "
+                    f"version {manifest.get('version')}, and a new manifest needs a new signature; pass --sign KEY "
+                    "(sign_key=), or publish it as the version it was signed for")
+            if signed and private_key is None:
+                _copy_synced(source / MANIFEST, staging / MANIFEST)
+                _copy_synced(source / SIGNATURE, staging / SIGNATURE)
+            else:
+                _write_synced(staging / MANIFEST, json.dumps({**manifest, "name": name, "version": number},
+                                                             indent=2, allow_nan=False) + "\n")
+                if private_key is not None:
+                    sign_manifest(staging, private_key)
             fsync_folder(staging)
             os.rename(staging, target)
             published = True

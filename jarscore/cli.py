@@ -80,7 +80,7 @@ def _score(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     from jarscore.delivery import publish
 
-    target = publish(args.artifact, args.repository, name=args.name, version=args.version)
+    target = publish(args.artifact, args.repository, name=args.name, version=args.version, sign_key=args.sign)
     print(f"published {target} ({target.parent.name} version {target.name})")
     return 0
 
@@ -221,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--name", help="model name (default: the manifest's)")
     publish.add_argument("--version", default="auto",
                          help="'auto' (default: the next free version, taken under a lock) or a positive integer")
+    publish.add_argument("--sign", metavar="KEY", help="sign the published manifest with this Ed25519 private key "
+                         "(needed for a signed artifact published under another name or version)")
     publish.set_defaults(run=_publish)
 
     label = commands.add_parser("label", help="point labels at versions: jarscore label ROOT NAME stable=4 canary=5")

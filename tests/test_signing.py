@@ -149,3 +149,23 @@ def test_trusted_keys_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("JARSCORE_TRUSTED_KEYS", str(tmp_path / "missing.pub"))
     with pytest.raises(KeyFileError, match=r"cannot read trusted key .*missing\.pub"):
         Scorer.load(SIGNING / "repo" / "iris" / "1")
+
+
+def test_publish_keeps_a_signature_or_signs_the_new_manifest_never_drops_it(tmp_path):
+    from jarscore import publish
+    from jarscore.errors import RepositoryError
+
+    signed = SIGNING / "repo" / "iris" / "1"          # signed for iris version 1
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    first = publish(signed, repo)                      # as the version it was signed for: the signature stays
+    assert (first / "signature.json").read_bytes() == (signed / "signature.json").read_bytes()
+    with pytest.raises(RepositoryError, match="signed for iris version 1.*--sign KEY"):
+        publish(signed, repo)                          # version 2 would need a new signature
+    assert sorted(p.name for p in (repo / "iris").iterdir() if not p.name.startswith(".")) == ["1"]
+    second = publish(signed, repo, sign_key=TEST_KEY)
+    assert second.name == "2"
+    with Scorer.load(second, trusted_keys=[TEST_PUB]) as scorer:
+        assert scorer.version == 2
+    with pytest.raises(SignatureError):
+        Scorer.load(second, trusted_keys=[OTHER_PUB])
