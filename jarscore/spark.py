@@ -8,7 +8,7 @@ pickling, no Arrow round trip), and ``jars()`` lists the jars a Spark session ne
     spark = SparkSession.builder.config("spark.jars", ",".join(jars())).getOrCreate()
     scored = ArtifactTransformer(artifact="/shared/artifacts/churn/3").transform(frame)
 
-See docs/spark.md. Nothing here imports JPype: the JVM is the one PySpark started. ``jars()`` works
+See docs/spark.md. Nothing here starts a JVM of its own: the JVM is the one PySpark started. ``jars()`` works
 without pyspark (for a spark-submit command line); ``ArtifactTransformer`` needs it.
 """
 
