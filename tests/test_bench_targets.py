@@ -124,3 +124,32 @@ def test_serve_goals_without_mlserver_are_not_measured_and_the_report_shows_the_
     section = report._serve_section({"serve": serve})
     assert section[0] == "## Model servers: jarscore serve and MLServer (lgbm500)"
     assert "| gRPC | 1 | 1 | 50,000 | 10,000 | 0.10 | 0.20 | - | - | - | - | - |" in section
+
+
+def _spark(rate_per_cpu: dict[str, float], skipped: set[str] = frozenset()) -> dict:
+    """Made-up Spark figures: engine -> rows per CPU-second at 1M rows (the warm-up's at half the rate)."""
+    engines = {}
+    for engine, rate in rate_per_cpu.items():
+        figure = {"rows_per_second": rate, "rows_per_cpu_second": rate, "seconds": 1.0, "cpu_seconds": 1.0}
+        warmup = {**figure, "rows_per_cpu_second": rate / 2}
+        engines[engine] = {"warmup": warmup, "1000000": {"skipped": "too slow"} if engine in skipped else figure}
+    engines["jpmml-evaluator-spark"] = {"unavailable": "does not resolve"}
+    return {"spark": {"spark_version": "4.2.0", "master": "local[2]", "partitions": 16, "start_seconds": 5.0,
+                      "sizes": [1_000_000], "engines": {}, "models": {"lgbm500": engines}}}
+
+
+def test_spark_targets_compare_rows_per_cpu_second_and_fall_back_to_the_warm_up():
+    from benchmarks import spark_side
+
+    text = "\n".join(spark_side.report_section(_spark(
+        {"jarscore-spark": 300_000.0, "mapInPandas-native": 60_000.0, "jarscore-spark-jpmml": 20_000.0},
+        skipped={"jarscore-spark-jpmml"})))
+    assert "lgbm500: >= 3x mapInPandas-native: 5.0x on 1,000,000 rows" in text and ": met" in text
+    # the JPMML run was skipped at 1M: the warm-up jobs compare (150,000 against 10,000 per CPU-second)
+    assert ">= 10x jarscore-spark-jpmml: 15.0x on the warm-up job" in text
+    assert "10,000*" in text and "does not resolve" in text
+
+    missed = "\n".join(spark_side.report_section(_spark({"jarscore-spark": 100_000.0, "mapInPandas-native": 50_000.0})))
+    assert ">= 3x mapInPandas-native: 2.0x on 1,000,000 rows (100,000 against 50,000 rows per CPU-second): " \
+           "missed: 1.50x short" in missed
+    assert ">= 10x jarscore-spark-jpmml: not measured" in missed

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +74,16 @@ def test_jars_are_the_wheels_own_files():
     assert all(p.endswith(".jar") for p in paths)
     # Spark brings its own: a second Spark or Jackson on spark.jars would shadow nothing but confuse
     assert not any("/spark-" in p or "jackson" in p for p in paths)
+
+
+def test_jars_works_without_pyspark_and_the_stage_says_what_to_install():
+    script = ("import sys; sys.modules['pyspark'] = None\n"  # as if pyspark were not installed
+              "import jarscore.spark\n"
+              "print(len(jarscore.spark.jars()))\n"
+              "from jarscore.spark import ArtifactTransformer\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and int(done.stdout) == len(jars())
+    assert "ArtifactTransformer needs pyspark 4.0 or newer: pip install 'jarscore[spark]'" in done.stderr
 
 
 def test_lightgbm_with_a_categorical_and_missing_values_matches_lightgbm(spark, zoo_artifact):
