@@ -37,10 +37,10 @@ ROOT = HERE.parent
 MLSERVER_REQUIREMENTS = HERE / "mlserver-requirements.txt"
 MLSERVER_VENV = CACHE / "mlserver-venv"
 LOAD_GENERATOR = "io.jarscore.bench.serve.LoadGenerator"
-SERVE_PLAN = {"full": {"warmup_seconds": 3.0, "seconds": 8.0, "batches": [1, 100], "concurrency": [1, 8, 64],
-                       "in_process_seconds": 8.0},
-              "quick": {"warmup_seconds": 1.0, "seconds": 2.0, "batches": [1, 100], "concurrency": [1, 8],
-                        "in_process_seconds": 2.0}}
+SERVE_PLAN = {"full": {"server_warmup_seconds": 20.0, "warmup_seconds": 3.0, "seconds": 8.0, "batches": [1, 100],
+                       "concurrency": [1, 8, 64], "in_process_seconds": 8.0},
+              "quick": {"server_warmup_seconds": 2.0, "warmup_seconds": 1.0, "seconds": 2.0, "batches": [1, 100],
+                        "concurrency": [1, 8], "in_process_seconds": 2.0}}
 #: The servers in the order they run; "noop" is the load generator's ceiling.
 SERVERS = ("noop", "jarscore", "mlserver")
 START_SECONDS = 180
@@ -223,9 +223,11 @@ def _load(name: str, rows_csv: Path, ports: dict, plan: dict, out: Path) -> list
     command = [jvm.java_executable(), "-cp", _java_classpath(), LOAD_GENERATOR, "run", "--model", name,
                "--rows", str(rows_csv), "--rest", f"127.0.0.1:{ports['http']}", "--grpc", f"127.0.0.1:{ports['grpc']}",
                "--batches", ",".join(map(str, plan["batches"])), "--concurrency", ",".join(map(str, plan["concurrency"])),
-               "--warmup-seconds", str(plan["warmup_seconds"]), "--seconds", str(plan["seconds"]), "--out", str(out)]
+               "--server-warmup-seconds", str(plan["server_warmup_seconds"]), "--warmup-seconds", str(plan["warmup_seconds"]),
+               "--seconds", str(plan["seconds"]), "--out", str(out)]
     cells = len(plan["batches"]) * len(plan["concurrency"]) * 2
-    _run(command, (plan["warmup_seconds"] + plan["seconds"]) * cells + 300, "the load generator")
+    _run(command, plan["server_warmup_seconds"] + (plan["warmup_seconds"] + plan["seconds"]) * cells + 300,
+         "the load generator")
     return json.loads(out.read_text())
 
 
