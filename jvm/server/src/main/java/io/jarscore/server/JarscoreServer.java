@@ -146,6 +146,7 @@ public final class JarscoreServer implements AutoCloseable {
         }
         closed = true;
         context.drain();
+        admission.closing();
         if (http != null) {
             http.stopAccepting();
         }

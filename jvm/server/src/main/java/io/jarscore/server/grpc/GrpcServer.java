@@ -33,7 +33,8 @@ public final class GrpcServer implements AutoCloseable {
             // scoring goes to the Admission queue; the rest is cheap enough for the network thread
             .directExecutor()
             .maxInboundMessageSize(maxRequestBytes)
-            .addService(ServerInterceptors.intercept(new OipGrpcService(server), new CallGuard(server)))
+            .addService(ServerInterceptors.intercept(ParseGuard.wrap(new OipGrpcService(server).bindService()),
+                new CallGuard(server)))
             .build()
             .start();
         return grpc.getPort();

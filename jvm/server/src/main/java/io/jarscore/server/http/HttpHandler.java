@@ -52,11 +52,13 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         String requestId = request.headers().get(REQUEST_ID);
         Respond respond = new Respond(ctx, method, uri, keepAlive, requestId, start);
         if (!request.decoderResult().isSuccess()) {
+            AdmissionGate.release(ctx.channel(), server.admission());
             request.release();
             respond.send(HttpAnswer.error(RequestException.badRequest("malformed HTTP request: "
                 + request.decoderResult().cause())), null, false);
             return;
         }
+        boolean reserved = AdmissionGate.take(ctx.channel());
         Route route;
         Route.Exchange exchange;
         try {
@@ -72,12 +74,18 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             exchange = new Route.Exchange(ByteBufUtil.getBytes(request.content()),
                 request.headers().get(OipRest.HEADER_LENGTH), request.headers().get(ROUTING_KEY));
         } catch (RequestException e) {
+            if (reserved) {
+                server.admission().release();
+            }
             respond.send(HttpAnswer.error(e), null, false);
             return;
         } finally {
             request.release();
         }
         if (route.inline()) {
+            if (reserved) {
+                server.admission().release(); // a read answered here needs no place in the queue
+            }
             HttpAnswer answer;
             try {
                 answer = route.action().apply(exchange);
@@ -91,8 +99,13 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         ctx.channel().config().setAutoRead(false);
-        server.admission().submit("http", () -> route.action().apply(exchange),
-            (answer, error) -> respond.send(answer, error, true));
+        if (reserved) {
+            server.admission().submitReserved("http", () -> route.action().apply(exchange),
+                (answer, error) -> respond.send(answer, error, true));
+        } else {
+            server.admission().submit("http", () -> route.action().apply(exchange),
+                (answer, error) -> respond.send(answer, error, true));
+        }
     }
 
     /** Sends the one response of a request, logs it and counts it. */

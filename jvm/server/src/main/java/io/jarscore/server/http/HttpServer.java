@@ -15,6 +15,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpMessage;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -30,9 +31,10 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.jarscore.server.ServerContext;
 
 /**
- * The REST side: Netty's HTTP/1.1 codec, keep-alive, and an aggregator that holds a request body
- * up to the size limit (a larger one is answered 413 and its connection closed, before the rest
- * of it is read), then {@link HttpHandler}.
+ * The REST side: Netty's HTTP/1.1 codec, keep-alive, the {@link AdmissionGate} (a place in the
+ * scoring queue before a body is read), an aggregator that holds a request body up to the size
+ * limit (a larger one is answered 413 and its connection closed, before the rest of it is read),
+ * then {@link HttpHandler}.
  */
 public final class HttpServer implements AutoCloseable {
 
@@ -59,6 +61,7 @@ public final class HttpServer implements AutoCloseable {
                     channel.pipeline()
                         .addLast(new HttpServerCodec(8192, 16384, 65536))
                         .addLast(new HttpServerKeepAliveHandler())
+                        .addLast(new AdmissionGate(server.admission(), server.metrics()))
                         .addLast(new LimitedAggregator(maxRequestBytes))
                         .addLast(handler);
                 }
@@ -80,7 +83,12 @@ public final class HttpServer implements AutoCloseable {
         connections.close().awaitUninterruptibly();
     }
 
-    /** Answers a body over the limit with a JSON 413 that names the limit. */
+    /**
+     * Answers a body over the limit with a JSON 413 that names the limit, before reading it. On a
+     * keep-alive connection the aggregator then drops the body as it comes and the connection stays
+     * usable (closing it under a client still sending would reset it before the client read the
+     * answer); otherwise the connection closes.
+     */
     private final class LimitedAggregator extends HttpObjectAggregator {
 
         LimitedAggregator(int maxContentLength) {
@@ -89,6 +97,7 @@ public final class HttpServer implements AutoCloseable {
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            AdmissionGate.release(ctx.channel(), server.admission());
             server.metrics().rejected("http", "too_large");
             server.metrics().request("http", "other", null, "413");
             String length = oversized.headers().get(HttpHeaderNames.CONTENT_LENGTH);
@@ -97,9 +106,18 @@ public final class HttpServer implements AutoCloseable {
             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.wrappedBuffer(body));
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpAnswer.JSON);
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             HttpUtil.setContentLength(response, body.length);
-            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            String requestId = oversized.headers().get(HttpHandler.REQUEST_ID);
+            if (requestId != null) {
+                response.headers().set(HttpHandler.REQUEST_ID, requestId);
+            }
+            boolean close = oversized instanceof FullHttpMessage || !HttpUtil.isKeepAlive(oversized);
+            if (close) {
+                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+            }
         }
     }
 }
