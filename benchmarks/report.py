@@ -232,9 +232,31 @@ def _serve_section(results: dict) -> list[str]:
     if "p50_us" in in_process:
         lines += [f"In-process single-row call ({in_process['how']}): p50 {_us(in_process['p50_us'])} us, "
                   f"p99 {_us(in_process['p99_us'])} us over {in_process['calls']:,} calls.", ""]
+    lines += _kafka_deployments(serve.get("kafka"))
     lines += ["The goals (issue 22), checked against these figures:", "", "| target | this run | status |", "|---|---|---|"]
     lines += [f"| {c.target} | {c.figure} | {c.status} |" for c in targets.serve_checks(serve)] + [""]
     return lines
+
+
+def _kafka_deployments(kafka: dict | None) -> list[str]:
+    if not kafka:
+        return []
+    if "embedded" not in kafka and "remote" not in kafka:
+        return [f"The Kafka app, embedded against remote: did not run: {kafka['failed'].splitlines()[0][:300]}", ""]
+    plan = kafka["plan"]
+    lines = [f"The Kafka Streams app (real broker, one stream thread, at-least-once) scoring embedded and "
+             f"through jarscore serve (`jarscore.scoring=remote`, one gRPC call per record): "
+             f"{plan['throughput_records']:,} records flat out, then {plan['latency_records']:,} at "
+             f"{plan['latency_rate']:,}/s for latency (producer timestamp to result read).", "",
+             "| deployment | records/s | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+    for deployment in ("embedded", "remote"):
+        figures = kafka.get(deployment)
+        if figures:
+            lines.append(f"| {deployment} | {figures['throughput']['records_per_second']:,.0f} | "
+                         f"{figures['latency']['p50_ms']:,.0f} | {figures['latency']['p99_ms']:,.0f} |")
+    if "failed" in kafka:
+        lines += ["", f"Did not finish: {kafka['failed'].splitlines()[0][:300]}"]
+    return lines + [""]
 
 
 def _loads(values) -> str:
