@@ -99,10 +99,12 @@ KAFKA_PLAN = {"full": {"throughput_records": 200_000, "latency_records": 20_000,
               "quick": {"throughput_records": 20_000, "latency_records": 2_000, "latency_rate": 1_000}}
 
 
-def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], None]) -> dict:
+def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], None], plan: dict | None = None,
+              remote: str | None = None) -> dict:
     """The Kafka Streams app against a real KRaft broker (io.jarscore.kafka.KafkaBench, test scope):
-    records/s through the app and p50/p99 producer-timestamp-to-result latency."""
-    plan = KAFKA_PLAN["quick" if quick else "full"]
+    records/s through the app and p50/p99 producer-timestamp-to-result latency. With ``remote``
+    (host:port of a jarscore serve serving the artifact's model), the app scores through it."""
+    plan = plan or KAFKA_PLAN["quick" if quick else "full"]
     try:
         classpath = kafka_test_classpath(log=lambda line: log(f"bench: Kafka app: {line}"))
     except BuildError as exc:
@@ -113,6 +115,7 @@ def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "kafka.json"
         _run([jvm.java_executable(), "-cp", classpath, "io.jarscore.kafka.KafkaBench", str(artifact), str(rows_csv),
-              str(plan["throughput_records"]), str(plan["latency_records"]), str(plan["latency_rate"]), str(out)],
+              str(plan["throughput_records"]), str(plan["latency_records"]), str(plan["latency_rate"]), str(out),
+              *([remote] if remote else [])],
              jvm_dir, "the Kafka benchmark", 1800)
         return json.loads(out.read_text())

@@ -198,7 +198,8 @@ def _serve_section(results: dict) -> list[str]:
     lines += [f"One load generator (`benchmarks/jvm`, `io.jarscore.bench.serve`: grpc-java and java.net.http, "
               f"closed loop, HdrHistogram) loads each server in turn, alone on the machine, with the same "
               f"requests: one [rows, 50] FP64 tensor of held-out rows, Open Inference Protocol over REST "
-              f"(HTTP/1.1, JSON) and gRPC. Each cell: {plan['warmup_seconds']:g} s warm-up, then "
+              f"(HTTP/1.1, JSON) and gRPC. First {plan.get('server_warmup_seconds', 0):g} s of untimed load on "
+              f"each server (every protocol and size), then per cell: {plan['warmup_seconds']:g} s warm-up, then "
               f"{plan['seconds']:g} s measured; requests/s counts requests sent and answered inside that window; "
               f"latency is send to full response. *Ceiling*: the same load on servers that do no work "
               f"(Netty HTTP, grpc-java), the most this load generator can send on this machine. MLServer "
@@ -233,9 +234,31 @@ def _serve_section(results: dict) -> list[str]:
     if "p50_us" in in_process:
         lines += [f"In-process single-row call ({in_process['how']}): p50 {_us(in_process['p50_us'])} us, "
                   f"p99 {_us(in_process['p99_us'])} us over {in_process['calls']:,} calls.", ""]
+    lines += _kafka_deployments(serve.get("kafka"))
     lines += ["The goals (issue 22), checked against these figures:", "", "| target | this run | status |", "|---|---|---|"]
     lines += [f"| {c.target} | {c.figure} | {c.status} |" for c in targets.serve_checks(serve)] + [""]
     return lines
+
+
+def _kafka_deployments(kafka: dict | None) -> list[str]:
+    if not kafka:
+        return []
+    if "embedded" not in kafka and "remote" not in kafka:
+        return [f"The Kafka app, embedded against remote: did not run: {kafka['failed'].splitlines()[0][:300]}", ""]
+    plan = kafka["plan"]
+    lines = [f"The Kafka Streams app (real broker, one stream thread, at-least-once) scoring embedded and "
+             f"through jarscore serve (`jarscore.scoring=remote`, one gRPC call per record): "
+             f"{plan['throughput_records']:,} records flat out, then {plan['latency_records']:,} at "
+             f"{plan['latency_rate']:,}/s for latency (producer timestamp to result read).", "",
+             "| deployment | records/s | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+    for deployment in ("embedded", "remote"):
+        figures = kafka.get(deployment)
+        if figures:
+            lines.append(f"| {deployment} | {figures['throughput']['records_per_second']:,.0f} | "
+                         f"{figures['latency']['p50_ms']:,.0f} | {figures['latency']['p99_ms']:,.0f} |")
+    if "failed" in kafka:
+        lines += ["", f"Did not finish: {kafka['failed'].splitlines()[0][:300]}"]
+    return lines + [""]
 
 
 def _loads(values) -> str:

@@ -37,12 +37,16 @@ ROOT = HERE.parent
 MLSERVER_REQUIREMENTS = HERE / "mlserver-requirements.txt"
 MLSERVER_VENV = CACHE / "mlserver-venv"
 LOAD_GENERATOR = "io.jarscore.bench.serve.LoadGenerator"
-SERVE_PLAN = {"full": {"warmup_seconds": 3.0, "seconds": 8.0, "batches": [1, 100], "concurrency": [1, 8, 64],
-                       "in_process_seconds": 8.0},
-              "quick": {"warmup_seconds": 1.0, "seconds": 2.0, "batches": [1, 100], "concurrency": [1, 8],
-                        "in_process_seconds": 2.0}}
+SERVE_PLAN = {"full": {"server_warmup_seconds": 20.0, "warmup_seconds": 3.0, "seconds": 8.0, "batches": [1, 100],
+                       "concurrency": [1, 8, 64], "in_process_seconds": 8.0},
+              "quick": {"server_warmup_seconds": 2.0, "warmup_seconds": 1.0, "seconds": 2.0, "batches": [1, 100],
+                        "concurrency": [1, 8], "in_process_seconds": 2.0}}
 #: The servers in the order they run; "noop" is the load generator's ceiling.
 SERVERS = ("noop", "jarscore", "mlserver")
+#: The Kafka app embedded and through jarscore serve: a smaller plan than the kafka engine's, since a
+#: remote app makes one call per record.
+KAFKA_PLAN = {"full": {"throughput_records": 20_000, "latency_records": 5_000, "latency_rate": 500},
+              "quick": {"throughput_records": 2_000, "latency_records": 500, "latency_rate": 250}}
 START_SECONDS = 180
 
 
@@ -73,6 +77,7 @@ def run_serve(model: BuiltModel, quick: bool, log: Callable[[str], None]) -> dic
             out["servers"][server] = record
             log(f"bench: serve: {server}: {_one_line(record)}")
         out["in_process"] = _in_process(model.artifact, rows_csv, plan, work / "in-process.json")
+        out["kafka"] = _kafka_deployments(model, work, quick, log)
     out["load_average_after"] = os.getloadavg()
     return out
 
@@ -223,9 +228,11 @@ def _load(name: str, rows_csv: Path, ports: dict, plan: dict, out: Path) -> list
     command = [jvm.java_executable(), "-cp", _java_classpath(), LOAD_GENERATOR, "run", "--model", name,
                "--rows", str(rows_csv), "--rest", f"127.0.0.1:{ports['http']}", "--grpc", f"127.0.0.1:{ports['grpc']}",
                "--batches", ",".join(map(str, plan["batches"])), "--concurrency", ",".join(map(str, plan["concurrency"])),
-               "--warmup-seconds", str(plan["warmup_seconds"]), "--seconds", str(plan["seconds"]), "--out", str(out)]
+               "--server-warmup-seconds", str(plan["server_warmup_seconds"]), "--warmup-seconds", str(plan["warmup_seconds"]),
+               "--seconds", str(plan["seconds"]), "--out", str(out)]
     cells = len(plan["batches"]) * len(plan["concurrency"]) * 2
-    _run(command, (plan["warmup_seconds"] + plan["seconds"]) * cells + 300, "the load generator")
+    _run(command, plan["server_warmup_seconds"] + (plan["warmup_seconds"] + plan["seconds"]) * cells + 300,
+         "the load generator")
     return json.loads(out.read_text())
 
 
@@ -237,6 +244,21 @@ def _in_process(artifact: Path, rows_csv: Path, plan: dict, out: Path) -> dict:
     except ServeBenchError as exc:
         return {"failed": str(exc)}
     return json.loads(out.read_text())
+
+
+def _kafka_deployments(model: BuiltModel, work: Path, quick: bool, log: Callable[[str], None]) -> dict:
+    """The Kafka app's records/s and latency scoring embedded, then through jarscore serve (gRPC)."""
+    plan = KAFKA_PLAN["quick" if quick else "full"]
+    out: dict = {"plan": plan}
+    rows_csv = model.folder / "rows.csv"
+    try:
+        out["embedded"] = jvm_side.run_kafka(model.artifact, rows_csv, quick, log, plan=plan)
+        with _jarscore(work / "repository", work) as (ports, _):
+            out["remote"] = jvm_side.run_kafka(model.artifact, rows_csv, quick, log, plan=plan,
+                                               remote=f"127.0.0.1:{ports['grpc']}")
+    except (jvm_side.JvmBenchError, ServeBenchError, OSError, ValueError) as exc:
+        out["failed"] = str(exc)
+    return out
 
 
 def _run(command: list[str], timeout: float, what: str) -> None:

@@ -120,8 +120,13 @@ def test_serve_goals_name_the_worst_cell():
 
 def test_serve_goals_without_mlserver_are_not_measured_and_the_report_shows_the_table():
     serve = _serve([_cell("grpc", 1, 1, 10_000.0, 200.0)], [], in_process_us=None)
+    serve["kafka"] = {"plan": {"throughput_records": 2_000, "latency_records": 500, "latency_rate": 250},
+                      "embedded": {"throughput": {"records_per_second": 9_000.0}, "latency": {"p50_ms": 4.0, "p99_ms": 9.0}},
+                      "failed": "the Kafka benchmark failed (exit 1): broker"}
     assert [c.met for c in targets.serve_checks(serve)] == [None, None, None]
     section = report._serve_section({"serve": serve})
+    assert "| embedded | 9,000 | 4 | 9 |" in section
+    assert "Did not finish: the Kafka benchmark failed (exit 1): broker" in section
     assert section[0] == "## Model servers: jarscore serve and MLServer (lgbm500)"
     assert "| gRPC | 1 | 1 | 50,000 | 10,000 | 0.10 | 0.20 | - | - | - | - | - |" in section
 

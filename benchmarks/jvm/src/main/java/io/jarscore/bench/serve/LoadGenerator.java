@@ -60,6 +60,10 @@ public final class LoadGenerator implements Callable<Integer> {
     @Option(names = "--seconds", defaultValue = "8")
     double seconds;
 
+    @Option(names = "--server-warmup-seconds", defaultValue = "10",
+        description = "before the first cell, load every protocol and size this long in all, untimed (JIT, connections)")
+    double serverWarmup;
+
     @Option(names = "--out", required = true)
     Path out;
 
@@ -78,6 +82,10 @@ public final class LoadGenerator implements Callable<Integer> {
             try {
                 for (int batch : batches) {
                     List<ModelInferRequest> built = requests.grpcRequests(model, batch);
+                    warmUp(grpcSender(opened, built), built.size());
+                }
+                for (int batch : batches) {
+                    List<ModelInferRequest> built = requests.grpcRequests(model, batch);
                     for (int lanes : concurrency) {
                         figures.add(cell("grpc", batch, lanes, grpcSender(opened, built), built.size()));
                     }
@@ -92,6 +100,10 @@ public final class LoadGenerator implements Callable<Integer> {
             URI uri = URI.create("http://" + rest + "/v2/models/" + model + "/infer");
             for (int batch : batches) {
                 List<byte[]> bodies = requests.restBodies(batch);
+                warmUp(restSender(client, uri, bodies), bodies.size());
+            }
+            for (int batch : batches) {
+                List<byte[]> bodies = requests.restBodies(batch);
                 for (int lanes : concurrency) {
                     figures.add(cell("rest", batch, lanes, restSender(client, uri, bodies), bodies.size()));
                 }
@@ -99,6 +111,14 @@ public final class LoadGenerator implements Callable<Integer> {
         }
         JSON.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), figures);
         return 0;
+    }
+
+    /** Untimed load at concurrency 8, a share of --server-warmup-seconds for each protocol and size. */
+    private void warmUp(ClosedLoop.Sender sender, int distinct) throws InterruptedException {
+        long share = (long) (serverWarmup * 1000 / (2 * batches.size()));
+        if (share > 0) {
+            ClosedLoop.run(sender, distinct, 8, Duration.ofMillis(share), Duration.ofMillis(1));
+        }
     }
 
     private Map<String, Object> cell(String protocol, int batch, int lanes, ClosedLoop.Sender sender, int distinct)
