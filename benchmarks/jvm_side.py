@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from jarscore.scorer import jvm
-from models.kafka_broker import BuildError, kafka_test_classpath
+from models.kafka_broker import BuildError, kafka_test_classpath, run_checked
 
 ROOT = Path(__file__).resolve().parent.parent
 JMH_PROJECT = ROOT / "benchmarks" / "jvm"
@@ -25,14 +25,7 @@ class JvmBenchError(Exception):
 
 
 def _run(command: list[str], cwd: Path, what: str, timeout: float) -> str:
-    try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise JvmBenchError(f"{what} took longer than {timeout:.0f} s") from None
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise JvmBenchError(f"{what} failed (exit {done.returncode}): {tail}")
-    return done.stdout
+    return run_checked(command, cwd, what, timeout, error=JvmBenchError)
 
 
 def build_jmh(log: Callable[[str], None]) -> None:

@@ -18,6 +18,18 @@ class BuildError(RuntimeError):
     """Maven failed to build the Kafka app's test classes or their classpath."""
 
 
+def run_checked(command: list[str], cwd: Path, what: str, timeout: float, error=BuildError) -> str:
+    """Runs a build command and returns its stdout; ``error`` names ``what`` failed with the output's tail."""
+    try:
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise error(f"{what} took longer than {timeout:.0f} s") from None
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise error(f"{what} failed (exit {done.returncode}): {tail}")
+    return done.stdout
+
+
 def kafka_test_classpath(log=print, timeout: float = 900) -> str:
     """The Kafka app's test classpath (its test classes, the broker's jars, the runtime's), compiled by
     Maven from jvm/ with -am so that it is the checkout's code, not an installed copy."""
@@ -26,13 +38,7 @@ def kafka_test_classpath(log=print, timeout: float = 900) -> str:
     command = ["mvn", "-q", "-B", "-DskipTests", "-pl", "kafka-app", "-am", "test-compile",
                "dependency:build-classpath", "-Dmdep.includeScope=test",
                "-Dmdep.outputFile=target/test-classpath.txt"]
-    try:
-        done = subprocess.run(command, cwd=JVM, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"mvn test-compile in {JVM} took longer than {timeout:.0f} s") from None
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise BuildError(f"mvn test-compile in {JVM} failed (exit {done.returncode}): {tail}")
+    run_checked(command, JVM, f"mvn test-compile in {JVM}", timeout)
     return os.pathsep.join([str(APP / "target" / "test-classes"), str(APP / "target" / "classes"),
                             listing.read_text().strip()])
 
