@@ -17,6 +17,8 @@ _log = logging.getLogger("jarscore.cli")
 
 #: Seconds between progress lines when stderr is not a terminal (``--verbose`` into a log file).
 LOG_EVERY = 10.0
+#: Seconds of scoring before the bar shows on a terminal: short work ends without one.
+BAR_DELAY = 1.0
 #: Seconds of silence in a conversion stage before the heartbeat says it is still running.
 HEARTBEAT_EVERY = 10.0
 
@@ -59,7 +61,7 @@ def _terminal_width() -> int:
 
 class RowProgress:
     """Rows done and rows/s: a bar redrawn in place on a terminal (tqdm, shown only once the work
-    has run a second), a log line every :data:`LOG_EVERY` seconds elsewhere. Call it with 0 when the
+    has run :data:`BAR_DELAY` seconds), a log line every :data:`LOG_EVERY` seconds elsewhere. Call it with 0 when the
     rows start (the clock starts then: loading the model is not scoring), then with the rows done so
     far; :meth:`close` when the work ends."""
 
@@ -78,7 +80,7 @@ class RowProgress:
 
                 # A terminal that reports no width (some container consoles) would get an empty bar.
                 width = None if _terminal_width() else 80
-                self._bar = tqdm(total=self._total, unit=" rows", unit_scale=True, file=sys.stderr, delay=1.0,
+                self._bar = tqdm(total=self._total, unit=" rows", unit_scale=True, file=sys.stderr, delay=BAR_DELAY,
                                  mininterval=0.5, ncols=width, dynamic_ncols=width is None, leave=False,
                                  desc="scoring")
         done, self._rows = rows - self._rows, rows

@@ -22,8 +22,8 @@ from jarscore.errors import JvmError
 __all__ = ["ArtifactTransformer", "jars", "ship"]
 
 JAVA_CLASS = "jarscore.spark.ArtifactTransformer"
-#: Inside jarscore-spark's jar: the jars the stage needs besides Spark, written by its Maven build.
-CLASSPATH_ENTRY = "META-INF/jarscore/spark-classpath.txt"
+#: Inside jarscore-runtime's jar: its runtime dependencies, written by its Maven build.
+CLASSPATH_ENTRY = "META-INF/jarscore/runtime-classpath.txt"
 
 
 def jars() -> list[str]:
@@ -34,18 +34,28 @@ def jars() -> list[str]:
     from jarscore.scorer.jvm import runtime_dir
 
     folder = runtime_dir()
-    stage = sorted(folder.glob("jarscore-spark-*.jar"))
-    if not stage:
-        raise JvmError(f"jarscore's Spark stage is missing: no jarscore-spark-*.jar in {folder}. An installed "
-                       "wheel carries it (reinstall jarscore); in a checkout run 'make setup'.")
-    with zipfile.ZipFile(stage[-1]) as archive:
-        listed = archive.read(CLASSPATH_ENTRY).decode("utf-8").split(":")
+    stage, runtime = _newest(folder, "jarscore-spark"), _newest(folder, "jarscore-runtime")
+    with zipfile.ZipFile(runtime) as archive:
+        try:
+            listed = archive.read(CLASSPATH_ENTRY).decode("utf-8").split(":")
+        except KeyError:
+            raise JvmError(f"{runtime.name} does not list its dependencies ({CLASSPATH_ENTRY}): it comes from an "
+                           "older build; rebuild the jars together ('make setup', or reinstall jarscore)") from None
     names = [entry.strip().rsplit("/", 1)[-1] for entry in listed if entry.strip()]
+    names = [name for name in names if not name.startswith("jackson-")]
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
-        raise JvmError(f"{stage[-1].name} needs {missing}, which {folder} does not hold: the jars come from "
+        raise JvmError(f"{runtime.name} needs {missing}, which {folder} does not hold: the jars come from "
                        "different builds; rebuild them together ('make setup', or reinstall jarscore)")
-    return [str(stage[-1])] + [str(folder / name) for name in names]
+    return [str(stage), str(runtime)] + [str(folder / name) for name in names]
+
+
+def _newest(folder: Path, module: str) -> Path:
+    found = sorted(folder.glob(f"{module}-*.jar"))
+    if not found:
+        raise JvmError(f"{module}-*.jar is missing from {folder}. An installed wheel carries it (reinstall "
+                       "jarscore); in a checkout run 'make setup'.")
+    return found[-1]
 
 
 def ship(spark, path: str | Path) -> str:

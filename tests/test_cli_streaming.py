@@ -24,10 +24,11 @@ from jarscore.scorer.cli import score_csv
 ELAPSED = re.compile(r"^\s*\d+\.\ds ")
 
 
-def run(*args, patch: str = "", **kwargs):
+def run(*args, patch: str = "", capture_output: bool = True, **kwargs):
     """`jarscore ARGS` in a Python that first runs ``patch``."""
     code = f"import sys\n{patch}\nfrom jarscore.cli import main\nsys.argv[1:] = {list(args)!r}\nsys.exit(main())"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, **kwargs)
+    return subprocess.run([sys.executable, "-c", code], capture_output=capture_output, text=True, timeout=600,
+                          **kwargs)
 
 
 def native_probability(small_model, rows: pd.DataFrame) -> np.ndarray:
@@ -181,9 +182,10 @@ def test_progress_bar_on_a_terminal_and_none_on_stdout(small_model, big_csv, tmp
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     with open(tmp_path / "stdout.txt", "w") as stdout:
-        done = subprocess.run([sys.executable, "-m", "jarscore", "score", str(small_model.artifact),
-                               "--input", str(big_csv), "--output", str(tmp_path / "out.csv"),
-                               "--chunk-rows", "2000"], stdout=stdout, stderr=slave, timeout=600)
+        # The bar from the first chunk on: on a fast machine these rows take less than its usual delay
+        done = run("score", str(small_model.artifact), "--input", str(big_csv), "--output", str(tmp_path / "out.csv"),
+                   "--chunk-rows", "2000", patch="import jarscore._progress as progress\nprogress.BAR_DELAY = 0.0",
+                   stdout=stdout, stderr=slave, capture_output=False)
     os.close(slave)
     reader.join(timeout=10)
     os.close(master)

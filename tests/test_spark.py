@@ -74,6 +74,8 @@ def test_jars_are_the_wheels_own_files():
     assert all(p.endswith(".jar") for p in paths)
     # Spark brings its own: a second Spark or Jackson on spark.jars would shadow nothing but confuse
     assert not any("/spark-" in p or "jackson" in p for p in paths)
+    # nor anything the runtime does not need that Maven mediates in from Spark's tree (Netty, Scala)
+    assert not any("netty" in p or "scala" in p for p in paths)
 
 
 def test_jars_works_without_pyspark_and_the_stage_says_what_to_install():
