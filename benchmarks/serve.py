@@ -136,6 +136,8 @@ def _process(command: list[str], log_file: Path, ready: Callable[[], dict | None
 
 
 def _ports_file(path: Path) -> Callable[[], dict | None]:
+    """Waits for the file a server writes once listening; one left by an earlier server goes first."""
+    path.unlink(missing_ok=True)
     return lambda: json.loads(path.read_text()) if path.exists() else None
 
 
