@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from benchmarks import jvm_side, report
+from benchmarks import jvm_side, report, serve, spark_side
 from benchmarks.engines import ENGINES, NotApplicable
 from benchmarks.suite import BuiltModel, build, standard_specs
 
@@ -36,8 +36,9 @@ PLANS = {
               "batch_rounds_max": 50, "max_call_seconds": 2.0, "worker_seconds": 300},
 }
 KAFKA_MODEL = "lgbm500"
+SERVE_MODEL = "lgbm500"
 PACKAGES = ("jarscore", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "sklearn2pmml",
-            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark")
+            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark", "pyspark", "pyarrow")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,10 +46,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="jarscore bench", description=__doc__)
     parser.add_argument("--models", nargs="+", choices=models, default=models, metavar="MODEL",
                         help=f"models to run (default: all of {', '.join(models)})")
-    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka"],
+    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka", "serve", "spark"],
                         default=None, metavar="ENGINE",
-                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java; and kafka, the Kafka "
-                             f"Streams app on {KAFKA_MODEL} with a real broker, in full runs)")
+                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java; and in full runs kafka, "
+                             f"the Kafka Streams app on {KAFKA_MODEL} with a real broker, and spark, batch scoring "
+                             f"in local[2] against mapInPandas and the JPMML path; serve, jarscore serve against "
+                             f"MLServer on {SERVE_MODEL}, only when named: it installs MLServer)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     if args.max_call_seconds is not None:
         plan["max_call_seconds"] = args.max_call_seconds
-    engines = args.engines or list(ENGINES) + ["java"] + ([] if args.quick else ["kafka"])
+    engines = args.engines or list(ENGINES) + ["java"] + ([] if args.quick else ["kafka", "spark"])
     started = time.time()
     results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
                "machine": _machine(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -97,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     if "kafka" in engines:
         results["kafka"] = _run_kafka(built, args.quick, log)
         phases["kafka"] = time.time() - started - phases["models"] - phases["python"] - phases["java"]
+    if "serve" in engines:
+        serve_started = time.time()
+        results["serve"] = _run_serve(built, args.quick, log)
+        phases["serve"] = time.time() - serve_started
+    if "spark" in engines:
+        spark_started = time.time()
+        results["spark"] = spark_side.run_spark(built, args.quick, log, args.max_call_seconds)
+        phases["spark"] = time.time() - spark_started
 
     results["seconds"] = time.time() - started
     path = write_results(results, args.out_dir)
@@ -121,6 +132,19 @@ def failures(results: dict) -> list[str]:
     kafka = results.get("kafka")
     if isinstance(kafka, dict) and "failed" in kafka:
         failed.append(f"kafka on {kafka.get('model')}: {str(kafka['failed']).splitlines()[0][:200]}")
+    served = results.get("serve", {})
+    if "failed" in served:
+        failed.append(f"serve on {served.get('model')}: {str(served['failed']).splitlines()[0][:200]}")
+    for server, record in served.get("servers", {}).items():
+        if "failed" in record:
+            failed.append(f"serve: {server}: {record['failed'].splitlines()[0][:200]}")
+    spark = results.get("spark")
+    if isinstance(spark, dict):
+        if "failed" in spark:
+            failed.append(f"spark: {str(spark['failed']).splitlines()[0][:200]}")
+        for model, engines in spark.get("models", {}).items():
+            failed += [f"spark {engine} on {model}: {figures['failed'][:200]}"
+                       for engine, figures in engines.items() if "failed" in figures]
     return failed
 
 
@@ -187,6 +211,15 @@ def _run_kafka(built: dict[str, BuiltModel], quick: bool, log) -> dict:
     log(f"bench: Kafka app on {KAFKA_MODEL}: {figures['throughput']['records_per_second']:,.0f} records/s, "
         f"p50 {figures['latency']['p50_ms']:.0f} ms, p99 {figures['latency']['p99_ms']:.0f} ms")
     return {"model": KAFKA_MODEL, **figures}
+
+
+def _run_serve(built: dict[str, BuiltModel], quick: bool, log) -> dict:
+    if SERVE_MODEL not in built:
+        return {"model": SERVE_MODEL, "unavailable": f"the serve benchmark runs on {SERVE_MODEL}, not in --models"}
+    try:
+        return serve.run_serve(built[SERVE_MODEL], quick, log)
+    except (serve.ServeBenchError, jvm_side.JvmBenchError, OSError, ValueError) as exc:
+        return {"model": SERVE_MODEL, "failed": str(exc)}
 
 
 def _one_line(record: dict) -> str:

@@ -34,7 +34,61 @@ def checks(results: dict) -> list[Check]:
         found.append(_faster_than_native(results, "xgb500", 20.0))
     found += [_java_against_transpiled(results, model) for model in models]
     found += [_batch_against_native(results, model) for model in models]
+    if "serve" in results:
+        found += serve_checks(results["serve"])
     return found
+
+
+#: jarscore serve against MLServer, every protocol, request size and concurrency (issue 22).
+SERVE_TIMES = 5.0
+ROUND_TRIP_US = 100.0
+
+
+def serve_checks(serve: dict) -> list[Check]:
+    model = serve.get("model", "lgbm500")
+    throughput = Check(f"{model} served: >= {SERVE_TIMES:g}x MLServer's requests/s, every protocol, size and concurrency",
+                       "-", None, "")
+    tail = Check(f"{model} served: p99 <= 1/{SERVE_TIMES:g} of MLServer's, every protocol, size and concurrency",
+                 "-", None, "")
+    round_trip = Check(f"{model} single-row gRPC round trip (concurrency 1, p50) within {ROUND_TRIP_US:g} us of the "
+                       "in-process call", "-", None, "")
+    pairs = serve_pairs(serve)
+    if pairs:
+        speedups = [(ours["requests_per_second"] / theirs["requests_per_second"], key)
+                    for key, ours, theirs in pairs if theirs["requests_per_second"] > 0]
+        tails = [(theirs["p99_us"] / ours["p99_us"], key) for key, ours, theirs in pairs if ours["p99_us"] > 0]
+        if speedups:
+            worst, where = min(speedups)
+            throughput = Check(throughput.target, f"lowest {worst:.1f}x ({_cell(where)})", worst >= SERVE_TIMES,
+                               f"{SERVE_TIMES / worst:.2f}x short at {_cell(where)}")
+        if tails:
+            worst, where = min(tails)
+            tail = Check(tail.target, f"lowest {worst:.1f}x ({_cell(where)})", worst >= SERVE_TIMES,
+                         f"{SERVE_TIMES / worst:.2f}x short at {_cell(where)}")
+    grpc = next((c for c in serve_cells(serve, "jarscore") if (c["protocol"], c["rows"], c["concurrency"]) == ("grpc", 1, 1)),
+                None)
+    in_process = serve.get("in_process", {})
+    if grpc and "p50_us" in in_process:
+        gap = grpc["p50_us"] - in_process["p50_us"]
+        round_trip = Check(round_trip.target, f"gRPC {_us(grpc['p50_us'])} us - in-process {_us(in_process['p50_us'])} us"
+                           f" = {_us(gap)} us", gap <= ROUND_TRIP_US, f"{_us(gap - ROUND_TRIP_US)} us over")
+    return [throughput, tail, round_trip]
+
+
+def serve_cells(serve: dict, server: str) -> list[dict]:
+    return serve.get("servers", {}).get(server, {}).get("cells", [])
+
+
+def serve_pairs(serve: dict) -> list[tuple[tuple, dict, dict]]:
+    """(protocol, rows, concurrency), jarscore's cell, MLServer's cell: each measured cell both servers answered."""
+    theirs = {(c["protocol"], c["rows"], c["concurrency"]): c for c in serve_cells(serve, "mlserver")}
+    return [((c["protocol"], c["rows"], c["concurrency"]), c, theirs[(c["protocol"], c["rows"], c["concurrency"])])
+            for c in serve_cells(serve, "jarscore") if (c["protocol"], c["rows"], c["concurrency"]) in theirs]
+
+
+def _cell(key: tuple) -> str:
+    protocol, rows, concurrency = key
+    return f"{'gRPC' if protocol == 'grpc' else 'REST'}, {rows} row{'s' if rows != 1 else ''}, concurrency {concurrency}"
 
 
 def _single_row_lgbm500(results: dict) -> list[Check]:

@@ -7,9 +7,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jarscore.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from jarscore.scorer.signing import TrustedKeys
 
 MANIFEST = "manifest.json"
 JAR = "model.jar"
@@ -18,7 +21,7 @@ PMML_GZ = "model.pmml.gz"
 #: The format convert writes; read_artifact reads every format of FORMATS (docs/artifact-format.md).
 FORMAT_VERSION = 2
 #: Per format, the files its manifest must list: format 1 kept the PMML plain.
-FORMATS = {1: ("model.jar", PMML), 2: ("model.jar", PMML_GZ)}
+FORMATS = {1: (JAR, PMML), 2: (JAR, PMML_GZ)}
 
 
 def sha256_of(path: Path) -> str:
@@ -44,17 +47,26 @@ class Artifact:
         return self.directory / FORMATS[self.manifest["format"]][1]
 
 
-def read_artifact(directory: Path, *, name: str | None = None, version: int | None = None) -> Artifact:
-    """Reads and checks an artifact (docs/artifact-format.md): the manifest parses, every file it lists
-    is there with its size and sha256, model.jar and the PMML (model.pmml.gz; model.pmml in format 1)
-    among them, and, when given, its name and version are the ones expected (a repository's folder names)."""
+def read_artifact(directory: Path, *, name: str | None = None, version: int | None = None,
+                  trusted: "TrustedKeys | None" = None) -> Artifact:
+    """Reads and checks an artifact (docs/artifact-format.md): with ``trusted`` keys, its signature.json
+    signs its manifest with one of them; the manifest parses, every file it lists is there with its
+    size and sha256, model.jar and the PMML (model.pmml.gz; model.pmml in format 1) among them, and,
+    when given, its name and version are the ones expected (a repository's folder names)."""
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         raise ArtifactError(f"{directory} is not a jarscore artifact: {MANIFEST} is missing "
                             "(an artifact is written by 'jarscore convert')")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        manifest_bytes = manifest_path.read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {manifest_path}: {exc}") from None
+    if trusted:
+        # The bytes checked are the bytes parsed: the manifest is read once.
+        trusted.verify(directory, manifest_bytes)
+    try:
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"cannot read {manifest_path}: {exc}") from None
     found = manifest.get("format") if isinstance(manifest, dict) else manifest
     if not isinstance(manifest, dict) or isinstance(found, bool) or found not in FORMATS:
