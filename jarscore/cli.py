@@ -19,9 +19,9 @@ from jarscore.errors import JarscoreError, OutputClosed
 
 _CONVERT_HELP = """\
 Converts MODEL into the artifact folder --out, or ROOT/NAME/VERSION with --repository ROOT
-(model.pmml, model.jar, manifest.json; the folder appears complete or not at all).
+(model.pmml.gz, model.jar, manifest.json; the folder appears complete or not at all).
 
-MODEL is a .pmml file, a LightGBM text model, an XGBoost .json/.ubj model, or a joblib/pickle
+MODEL is a .pmml (or .pmml.gz) file, a LightGBM text model, an XGBoost .json/.ubj model, or a joblib/pickle
 file (.pkl, .joblib) holding a fitted scikit-learn estimator or Pipeline, an LGBM/XGB
 scikit-learn wrapper or a PMMLPipeline.
 
@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score rows (CSV, Parquet, stdin) with an artifact",
                                 description=_SCORE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    score.add_argument("model", help="artifact folder, model.jar or .pmml file")
+    score.add_argument("model", help="artifact folder, model.jar, .pmml or .pmml.gz file")
     score.add_argument("--input", required=True, help="CSV or Parquet file, or - for CSV on stdin")
     score.add_argument("--output", required=True, help="CSV or Parquet file to write, or - for CSV on stdout")
     score.add_argument("--chunk-rows", type=_positive, default=None, metavar="N",

@@ -1,4 +1,4 @@
-"""A model repository on disk, ``ROOT/<name>/<version>/`` (manifest.json, model.jar, model.pmml), and
+"""A model repository on disk, ``ROOT/<name>/<version>/`` (manifest.json, model.jar, model.pmml.gz), and
 the version policies that choose which of a model's complete versions serve. Mirrors
 ``io.jarscore.registry.Repository`` and ``VersionPolicy`` on the Java side."""
 

@@ -233,7 +233,7 @@ class ModelsTest {
     void refusesAModifiedJarBeforeLoadingIt() throws Exception {
         Path copy = root.resolve("tampered/1");
         Files.createDirectories(copy);
-        for (String file : new String[]{"manifest.json", "model.jar", "model.pmml"}) {
+        for (String file : new String[]{"manifest.json", "model.jar", "model.pmml.gz"}) {
             Files.copy(root.resolve("iris/1").resolve(file), copy.resolve(file));
         }
         byte[] jar = Files.readAllBytes(copy.resolve("model.jar"));

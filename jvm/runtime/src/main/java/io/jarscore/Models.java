@@ -17,7 +17,7 @@ public final class Models {
     }
 
     /**
-     * Loads an artifact directory ({@code manifest.json}, {@code model.jar}, {@code model.pmml}) written
+     * Loads an artifact directory ({@code manifest.json}, {@code model.jar}, {@code model.pmml.gz}) written
      * by {@code jarscore convert}, as {@code docs/artifact-format.md} says: every file the manifest lists
      * is checked against its size and sha256 before any class of the JAR loads, and the loaded model
      * must reproduce the outputs recorded for the manifest's verification rows. A modified, incomplete

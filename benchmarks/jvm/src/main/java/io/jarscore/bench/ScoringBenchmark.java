@@ -37,7 +37,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * One row per call, cycling through the model's held-out rows, for each engine on the same
  * artifact: jarscore's library ({@code Models.load}, which scores a Map through the verified
  * kernel), the bare kernel on pre-encoded rows, and JPMML-Evaluator used directly on the
- * artifact's model.pmml (interpreted) and on its model.jar (transpiled classes).
+ * artifact's PMML (model.pmml.gz, or model.pmml in format 1; interpreted) and on its model.jar
+ * (transpiled classes).
  *
  * {@code model} is a benchmark cache folder holding {@code artifact/} and {@code rows.csv}
  * (written by {@code jarscore bench}).
@@ -66,7 +67,10 @@ public class ScoringBenchmark {
     public void load() throws Exception {
         Path folder = Path.of(model);
         Path jar = folder.resolve("artifact/model.jar");
-        Path pmmlFile = folder.resolve("artifact/model.pmml");
+        Path pmmlFile = folder.resolve("artifact/model.pmml.gz");
+        if (!Files.isRegularFile(pmmlFile)) {
+            pmmlFile = folder.resolve("artifact/model.pmml"); // a format 1 artifact
+        }
         try (Model schema = Model.loadPmml(pmmlFile)) {
             rows = RowsCsv.read(folder.resolve("rows.csv"), schema.inputFields());
         }
@@ -167,7 +171,7 @@ public class ScoringBenchmark {
     }
 
     private static PMML unmarshal(Path pmmlFile) throws Exception {
-        try (InputStream in = Files.newInputStream(pmmlFile)) {
+        try (InputStream in = io.jarscore.runtime.PmmlLimits.open(pmmlFile)) {
             return PMMLUtil.unmarshal(in);
         }
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +25,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -81,13 +84,25 @@ class ArtifactChecksTest {
 
     // the files ----------------------------------------------------------------------------------
 
+    private static String readPmml(Path dir) throws IOException {
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(dir.resolve(Artifact.PMML_GZ)))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static void writePmml(Path dir, String pmml) throws IOException {
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(dir.resolve(Artifact.PMML_GZ)))) {
+            out.write(pmml.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
     /** One split threshold of the decision tree moves: the PMML differs, the JAR is untouched. */
     private static void tamperPmml(Path dir) throws IOException {
-        String pmml = Files.readString(dir.resolve(Artifact.PMML));
+        String pmml = readPmml(dir);
         int predicate = pmml.indexOf("<SimplePredicate");
         int value = pmml.indexOf("value=\"", predicate) + "value=\"".length();
         assertTrue(predicate >= 0 && value > predicate, "a SimplePredicate with a value in the tree");
-        Files.writeString(dir.resolve(Artifact.PMML), pmml.substring(0, value) + "1" + pmml.substring(value));
+        writePmml(dir, pmml.substring(0, value) + "1" + pmml.substring(value));
     }
 
     @Test
@@ -95,21 +110,18 @@ class ArtifactChecksTest {
         Path copy = loneCopy(1);
         tamperPmml(copy);
         ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(e.getMessage().contains(copy.resolve(Artifact.PMML) + " does not match its manifest ("), e.getMessage());
+        assertTrue(e.getMessage().contains(copy.resolve(Artifact.PMML_GZ) + " does not match its manifest ("), e.getMessage());
         assertTrue(e.getMessage().contains(" bytes, manifest says "), e.getMessage());
     }
 
     @Test
     void aPmmlOfTheSameSizeButOtherBytesIsRefusedBySha256() throws Exception {
         Path copy = loneCopy(1);
-        String pmml = Files.readString(copy.resolve(Artifact.PMML));
-        int digit = pmml.indexOf("value=\"", pmml.indexOf("<SimplePredicate")) + "value=\"".length();
-        char old = pmml.charAt(digit);
-        assertTrue(Character.isDigit(old), pmml.substring(digit, digit + 10));
-        Files.writeString(copy.resolve(Artifact.PMML),
-            pmml.substring(0, digit) + (char) (old == '9' ? '1' : old + 1) + pmml.substring(digit + 1));
+        byte[] packed = Files.readAllBytes(copy.resolve(Artifact.PMML_GZ));
+        packed[4] ^= 1; // the gzip header's modification time: the same PMML, other bytes
+        Files.write(copy.resolve(Artifact.PMML_GZ), packed);
         ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(e.getMessage().contains("model.pmml does not match its manifest (sha256 "), e.getMessage());
+        assertTrue(e.getMessage().contains("model.pmml.gz does not match its manifest (sha256 "), e.getMessage());
     }
 
     @Test
@@ -122,24 +134,24 @@ class ArtifactChecksTest {
         assertEquals(1, errors.size());
         VersionLoadException e = assertInstanceOf(VersionLoadException.class, errors.get(0));
         assertEquals(2, e.version());
-        assertTrue(e.getMessage().contains("model.pmml does not match its manifest"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.pmml.gz does not match its manifest"), e.getMessage());
     }
 
     @Test
     void aFileTheManifestListsMustBeThere() throws Exception {
         Path copy = loneCopy(1);
-        Files.delete(copy.resolve(Artifact.PMML));
+        Files.delete(copy.resolve(Artifact.PMML_GZ));
         ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(e.getMessage().contains("model.pmml is missing; the artifact is incomplete"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.pmml.gz is missing; the artifact is incomplete"), e.getMessage());
     }
 
     @Test
     void aListedFileMustBeARegularFile() throws Exception {
         Path copy = loneCopy(1);
-        Files.delete(copy.resolve(Artifact.PMML));
-        Files.createDirectory(copy.resolve(Artifact.PMML));
+        Files.delete(copy.resolve(Artifact.PMML_GZ));
+        Files.createDirectory(copy.resolve(Artifact.PMML_GZ));
         ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(e.getMessage().contains("model.pmml is not a regular file"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.pmml.gz is not a regular file"), e.getMessage());
     }
 
     @ParameterizedTest
@@ -155,47 +167,44 @@ class ArtifactChecksTest {
     @Test
     void bothModelFilesMustBeListedEachWithASha256AndASize() throws Exception {
         Path copy = loneCopy(1);
-        TestRepository.rewriteManifest(copy, manifest -> files(manifest).remove(Artifact.PMML));
+        TestRepository.rewriteManifest(copy, manifest -> files(manifest).remove(Artifact.PMML_GZ));
         ArtifactException unlisted = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(unlisted.getMessage().contains("'files' does not list model.pmml"), unlisted.getMessage());
+        assertTrue(unlisted.getMessage().contains("'files' does not list model.pmml.gz"), unlisted.getMessage());
 
-        TestRepository.rewriteManifest(copy, manifest -> files(manifest).put(Artifact.PMML,
+        TestRepository.rewriteManifest(copy, manifest -> files(manifest).put(Artifact.PMML_GZ,
             Map.of("sha256", "0".repeat(64))));
         ArtifactException noSize = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(noSize.getMessage().contains("the entry of model.pmml needs a 'sha256' string and a 'bytes' integer"),
+        assertTrue(noSize.getMessage().contains("the entry of model.pmml.gz needs a 'sha256' string and a 'bytes' integer"),
             noSize.getMessage());
 
-        TestRepository.rewriteManifest(copy, manifest -> files(manifest).put(Artifact.PMML,
+        TestRepository.rewriteManifest(copy, manifest -> files(manifest).put(Artifact.PMML_GZ,
             Map.of("sha256", "0".repeat(64), "bytes", "12")));
         assertThrows(ArtifactException.class, () -> Models.load(copy));
-        TestRepository.rewriteManifest(copy, manifest -> manifest.put("format", 2));
-        ArtifactException gz = assertThrows(ArtifactException.class, () -> Models.load(copy));
-        assertTrue(gz.getMessage().contains("'files' does not list model.pmml.gz"), gz.getMessage());
+        TestRepository.rewriteManifest(copy, manifest -> manifest.put("format", 1));
+        ArtifactException plain = assertThrows(ArtifactException.class, () -> Models.load(copy));
+        assertTrue(plain.getMessage().endsWith("'files' does not list model.pmml"), plain.getMessage());
         TestRepository.rewriteManifest(copy, manifest -> manifest.put("format", 3));
         ArtifactException format = assertThrows(ArtifactException.class, () -> Models.load(copy));
         assertTrue(format.getMessage().contains("unsupported manifest (expected format 1 or 2, got 3)"), format.getMessage());
     }
 
-    @Test
-    void aFormat2ArtifactReadsItsCompressedPmml() throws Exception {
-        Path copy = loneCopy(3); // a random forest: its kernel has a table of trees
-        Path plain = copy.resolve(Artifact.PMML);
-        Path packed = copy.resolve(Artifact.PMML_GZ);
-        try (OutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(packed))) {
-            Files.copy(plain, out);
+    /**
+     * Moves every recorded verification output by 1e-10 relative: within the 1e-9 the whole model is
+     * held to, beyond the 1e-12 the kernel is, like a format 1 output of the transpiled classes an ulp
+     * from the kernel's float32 sum.
+     */
+    @SuppressWarnings("unchecked")
+    private static void nudgeRecordedOutputs(Map<String, Object> manifest) {
+        for (Object output : (List<Object>) ((Map<String, Object>) manifest.get("verification")).get("outputs")) {
+            ((Map<String, Object>) output).replaceAll((field, value) ->
+                value instanceof Number n ? n.doubleValue() * (1 + 1e-10) : value);
         }
-        Files.delete(plain);
-        TestRepository.rewriteManifest(copy, manifest -> {
-            manifest.put("format", 2);
-            files(manifest).remove(Artifact.PMML);
-            try {
-                files(manifest).put(Artifact.PMML_GZ, TestRepository.fileEntry(packed));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        Artifact artifact = Artifact.read(copy);
-        try (io.jarscore.runtime.Model model = artifact.load()) {
+    }
+
+    @Test
+    void aFormat2ArtifactChecksItsKernelAgainstTheRecordedOutputs() throws Exception {
+        Path copy = loneCopy(3); // a random forest: its kernel has a table of trees
+        try (io.jarscore.runtime.Model model = Artifact.read(copy).load()) {
             assertEquals("active", model.kernelStatus(), "verified against the recorded outputs");
             List<Map<String, Object>> expected = TestRepository.expectedOutputs(3);
             List<Map<String, Object>> rows = TestRepository.irisRows();
@@ -203,8 +212,38 @@ class ArtifactChecksTest {
                 assertEquals(expected.get(r), model.score(rows.get(r)), "row " + r);
             }
         }
-        try (io.jarscore.runtime.Model interpreted = io.jarscore.runtime.Model.loadPmml(packed)) {
+        try (io.jarscore.runtime.Model interpreted = io.jarscore.runtime.Model.loadPmml(copy.resolve(Artifact.PMML_GZ))) {
             assertEquals(TestRepository.expectedOutputs(3).get(0), interpreted.score(TestRepository.irisRows().get(0)));
+        }
+        TestRepository.rewriteManifest(copy, ArtifactChecksTest::nudgeRecordedOutputs);
+        try (ScoringModel model = Models.load(copy)) {
+            assertTrue(model.kernelStatus().startsWith("refused: "), model.kernelStatus());
+        }
+    }
+
+    @Test
+    void aFormat1ArtifactWithAPlainPmmlStillLoadsAndChecksItsKernelAgainstJpmml() throws Exception {
+        Path copy = loneCopy(3);
+        Path plain = copy.resolve(Artifact.PMML);
+        Files.writeString(plain, readPmml(copy));
+        Files.delete(copy.resolve(Artifact.PMML_GZ));
+        TestRepository.rewriteManifest(copy, manifest -> {
+            manifest.put("format", 1);
+            files(manifest).remove(Artifact.PMML_GZ);
+            try {
+                files(manifest).put(Artifact.PMML, TestRepository.fileEntry(plain));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            nudgeRecordedOutputs(manifest);
+        });
+        try (ScoringModel model = Models.load(copy)) {
+            assertEquals("active", model.kernelStatus(), "verified against JPMML interpreting model.pmml");
+            List<Map<String, Object>> expected = TestRepository.expectedOutputs(3);
+            List<Map<String, Object>> rows = TestRepository.irisRows();
+            for (int r = 0; r < rows.size(); r++) {
+                assertEquals(expected.get(r), model.score(rows.get(r)), "row " + r);
+            }
         }
     }
 
@@ -277,9 +316,9 @@ class ArtifactChecksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {
-        "manifest.json,model.jar,model.pmml", // manifest first (cp, rsync), the pmml last in chunks
-        "model.jar,model.pmml,manifest.json", // jar first
-        "model.pmml,manifest.json,model.jar", // pmml first
+        "manifest.json,model.jar,model.pmml.gz", // manifest first (cp, rsync), the pmml last in chunks
+        "model.jar,model.pmml.gz,manifest.json", // jar first
+        "model.pmml.gz,manifest.json,model.jar", // pmml first
     })
     void aVersionCopiedInAnyOrderServesWithinTwoPollsOfTheCopyFinishing(String order) throws Exception {
         TestRepository.publish(root, 1);
@@ -385,12 +424,12 @@ class ArtifactChecksTest {
     @Test
     void everyFileOfTheFolderCountsForARetry() throws Exception {
         Path v2 = TestRepository.publish(root, 2);
-        byte[] pmml = Files.readAllBytes(v2.resolve(Artifact.PMML));
-        Files.write(v2.resolve(Artifact.PMML), new byte[0]); // refused: 0 bytes
+        byte[] pmml = Files.readAllBytes(v2.resolve(Artifact.PMML_GZ));
+        Files.write(v2.resolve(Artifact.PMML_GZ), new byte[0]); // refused: 0 bytes
         registry.poll();
         assertEquals(versions(), served());
         assertEquals(1, errors.size());
-        Files.write(v2.resolve(Artifact.PMML), pmml); // only the pmml changes
+        Files.write(v2.resolve(Artifact.PMML_GZ), pmml); // only the pmml changes
         registry.poll();
         assertEquals(versions(2), served());
 
@@ -426,7 +465,7 @@ class ArtifactChecksTest {
         String after = ModelRegistry.fingerprint(v1);
         assertNotEquals(before, after);
         assertTrue(after.contains("model.jar:" + Files.size(jar) + "@1700000000000001000"), after);
-        assertTrue(after.contains("manifest.json:") && after.contains("model.pmml:"), after);
+        assertTrue(after.contains("manifest.json:") && after.contains("model.pmml.gz:"), after);
         assertNotNull(ModelRegistry.fingerprint(root.resolve("nothing")));
     }
 

@@ -126,7 +126,7 @@ class ModelRegistryTest {
             // A copy that wrote the manifest and the PMML first and has half of the JAR so far.
             Path copy = Files.createDirectories(root.resolve(TestRepository.NAME).resolve("2"));
             TestRepository.writeManifest(copy, TestRepository.manifest(2));
-            Files.copy(TestRepository.transpiled(2).resolve(Artifact.PMML), copy.resolve(Artifact.PMML));
+            Files.copy(TestRepository.transpiled(2).resolve(Artifact.PMML_GZ), copy.resolve(Artifact.PMML_GZ));
             byte[] jar = Files.readAllBytes(TestRepository.transpiled(2).resolve(Artifact.JAR));
             Files.write(copy.resolve(Artifact.JAR), java.util.Arrays.copyOf(jar, jar.length / 2));
 
@@ -162,10 +162,10 @@ class ModelRegistryTest {
             // Garbage whose size and checksum the manifest agrees with: passes the integrity check, fails to load.
             Path garbage = Files.createDirectories(root.resolve(TestRepository.NAME).resolve(".staging"));
             Files.write(garbage.resolve(Artifact.JAR), "not a zip file".getBytes());
-            Files.copy(TestRepository.transpiled(2).resolve(Artifact.PMML), garbage.resolve(Artifact.PMML));
+            Files.copy(TestRepository.transpiled(2).resolve(Artifact.PMML_GZ), garbage.resolve(Artifact.PMML_GZ));
             Map<String, Object> manifest = TestRepository.manifest(2);
             manifest.put("files", Map.of(Artifact.JAR, TestRepository.fileEntry(garbage.resolve(Artifact.JAR)),
-                Artifact.PMML, TestRepository.fileEntry(garbage.resolve(Artifact.PMML))));
+                Artifact.PMML_GZ, TestRepository.fileEntry(garbage.resolve(Artifact.PMML_GZ))));
             TestRepository.writeManifest(garbage, manifest);
             Files.move(garbage, root.resolve(TestRepository.NAME).resolve("2"));
 

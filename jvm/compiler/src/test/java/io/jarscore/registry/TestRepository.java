@@ -3,6 +3,7 @@ package io.jarscore.registry;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,9 +26,10 @@ import io.jarscore.transpile.TranspileCommand;
 /**
  * Model repositories for the registry tests, built from two real Iris models of the JPMML conformance
  * corpus (system property {@code jarscore.conformanceDir}): version 1 is a decision tree, version 2 a
- * logistic regression. Same inputs and output fields, different probabilities. The manifests list
- * model.jar and model.pmml with their sha256 and size, and verification rows recorded by
- * JPMML-Evaluator's interpreter, as the converter writes them.
+ * logistic regression. Same inputs and output fields, different probabilities. The manifests are of
+ * format 2 and list model.jar and model.pmml.gz with their sha256 and size, and verification rows
+ * with the outputs of JPMML-Evaluator's interpreter (which a converted kernel reproduces), as the
+ * converter writes them.
  */
 public final class TestRepository {
 
@@ -69,7 +72,10 @@ public final class TestRepository {
         return irisRows;
     }
 
-    /** The version's model.jar + model.pmml, transpiled once per test run. */
+    /**
+     * The version's model.jar, its PMML as model.pmml and as model.pmml.gz (what an artifact of format 2
+     * holds), transpiled once per test run.
+     */
     public static synchronized Path transpiled(int version) throws Exception {
         Path dir = TRANSPILED.get(version);
         if (dir == null) {
@@ -77,6 +83,9 @@ public final class TestRepository {
             Path pmml = corpus().resolve("pmml/" + CASES.get(version) + ".pmml");
             TranspileCommand.transpile(pmml, dir.resolve(Artifact.JAR), "jarscore.models.iris_m" + version, null);
             Files.copy(pmml, dir.resolve(Artifact.PMML));
+            try (OutputStream packed = new GZIPOutputStream(Files.newOutputStream(dir.resolve(Artifact.PMML_GZ)))) {
+                Files.copy(pmml, packed);
+            }
             Path toDelete = dir;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(toDelete)));
             TRANSPILED.put(version, dir);
@@ -111,7 +120,7 @@ public final class TestRepository {
 
     public static void writeFiles(Path dir, int version, Map<String, Object> manifest) throws Exception {
         Files.copy(transpiled(version).resolve(Artifact.JAR), dir.resolve(Artifact.JAR), StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(transpiled(version).resolve(Artifact.PMML), dir.resolve(Artifact.PMML), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(transpiled(version).resolve(Artifact.PMML_GZ), dir.resolve(Artifact.PMML_GZ), StandardCopyOption.REPLACE_EXISTING);
         writeManifest(dir, manifest);
     }
 
@@ -157,12 +166,12 @@ public final class TestRepository {
             }
         }
         Map<String, Object> manifest = new LinkedHashMap<>();
-        manifest.put("format", 1);
+        manifest.put("format", Artifact.FORMAT);
         manifest.put("name", NAME);
         manifest.put("version", version);
         Map<String, Object> files = new LinkedHashMap<>();
         files.put(Artifact.JAR, fileEntry(jar));
-        files.put(Artifact.PMML, fileEntry(transpiled(version).resolve(Artifact.PMML)));
+        files.put(Artifact.PMML_GZ, fileEntry(transpiled(version).resolve(Artifact.PMML_GZ)));
         manifest.put("files", files);
         manifest.put("verification", Map.of("rows", rows, "outputs", outputs));
         return manifest;

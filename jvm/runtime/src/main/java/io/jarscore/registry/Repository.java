@@ -12,7 +12,7 @@ import java.util.TreeMap;
 
 /**
  * A model repository on disk: {@code ROOT/<name>/<version>/} with {@code manifest.json},
- * {@code model.jar} and {@code model.pmml}. Names starting with '.' (the converter's staging
+ * {@code model.jar} and {@code model.pmml.gz} ({@code model.pmml} in format 1). Names starting with '.' (the converter's staging
  * directories) and version directories that are not positive integers are ignored.
  */
 public final class Repository {

@@ -314,7 +314,7 @@ public final class Model implements AutoCloseable {
 
     /**
      * Scores the rows (columns as for {@link #scoreColumns}) through the kernel and through JPMML
-     * (interpreting the artifact's model.pmml when it sits beside the JAR, else the transpiled classes);
+     * (interpreting the artifact's PMML when it sits beside the JAR, else the transpiled classes);
      * activates the kernel when every output agrees (labels equal, numbers within 1e-12 relative),
      * refuses it for good otherwise. Returns the new status.
      */

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  *
  * <pre>ScoreCsvCommand ARTIFACT_DIR_OR_JAR INPUT.csv [--limit N]</pre>
  *
- * A directory means its {@code model.jar}; a {@code .pmml} file is interpreted by JPMML-Evaluator;
+ * A directory means its {@code model.jar}; a {@code .pmml} or {@code .pmml.gz} file is interpreted by JPMML-Evaluator;
  * any other path is loaded as a transpiled JAR. The CSV has a header row; columns that are not input
  * fields are ignored; an empty cell or {@code N/A} is a missing value. Errors go to stderr as one line
  * starting with {@code "jarscore score-csv: "}. Exit codes: 0 success, 1 failure, 2 bad usage or
@@ -119,12 +119,13 @@ public final class ScoreCsvCommand {
         throw new InputException("--limit must be a whole number >= 0, got '" + value + "'", 2);
     }
 
-    /** A directory means DIR/model.jar, a .pmml file is interpreted, anything else is a transpiled JAR. */
+    /** A directory means DIR/model.jar, a .pmml or .pmml.gz file is interpreted, anything else is a transpiled JAR. */
     static Model loadModel(Path artifact) {
         if (Files.isDirectory(artifact)) {
             return Model.loadJar(artifact.resolve("model.jar"));
         }
-        if (artifact.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".pmml")) {
+        String name = artifact.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".pmml") || name.endsWith(".pmml.gz")) {
             return Model.loadPmml(artifact);
         }
         return Model.loadJar(artifact);

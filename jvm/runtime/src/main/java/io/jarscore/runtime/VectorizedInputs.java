@@ -16,7 +16,7 @@ import javax.xml.stream.XMLStreamReader;
 /**
  * JPMML-Transpiler folds input fields named {@code x_0, x_1, ...} into one list-valued field {@code x}.
  * Callers keep sending the fields the PMML declares; this maps each folded field back to its elements,
- * read from the DataDictionary of the artifact's model.pmml.
+ * read from the DataDictionary of the artifact's PMML (model.pmml.gz, or model.pmml in format 1).
  */
 final class VectorizedInputs {
 
