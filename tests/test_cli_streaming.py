@@ -228,7 +228,7 @@ def test_main_called_in_process_leaves_the_callers_logging_alone(tmp_path, capsy
 
 def test_convert_shows_elapsed_time_and_a_heartbeat_with_verbose(small_model, tmp_path):
     beat = "import jarscore._progress as progress\nprogress.HEARTBEAT_EVERY = 0.2"
-    done = run("--verbose", "convert", str(small_model.artifact / "model.pmml"), "--out", str(tmp_path / "art"),
+    done = run("--verbose", "convert", str(small_model.artifact / "model.pmml.gz"), "--out", str(tmp_path / "art"),
                "--name", "churn", patch=beat)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()

@@ -5,6 +5,8 @@ tests/data/signing (regenerate.py) are the ones JUnit's SignedArtifactTest reads
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -91,28 +93,66 @@ def test_keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites(t
     assert "already exists; keygen never overwrites a key" in again.stderr
 
 
-def test_convert_signs_and_score_checks_the_signature(tmp_path):
-    private, public, key_id = generate_key_pair(tmp_path / "keys")
+@pytest.fixture(scope="module")
+def converted_signed(tmp_path_factory):
+    """The format 1 fixture's PMML converted now by ``jarscore convert --sign``: a signed format 2
+    artifact (model.pmml.gz), its key pair and the convert run."""
+    folder = tmp_path_factory.mktemp("converted")
+    private, public, key_id = generate_key_pair(folder / "keys")
     pmml = SIGNING / "repo" / "iris" / "1" / "model.pmml"
-    converted = jarscore("convert", str(pmml), "--out", str(tmp_path / "art"), "--sign", str(private))
+    converted = jarscore("convert", str(pmml), "--out", str(folder / "art"), "--sign", str(private))
     assert converted.returncode == 0, converted.stderr
+    return folder / "art", public, key_id, converted
+
+
+def test_convert_signs_and_score_checks_the_signature(converted_signed, tmp_path):
+    artifact, public, key_id, converted = converted_signed
     assert f"signed with key {key_id}" in converted.stderr
-    assert json.loads((tmp_path / "art" / "signature.json").read_text())["key_id"] == key_id
+    assert json.loads((artifact / "signature.json").read_text())["key_id"] == key_id
+    assert json.loads((artifact / "manifest.json").read_text())["format"] == 2
 
     rows = tmp_path / "rows.csv"
     rows.write_text("Sepal.Length,Petal.Length,Petal.Width\n6.3,4.9,1.8\n")
-    scored = jarscore("score", str(tmp_path / "art"), "--input", str(rows), "--output", str(tmp_path / "out.csv"),
+    scored = jarscore("score", str(artifact), "--input", str(rows), "--output", str(tmp_path / "out.csv"),
                       "--trusted-key", str(public))
     assert scored.returncode == 0, scored.stderr
-    refused = jarscore("score", str(tmp_path / "art"), "--input", str(rows), "--output", str(tmp_path / "no.csv"),
+    refused = jarscore("score", str(artifact), "--input", str(rows), "--output", str(tmp_path / "no.csv"),
                        "--trusted-key", str(OTHER_PUB))
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "which is not one of the trusted keys" in refused.stderr and not (tmp_path / "no.csv").exists()
 
+    pmml = SIGNING / "repo" / "iris" / "1" / "model.pmml"
     not_a_private_key = jarscore("convert", str(pmml), "--out", str(tmp_path / "x"), "--sign", str(public))
     assert not_a_private_key.returncode == 1, not_a_private_key.stderr
     assert f"signing key {public} is not an unencrypted PEM private key" in not_a_private_key.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_signature_covers_model_pmml_gz_in_python_and_java(converted_signed, tmp_path):
+    """The format 2 form of the shared case "model.pmml changed and its hash fixed up": one split of
+    model.pmml.gz moves and the manifest is fixed up to match; both languages refuse it with the key,
+    and load it without (sizes and sha256 are all that is checked then)."""
+    signed, public, _, _ = converted_signed
+    artifact = shutil.copytree(signed, tmp_path / "iris")
+    packed = artifact / "model.pmml.gz"
+    pmml = gzip.decompress(packed.read_bytes()).decode()
+    changed = pmml.replace('value="1.75"', 'value="1.85"', 1)
+    assert changed != pmml, "the threshold to change is not in the PMML"
+    packed.write_bytes(gzip.compress(changed.encode()))
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    manifest["files"]["model.pmml.gz"] = {"sha256": hashlib.sha256(packed.read_bytes()).hexdigest(),
+                                          "bytes": packed.stat().st_size}
+    (artifact / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+    with pytest.raises(SignatureError, match=r"does not match manifest\.json"):
+        Scorer.load(artifact, trusted_keys=[public])
+    Models, TrustedKeys = jvm.jclass("io.jarscore.Models"), jvm.jclass("io.jarscore.registry.TrustedKeys")
+    Path_ = jvm.jclass("java.nio.file.Path")
+    trusted = TrustedKeys.of(jvm.jclass("java.util.List").of(Path_.of(str(public), [])))
+    with pytest.raises(Exception, match=r"ArtifactSignatureException.*does not match manifest\.json"):
+        Models.load(Path_.of(str(artifact), []), trusted)
+    with Scorer.load(artifact, trusted_keys=[]) as scorer:
+        assert list(scorer.predict(pd.DataFrame(IRIS_ROWS))) == ["virginica", "setosa"]
 
 
 def test_sign_refuses_an_artifact_whose_files_do_not_match_its_manifest(tmp_path):

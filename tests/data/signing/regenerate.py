@@ -1,15 +1,19 @@
 """Regenerates the signing fixtures shared by pytest (tests/test_signing.py) and JUnit
 (io.jarscore.registry.SignedArtifactTest, io.jarscore.kafka.AppConfigTest): a test key pair, a
 second public key that is not trusted, a tiny signed artifact, tampered copies of it, and
-cases.json, what a loader must do with each.
+cases.json, what a loader must do with each. The artifact is kept in format 1 (a plain model.pmml,
+as jarscore wrote before format 2): format 1 must keep loading, signed or not, and the format 2
+artifacts convert writes are signed and tampered with in tests/test_signing.py itself.
 
-    .venv/bin/python tests/data/signing/regenerate.py     (from the repository's root)
+    .venv/bin/python tests/data/signing/regenerate.py [DIR]   (from the repository's root; DIR
+                                                              defaults to tests/data/signing)
 
-Everything here is made anew on each run (new keys, new signatures): never edit it by hand."""
+Everything there is made anew on each run (new keys, new signatures): never edit it by hand."""
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import os
@@ -43,23 +47,25 @@ PMML = Path("tests/data/jpmml-conformance/pmml/DecisionTreeIris.pmml")   # relat
 ROWS = Path("tests/data/jpmml-conformance/csv/Iris.csv")
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    here = Path(argv[0]).resolve() if argv else HERE
     os.chdir(ROOT)
     from jarscore import convert
-    from jarscore.scorer.signing import generate_key_pair
+    from jarscore.scorer.signing import generate_key_pair, load_private_key, sign_manifest
 
     for stale in ("keys", "repo", "tampered"):
-        shutil.rmtree(HERE / stale, ignore_errors=True)
-    generate_key_pair(HERE / "keys", "test")
-    other_key, _, _ = generate_key_pair(HERE / "keys", "other")
+        shutil.rmtree(here / stale, ignore_errors=True)
+    generate_key_pair(here / "keys", "test")
+    other_key, _, _ = generate_key_pair(here / "keys", "other")
     other_key.unlink()   # only its public half is used: a key nobody signed these artifacts with
 
-    signed = HERE / "repo" / "iris" / "1"
+    signed = here / "repo" / "iris" / "1"
     sample = pd.read_csv(ROWS).drop(columns=["Species"]).iloc[::5]
-    convert(PMML, signed, sample=sample, name="iris", version=1,
-            sign_key=HERE / "keys" / "test.key", log=print).close()
+    convert(PMML, signed, sample=sample, name="iris", version=1, log=print).close()
+    _as_format_1(signed)
+    sign_manifest(signed, load_private_key(here / "keys" / "test.key"))
 
-    tampered = HERE / "tampered"
+    tampered = here / "tampered"
     unsigned = _copy(signed, tampered / "unsigned")
     (unsigned / "signature.json").unlink()
 
@@ -92,9 +98,22 @@ def main() -> int:
     del entry["key_id"]
     (malformed / "signature.json").write_text(json.dumps(entry, indent=2) + "\n")
     keys = {"test": "keys/test.pub", "other": "keys/other.pub"}
-    (HERE / "cases.json").write_text(json.dumps({"keys": keys, "cases": CASES}, indent=2) + "\n")
-    print(f"wrote {HERE}")
+    (here / "cases.json").write_text(json.dumps({"keys": keys, "cases": CASES}, indent=2) + "\n")
+    print(f"wrote {here}")
     return 0
+
+
+def _as_format_1(artifact: Path) -> None:
+    """The artifact as format 1 holds it: model.pmml plain, and the manifest saying format 1."""
+    packed, plain = artifact / "model.pmml.gz", artifact / "model.pmml"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    packed.unlink()
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    manifest["format"] = 1
+    del manifest["files"]["model.pmml.gz"]
+    manifest["files"]["model.pmml"] = {"sha256": hashlib.sha256(plain.read_bytes()).hexdigest(),
+                                       "bytes": plain.stat().st_size}
+    (artifact / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def _copy(source: Path, target: Path) -> Path:
@@ -103,4 +122,4 @@ def _copy(source: Path, target: Path) -> Path:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
