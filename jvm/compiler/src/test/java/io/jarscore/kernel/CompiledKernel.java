@@ -5,19 +5,19 @@ import java.io.InputStream;
 import java.util.Map;
 
 /** A class loader over a kernel compiled in memory: its classes and its resources (forest tables). */
-final class CompiledKernel extends ClassLoader {
+public final class CompiledKernel extends ClassLoader {
 
     private final Map<String, byte[]> classes;
     private final Map<String, byte[]> resources;
 
-    CompiledKernel(KernelCompiler.Result result, Map<String, byte[]> classes) {
+    public CompiledKernel(KernelCompiler.Result result, Map<String, byte[]> classes) {
         super(CompiledKernel.class.getClassLoader());
         this.classes = classes;
         this.resources = result.resources();
     }
 
     /** A new instance of the kernel's main class. */
-    Kernel load(String className) throws ReflectiveOperationException {
+    public Kernel load(String className) throws ReflectiveOperationException {
         return (Kernel) loadClass(className).getDeclaredConstructor().newInstance();
     }
 

@@ -3,15 +3,14 @@ package io.jarscore.runtime;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
-import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
 import io.jarscore.kernel.BlockKernel;
+import io.jarscore.kernel.CompiledKernel;
 import io.jarscore.kernel.Kernel;
 import io.jarscore.kernel.KernelCompiler;
 import io.jarscore.kernel.SourceCompiler;
@@ -86,23 +85,6 @@ class KernelBlocksTest {
 
     /** The kernel's classes and tables, loaded in a class loader of their own. */
     private static Kernel load(KernelCompiler.Result result) throws Exception {
-        Map<String, byte[]> classes = SourceCompiler.compile(result.sources());
-        ClassLoader loader = new ClassLoader(KernelBlocksTest.class.getClassLoader()) {
-            @Override
-            protected Class<?> findClass(String className) throws ClassNotFoundException {
-                byte[] bytes = classes.get(className.replace('.', '/') + ".class");
-                if (bytes == null) {
-                    throw new ClassNotFoundException(className);
-                }
-                return defineClass(className, bytes, 0, bytes.length);
-            }
-
-            @Override
-            public InputStream getResourceAsStream(String resource) {
-                byte[] bytes = result.resources().get(resource);
-                return bytes != null ? new ByteArrayInputStream(bytes) : super.getResourceAsStream(resource);
-            }
-        };
-        return (Kernel) loader.loadClass(result.className()).getDeclaredConstructor().newInstance();
+        return new CompiledKernel(result, SourceCompiler.compile(result.sources())).load(result.className());
     }
 }
