@@ -1,57 +1,19 @@
-"""Every Python scoring engine behind one small interface, so each is timed the same way.
-
-``setup`` (loading the model) is timed apart from scoring. A row arrives as a mapping (field ->
-value, NaN for missing) or as a 1-D array in the model's input order; a batch arrives as whatever
-``batch_input`` made of a DataFrame, outside the timed region. An engine that cannot score one of
-these shapes raises :class:`NotApplicable` with the reason, and the report prints that reason."""
+"""The engines the suite has always had (jarscore's Scorer in its modes, the native libraries, the other
+PMML runtimes) behind the interface of ``benchmarks.interface``; the peers are in ``benchmarks.peers``.
+``ENGINES`` lists them all."""
 
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.interface import Engine, NotApplicable
+from benchmarks.peers import PEERS
 from benchmarks.suite import BuiltModel
-
-
-class NotApplicable(Exception):
-    """This engine does not score this input shape or model; the message says why."""
-
-
-class Engine:
-    name = "?"
-    kind = "?"            # jarscore | native | pmml-runtime
-    families: tuple[str, ...] = ("lightgbm", "xgboost", "sklearn")
-
-    def check(self, model: BuiltModel) -> None:
-        """Raises NotApplicable when this engine cannot run ``model`` at all."""
-        if model.spec.family not in self.families:
-            raise NotApplicable(f"{self.name} only scores {', '.join(self.families)} models")
-
-    def setup(self, model: BuiltModel) -> None:
-        raise NotImplementedError
-
-    def score_mapping(self, row: dict[str, Any]) -> Any:
-        raise NotImplementedError
-
-    def score_array(self, row: np.ndarray) -> Any:
-        raise NotImplementedError
-
-    def batch_input(self, frame: pd.DataFrame) -> Any:
-        return frame
-
-    def score_batch(self, batch: Any) -> Any:
-        raise NotImplementedError
-
-    def batch_threads(self) -> int:
-        return 1
-
-    def close(self) -> None:
-        pass
 
 
 # jarscore -----------------------------------------------------------------------------------------
@@ -285,6 +247,6 @@ class PyPmmlEngine(Engine):
 ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (
     JarscoreEngine, JarscoreJpmmlEngine, JarscoreRemoteEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine,
     SklearnEngine,
-    JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)}
+    JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)} | PEERS
 
 NATIVE = {"lightgbm": "lightgbm", "xgboost": "xgboost", "sklearn": "sklearn-api"}

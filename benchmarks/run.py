@@ -18,8 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from benchmarks import jvm_side, report
-from benchmarks.engines import ENGINES, NotApplicable
+from benchmarks import cold_start, jvm_side, peers, report
+from benchmarks.engines import ENGINES, NATIVE
+from benchmarks.interface import NotApplicable
 from benchmarks.suite import BuiltModel, build, standard_specs
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,7 +38,10 @@ PLANS = {
 }
 KAFKA_MODEL = "lgbm500"
 PACKAGES = ("jarscore", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "sklearn2pmml",
-            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark")
+            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark", "onnxruntime", "onnx", "onnxmltools",
+            "skl2onnx", "lleaves", "llvmlite", "treelite", "tl2cgen")
+#: Seconds a peer may take to convert or compile one model (gcc on rf200's deep trees is the long one).
+PEER_CONVERT_SECONDS = {"full": 3600, "quick": 300}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,10 +49,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="jarscore bench", description=__doc__)
     parser.add_argument("--models", nargs="+", choices=models, default=models, metavar="MODEL",
                         help=f"models to run (default: all of {', '.join(models)})")
-    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka"],
+    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka", "cold-start"],
                         default=None, metavar="ENGINE",
-                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java; and kafka, the Kafka "
-                             f"Streams app on {KAFKA_MODEL} with a real broker, in full runs)")
+                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java, cold-start (fresh "
+                             f"processes to a first prediction); and kafka, the Kafka Streams app on {KAFKA_MODEL} "
+                             "with a real broker, in full runs)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     if args.max_call_seconds is not None:
         plan["max_call_seconds"] = args.max_call_seconds
-    engines = args.engines or list(ENGINES) + ["java"] + ([] if args.quick else ["kafka"])
+    engines = args.engines or list(ENGINES) + ["java", "cold-start"] + ([] if args.quick else ["kafka"])
     started = time.time()
     results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
                "machine": _machine(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -83,20 +88,38 @@ def main(argv: list[str] | None = None) -> int:
                                    "inputs": len(json.loads((model.artifact / "manifest.json").read_text())["inputs"])}
 
     phases["models"] = time.time() - started
+    peer_names = [e for e in engines if e in peers.PEERS]
+    for name, model in built.items():
+        results["models"][name]["peers"] = {
+            peer: {k: v for k, v in record.items() if k != "traceback"}
+            for peer, record in peers.prepare(peer_names, model, args.quick,
+                                              PEER_CONVERT_SECONDS["quick" if args.quick else "full"], log).items()}
+    phases["peer conversion"] = time.time() - started - sum(phases.values())
+
     python_engines = [e for e in engines if e in ENGINES]
     jobs = [(m, e) for m in built for e in python_engines]
     for index, (model_name, engine_name) in enumerate(jobs, 1):
-        record = _run_python_engine(engine_name, built[model_name], args.quick, plan)
+        record = _run_python_engine(engine_name, built[model_name], results["models"][model_name].get("peers", {}),
+                                    args.quick, plan)
         results["runs"].append(record)
         log(f"bench: [{index}/{len(jobs)}] {model_name} x {engine_name}: {_one_line(record)}")
+    phases["python"] = time.time() - started - sum(phases.values())
 
-    phases["python"] = time.time() - started - phases["models"]
+    if "java" in engines or "cold-start" in engines:
+        _build_jmh(results, log)
     if "java" in engines:
         _run_java(built, args.quick, results, log)
-    phases["java"] = time.time() - started - phases["models"] - phases["python"]
+    phases["java"] = time.time() - started - sum(phases.values())
+    if "cold-start" in engines:
+        ran_ok = {name: [r["engine"] for r in results["runs"] if r["model"] == name and "latency" in r
+                         and r["engine"] in {"jarscore", NATIVE[model.spec.family], *peers.PEERS}]
+                  for name, model in built.items()}
+        with_java = "jmh_build_failed" not in results
+        results["cold_start"] = cold_start.run(built, ran_ok, with_java, args.quick, log)
+        phases["cold start"] = time.time() - started - sum(phases.values())
     if "kafka" in engines:
         results["kafka"] = _run_kafka(built, args.quick, log)
-        phases["kafka"] = time.time() - started - phases["models"] - phases["python"] - phases["java"]
+        phases["kafka"] = time.time() - started - sum(phases.values())
 
     results["seconds"] = time.time() - started
     path = write_results(results, args.out_dir)
@@ -118,15 +141,21 @@ def failures(results: dict) -> list[str]:
     """One line per engine run that failed or timed out (an engine that does not apply is no failure)."""
     failed = [f"{r['engine']} on {r['model']}: {r['failed'].splitlines()[0][:200]}"
               for r in results["runs"] if "failed" in r]
+    failed += [f"cold start of {r['engine']} on {r['model']}: {r['failed'].splitlines()[0][:200]}"
+               for r in results.get("cold_start", []) if "failed" in r]
     kafka = results.get("kafka")
     if isinstance(kafka, dict) and "failed" in kafka:
         failed.append(f"kafka on {kafka.get('model')}: {str(kafka['failed']).splitlines()[0][:200]}")
     return failed
 
 
-def _run_python_engine(engine_name: str, model: BuiltModel, quick: bool, plan: dict) -> dict:
+def _run_python_engine(engine_name: str, model: BuiltModel, peer_builds: dict, quick: bool, plan: dict) -> dict:
     try:
         ENGINES[engine_name]().check(model)
+        if "unavailable" in peer_builds.get(engine_name, {}):
+            raise NotApplicable(peer_builds[engine_name]["unavailable"])
+        if "failed" in peer_builds.get(engine_name, {}):
+            raise NotApplicable(f"its conversion failed: {peer_builds[engine_name]['failed']}")
     except NotApplicable as reason:
         return {"engine": engine_name, "model": model.spec.name, "kind": ENGINES[engine_name].kind,
                 "unavailable": str(reason)}
@@ -161,17 +190,24 @@ def _run_worker(engine_name: str, model: BuiltModel, quick: bool, plan: dict) ->
     return json.loads(out.read_text())
 
 
-def _run_java(built: dict[str, BuiltModel], quick: bool, results: dict, log) -> None:
+def _build_jmh(results: dict, log) -> None:
+    """The JMH project (JMH and the Java cold start both run from it)."""
     try:
         jvm_side.build_jmh(log)
+    except jvm_side.JvmBenchError as exc:
+        results["jmh_build_failed"] = str(exc)
+
+
+def _run_java(built: dict[str, BuiltModel], quick: bool, results: dict, log) -> None:
+    try:
+        if "jmh_build_failed" in results:
+            raise jvm_side.JvmBenchError(results["jmh_build_failed"])
         by_model = jvm_side.run_jmh({name: model.folder for name, model in built.items()}, quick, log)
     except jvm_side.JvmBenchError as exc:
         by_model = {name: {java: {"failed": str(exc)} for java in jvm_side.JAVA_NAMES.values()} for name in built}
     for name, engines in by_model.items():
         for engine, figures in engines.items():
             record = {"engine": engine, "model": name, "kind": "java", **figures}
-            if engine == "jarscore-java" and "failed" not in figures:
-                record.update(jvm_side.java_cold_start(built[name].artifact, built[name].folder / "rows.csv"))
             results["runs"].append(record)
             log(f"bench: {name} x {engine}: {_one_line(record)}")
 
