@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.interface import Engine, NotApplicable
+from benchmarks.interface import BATCH_THREADS, Engine, NotApplicable
 from benchmarks.peers import PEERS
 from benchmarks.suite import BuiltModel
 
@@ -97,7 +97,9 @@ class JarscorePmmlEngine(JarscoreEngine):
 
 # native libraries ---------------------------------------------------------------------------------
 class LightGBMEngine(Engine):
-    """LightGBM's own Booster.predict on the model's text file (all cores, LightGBM's default)."""
+    """LightGBM's own Booster.predict on the model's text file: single rows with ``num_threads=1``
+    (as every engine scores a row on one thread; OpenMP's hand-off costs more than one row),
+    batches on ``BATCH_THREADS``."""
     name = "lightgbm"
     kind = "native"
     families = ("lightgbm",)
@@ -107,37 +109,40 @@ class LightGBMEngine(Engine):
         self.booster = lightgbm.Booster(model_file=str(model.native_path))
 
     def score_mapping(self, row):
-        return self.booster.predict(pd.DataFrame([row]))
+        return self.booster.predict(pd.DataFrame([row]), num_threads=1)
 
     def score_array(self, row):
-        return self.booster.predict(row.reshape(1, -1))
+        return self.booster.predict(row.reshape(1, -1), num_threads=1)
 
     def batch_input(self, frame):
         return frame.to_numpy(dtype=np.float64)
 
     def score_batch(self, batch):
-        return self.booster.predict(batch)
+        return self.booster.predict(batch, num_threads=BATCH_THREADS)
 
     def batch_threads(self):
-        return os.cpu_count() or 1
+        return BATCH_THREADS
 
 
 class XGBoostEngine(Engine):
-    """XGBoost's own Booster.inplace_predict on the model's JSON file (all cores, XGBoost's default)."""
+    """XGBoost's own Booster.inplace_predict on the model's JSON file: a booster with ``nthread=1``
+    for single rows, another with ``BATCH_THREADS`` for batches."""
     name = "xgboost"
     kind = "native"
     families = ("xgboost",)
 
     def setup(self, model):
         import xgboost
-        self.booster = xgboost.Booster()
-        self.booster.load_model(str(model.native_path))
+        self.rows_booster, self.booster = xgboost.Booster(), xgboost.Booster()
+        for booster, threads in ((self.rows_booster, 1), (self.booster, BATCH_THREADS)):
+            booster.load_model(str(model.native_path))
+            booster.set_param({"nthread": threads})
 
     def score_mapping(self, row):
-        return self.booster.inplace_predict(pd.DataFrame([row]))
+        return self.rows_booster.inplace_predict(pd.DataFrame([row]))
 
     def score_array(self, row):
-        return self.booster.inplace_predict(row.reshape(1, -1))
+        return self.rows_booster.inplace_predict(row.reshape(1, -1))
 
     def batch_input(self, frame):
         return frame.to_numpy(dtype=np.float64)
@@ -146,7 +151,7 @@ class XGBoostEngine(Engine):
         return self.booster.inplace_predict(batch)
 
     def batch_threads(self):
-        return os.cpu_count() or 1
+        return BATCH_THREADS
 
 
 class SklearnEngine(Engine):
@@ -181,11 +186,11 @@ class SklearnEngine(Engine):
 
     def score_batch(self, batch):
         if self.forest:
-            self.model.n_jobs = -1
+            self.model.n_jobs = BATCH_THREADS
         return self.model.predict_proba(batch)
 
     def batch_threads(self):
-        return (os.cpu_count() or 1) if self.forest else 1
+        return BATCH_THREADS if self.forest else 1
 
 
 # other PMML runtimes ------------------------------------------------------------------------------
