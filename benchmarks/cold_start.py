@@ -21,7 +21,7 @@ from benchmarks.suite import BuiltModel
 from jarscore.converter.kinds import FLOAT32_TOLERANCE
 
 #: Fresh processes per engine and model.
-RUNS = {"full": 5, "quick": 1}
+RUNS = {"full": 3, "quick": 1}
 
 _HEAD = "import json, sys, time\nimport numpy as np\nargs = json.loads(sys.argv[1])\n"
 _ROW = {False: "X = np.array([args['row']])\n",

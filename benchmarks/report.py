@@ -119,6 +119,10 @@ def _us(value) -> str:
     return f"{value:.2f}" if value < 1 else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _load(values) -> str:
+    return "-" if not values else ", ".join(f"{v:.1f}" for v in values)
+
+
 def _mb(value) -> str:
     return "-" if value is None else f"{value / 2**20:,.0f}"
 
@@ -131,12 +135,17 @@ def render(results: dict, plots: list[Path]) -> str:
         lines += ["**Quick run** (smaller ensembles, short budgets): a smoke test, not figures to quote.", ""]
     lines += [f"Command: `{results['command']}` ({results['seconds']:.0f} s). Machine: {machine['cpu']}, "
               f"{machine['cores']} cores, {machine['os']}, Python {machine['python']}, Java {machine['java']}.",
-              "Packages: " + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()) + ".", "",
-              "Every figure below was measured in this one run, on this machine, each engine in a process of "
-              "its own, one after another. Single-row figures are per call (one row per call, after warm-up, "
-              "rows cycling through 1000 held-out rows): Python engines timed by pytest-benchmark "
-              "(`iterations=1`), Java engines by JMH (SampleTime, 1 thread). Ratios compare medians with the "
-              "native library's own call on the same row shape.", ""]
+              "Packages: " + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()) + ".", ""]
+    if "load_average_start" in machine:
+        lines += [f"Load average (1, 5, 15 min) at the start: {_load(machine['load_average_start'])}; at the end: "
+                  f"{_load(machine.get('load_average_end'))} (other work on this shared machine; {machine['cores']} "
+                  "cores).", ""]
+    lines += ["Every figure below was measured in this one run, on this machine, each engine in a process of "
+              "its own, one after another, after it agreed with the native library on 1 000 held-out rows. "
+              "Single-row figures are per call (one row per call on one thread, after warm-up, rows cycling "
+              "through 1000 held-out rows): Python engines timed by pytest-benchmark (`iterations=1`), Java "
+              "engines by JMH (SampleTime, 1 thread). Ratios compare medians with the native library's own call "
+              "on the same row shape.", ""]
     lines += summary_section(results)
     lines += _targets_section(results)
     lines += _models_table(results)

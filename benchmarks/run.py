@@ -59,6 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
     parser.add_argument("--max-call-seconds", type=float, default=None,
                         help="skip a batch size when one call would take longer than this (default 15, quick 2)")
+    parser.add_argument("--row-rounds-min", type=int, default=None,
+                        help="fewest timed calls per single-row case (default 2000, quick 200); fewer leave the "
+                             "far percentiles unreported but keep slow engines short on a loaded machine")
+    parser.add_argument("--reference-natives-only", action="store_true",
+                        help="run sklearn-api only on scikit-learn models (not on the LightGBM and XGBoost "
+                             "wrappers, whose own libraries are the reference)")
     parser.add_argument("--readme", action="store_true",
                         help="also replace the results table in README.md with this run's (full runs only)")
     return parser.parse_args(argv)
@@ -70,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     if args.max_call_seconds is not None:
         plan["max_call_seconds"] = args.max_call_seconds
+    if args.row_rounds_min is not None:
+        plan["row_rounds_min"] = args.row_rounds_min
+        plan["row_warmup"] = min(plan["row_warmup"], args.row_rounds_min)
     engines = args.engines or list(ENGINES) + ["java", "cold-start"] + ([] if args.quick else ["kafka"])
     started = time.time()
     results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
@@ -96,33 +105,42 @@ def main(argv: list[str] | None = None) -> int:
                                               PEER_CONVERT_SECONDS["quick" if args.quick else "full"], log).items()}
     phases["peer conversion"] = time.time() - started - sum(phases.values())
 
+    # Cold start before the long timing phase, in fresh processes that share nothing with it.
+    if "java" in engines or "cold-start" in engines:
+        _build_jmh(results, log)
+    if "cold-start" in engines:
+        starters = {name: [e for e in ("jarscore", NATIVE[model.spec.family], *peers.PEERS) if e in engines
+                           and "seconds" in results["models"][name]["peers"].get(e, {"seconds": 0})
+                           and model.spec.family in ENGINES[e].families]
+                    for name, model in built.items()}
+        with_java = "jmh_build_failed" not in results
+        results["cold_start"] = cold_start.run(built, starters, with_java, args.quick, log)
+        _save_progress(results, args.out_dir)
+    phases["cold start"] = time.time() - started - sum(phases.values())
+
     python_engines = [e for e in engines if e in ENGINES]
-    jobs = [(m, e) for m in built for e in python_engines]
+    jobs = [(m, e) for m in built for e in python_engines
+            if not (args.reference_natives_only and ENGINES[e].kind == "native" and e != NATIVE[built[m].spec.family]
+                    and built[m].spec.family in ENGINES[e].families)]
     for index, (model_name, engine_name) in enumerate(jobs, 1):
         record = _run_python_engine(engine_name, built[model_name], results["models"][model_name].get("peers", {}),
                                     args.quick, plan)
         results["runs"].append(record)
         log(f"bench: [{index}/{len(jobs)}] {model_name} x {engine_name}: {_one_line(record)}")
+        _save_progress(results, args.out_dir)
     phases["python"] = time.time() - started - sum(phases.values())
 
-    if "java" in engines or "cold-start" in engines:
-        _build_jmh(results, log)
     if "java" in engines:
         _run_java(built, args.quick, results, log)
     phases["java"] = time.time() - started - sum(phases.values())
-    if "cold-start" in engines:
-        ran_ok = {name: [r["engine"] for r in results["runs"] if r["model"] == name and "latency" in r
-                         and r["engine"] in {"jarscore", NATIVE[model.spec.family], *peers.PEERS}]
-                  for name, model in built.items()}
-        with_java = "jmh_build_failed" not in results
-        results["cold_start"] = cold_start.run(built, ran_ok, with_java, args.quick, log)
-        phases["cold start"] = time.time() - started - sum(phases.values())
     if "kafka" in engines:
         results["kafka"] = _run_kafka(built, args.quick, log)
         phases["kafka"] = time.time() - started - sum(phases.values())
 
     results["seconds"] = time.time() - started
+    results["machine"]["load_average_end"] = list(os.getloadavg())
     path = write_results(results, args.out_dir)
+    (args.out_dir / "in-progress.json").unlink(missing_ok=True)
     outputs = report.write(path)
     log(f"bench: wrote {path} and {', '.join(str(p) for p in outputs)} in {results['seconds']:.0f} s")
     if args.readme and not args.quick:
@@ -188,6 +206,13 @@ def _run_worker(engine_name: str, model: BuiltModel, quick: bool, plan: dict) ->
         return {"engine": engine_name, "model": model.spec.name,
                 "failed": f"worker process died (exit {done.returncode}): {tail}"}
     return json.loads(out.read_text())
+
+
+def _save_progress(results: dict, out_dir: Path) -> None:
+    """The figures so far, in case the run is stopped: ``python -m benchmarks.report`` reads this file too."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / "in-progress.json"
+    partial.write_text(json.dumps({**results, "seconds": 0.0, "incomplete": True}, indent=1, allow_nan=False))
 
 
 def _build_jmh(results: dict, log) -> None:
@@ -269,7 +294,9 @@ def _machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
-    return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(),
+    # Other work on a shared machine slows every engine, and spinning thread pools most of all.
+    return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "load_average_start": list(os.getloadavg()),
+            "os": platform.platform(),
             "python": platform.python_version(), "java": jvm.describe_java_version(), "packages": versions}
 
 
