@@ -133,6 +133,8 @@ def render(results: dict, plots: list[Path]) -> str:
     lines = [f"# jarscore benchmark, {results['started'][:10]} on {machine['host']}", ""]
     if results["quick"]:
         lines += ["**Quick run** (smaller ensembles, short budgets): a smoke test, not figures to quote.", ""]
+    if results.get("incomplete"):
+        lines += [f"**Incomplete run**: {results['incomplete']}", ""]
     lines += [f"Command: `{results['command']}` ({results['seconds']:.0f} s). Machine: {machine['cpu']}, "
               f"{machine['cores']} cores, {machine['os']}, Python {machine['python']}, Java {machine['java']}.",
               "Packages: " + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()) + ".", ""]
@@ -529,6 +531,8 @@ def docs_section(results: dict, path: Path) -> str:
     body = [DOCS_START, "", _source_line(results, path, DOCS), ""]
     if results["quick"]:
         body += ["**Quick run** (smaller ensembles, short budgets): a smoke test, not figures to quote.", ""]
+    if results.get("incomplete"):
+        body += [f"**Incomplete run**: {results['incomplete']}", ""]
     for section in (summary_section(results), _targets_section(results), _models_table(results),
                     peers_section(results), cold_start_section(results)):
         body += ["#" + line if line.startswith("#") else line for line in section]   # one level down
