@@ -32,7 +32,7 @@ $(STAMPS)/jvm: $(STAMPS)/deps jvm/install-pypi-jars.sh $(JVM_INPUTS)
 
 $(STAMPS)/python: $(STAMPS)/jvm pyproject.toml setup.py
 	@echo "setup: installing jarscore (editable) into $(VENV)"
-	$(PIP) --no-build-isolation -c constraints.txt -e '.[convert,remote,test,bench]'
+	$(PIP) --no-build-isolation -c constraints.txt -e '.[convert,remote,parquet,test,bench,peers]'
 	@touch $@
 
 demo: setup
@@ -50,7 +50,7 @@ test-python: setup
 dist: setup
 	@mkdir -p dist
 	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
-	cp jvm/kafka-app/target/jarscore-kafka-app.jar dist/
+	cp jvm/kafka-app/target/jarscore-kafka-app.jar jvm/server/target/jarscore-server.jar dist/
 	@ls -l dist
 
 # The full suite (about 45 minutes on 2 cores): results, report and plots in benchmarks/results/,

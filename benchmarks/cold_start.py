@@ -130,14 +130,15 @@ def _measure(command: Callable[[], list[str]], model: BuiltModel, engine: str, r
     return {"median_seconds": statistics.median(seconds), "seconds": seconds, "how": how}
 
 
-def run(built: dict[str, BuiltModel], python_engines: dict[str, list[str]], with_java: bool, quick: bool,
+def run(built: dict[str, BuiltModel], engines: dict[str, list[str]], quick: bool,
         log: Callable[[str], None]) -> list[dict]:
-    """For every model: each engine in ``python_engines[model]`` from Python, and jarscore from Java."""
+    """For every model, each engine in ``engines[model]``: ``jarscore-java`` from Java, the others
+    (those with a snippet) from Python."""
     runs = RUNS["quick" if quick else "full"]
     out = []
     for name, model in built.items():
-        jobs = [(engine, "python") for engine in python_engines.get(name, []) if engine in SNIPPETS]
-        jobs += [("jarscore-java", "java")] if with_java else []
+        jobs = [(engine, "java" if engine == "jarscore-java" else "python") for engine in engines.get(name, [])
+                if engine == "jarscore-java" or engine in SNIPPETS]
         for engine, language in jobs:
             figures = java(model, runs) if language == "java" else python(engine, model, runs)
             record = {"model": name, "engine": engine, "language": language, "runs": runs, **figures}

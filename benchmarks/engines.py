@@ -66,7 +66,7 @@ class JarscoreRemoteEngine(JarscoreEngine):
 
 class JarscoreJpmmlEngine(JarscoreEngine):
     """jarscore's Scorer on the artifact's JAR with the fast kernel turned off: JPMML-Evaluator's
-    Map-based API over the transpiled classes (the path every model had before the kernel)."""
+    Map-based API over the transpiled classes (the path of a model without an active kernel)."""
     name = "jarscore-jpmml"
 
     def setup(self, model):

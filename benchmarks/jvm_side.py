@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from jarscore.scorer import jvm
+from models.kafka_broker import BuildError, kafka_test_classpath, run_checked
 
 ROOT = Path(__file__).resolve().parent.parent
 JMH_PROJECT = ROOT / "benchmarks" / "jvm"
@@ -24,14 +25,7 @@ class JvmBenchError(Exception):
 
 
 def _run(command: list[str], cwd: Path, what: str, timeout: float) -> str:
-    try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise JvmBenchError(f"{what} took longer than {timeout:.0f} s") from None
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise JvmBenchError(f"{what} failed (exit {done.returncode}): {tail}")
-    return done.stdout
+    return run_checked(command, cwd, what, timeout, error=JvmBenchError)
 
 
 def build_jmh(log: Callable[[str], None]) -> None:
@@ -86,26 +80,23 @@ KAFKA_PLAN = {"full": {"throughput_records": 200_000, "latency_records": 20_000,
               "quick": {"throughput_records": 20_000, "latency_records": 2_000, "latency_rate": 1_000}}
 
 
-def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], None]) -> dict:
+def run_kafka(artifact: Path, rows_csv: Path, quick: bool, log: Callable[[str], None], plan: dict | None = None,
+              remote: str | None = None) -> dict:
     """The Kafka Streams app against a real KRaft broker (io.jarscore.kafka.KafkaBench, test scope):
-    records/s through the app and p50/p99 producer-timestamp-to-result latency."""
-    plan = KAFKA_PLAN["quick" if quick else "full"]
+    records/s through the app and p50/p99 producer-timestamp-to-result latency. With ``remote``
+    (host:port of a jarscore serve serving the artifact's model), the app scores through it."""
+    plan = plan or KAFKA_PLAN["quick" if quick else "full"]
+    try:
+        classpath = kafka_test_classpath(log=lambda line: log(f"bench: Kafka app: {line}"))
+    except BuildError as exc:
+        raise JvmBenchError(str(exc)) from None
     jvm_dir = ROOT / "jvm"
-    app_dir = jvm_dir / "kafka-app"
-    log("bench: Kafka app: compiling jvm/kafka-app test classes and resolving its test classpath")
-    classpath_file = app_dir / "target" / "test-classpath.txt"
-    # From jvm/ with -am, so that the reactor compiles what kafka-app's tests use (runtime, compiler and its
-    # test classes) and the classpath names their target/ folders. The relative output file is per module.
-    _run(["mvn", "-q", "-B", "-DskipTests", "-pl", "kafka-app", "-am", "test-compile", "dependency:build-classpath",
-          "-Dmdep.includeScope=test", "-Dmdep.outputFile=target/test-classpath.txt"], jvm_dir,
-         "mvn test-compile in jvm/", 900)
-    classpath = ":".join([str(app_dir / "target" / "test-classes"), str(app_dir / "target" / "classes"),
-                          classpath_file.read_text().strip()])
     log(f"bench: Kafka app: {plan['throughput_records']:,} records flat out, then "
         f"{plan['latency_records']:,} at {plan['latency_rate']:,}/s for latency")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "kafka.json"
         _run([jvm.java_executable(), "-cp", classpath, "io.jarscore.kafka.KafkaBench", str(artifact), str(rows_csv),
-              str(plan["throughput_records"]), str(plan["latency_records"]), str(plan["latency_rate"]), str(out)],
+              str(plan["throughput_records"]), str(plan["latency_records"]), str(plan["latency_rate"]), str(out),
+              *([remote] if remote else [])],
              jvm_dir, "the Kafka benchmark", 1800)
         return json.loads(out.read_text())

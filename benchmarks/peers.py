@@ -33,14 +33,19 @@ ROOT = Path(__file__).resolve().parent.parent
 class PeerEngine(Engine):
     kind = "peer"
     packages: tuple[str, ...] = ()      # distributions whose versions the cached build depends on
+    #: The one model a quick run gives this peer: a smoke run needs each peer's path through the suite
+    #: once (one peer per model family), not its conversion, worker and cold start on every model.
+    quick_model = ""
 
     def convert(self, model: BuiltModel, folder: Path) -> dict[str, float]:
         """Writes the runtime's own form of ``model`` into ``folder``; returns seconds per stage."""
         raise NotImplementedError
 
     def not_in_quick_runs(self, model: BuiltModel) -> str | None:
-        """Why a quick run leaves this model out, when converting it would take minutes."""
-        return None
+        """Why a quick run leaves this model out."""
+        if model.spec.name == self.quick_model:
+            return None
+        return f"not in quick runs, which run {self.name} on {self.quick_model} only"
 
     def folder(self, model: BuiltModel) -> Path:
         return model.folder / "peers" / self.name
@@ -63,6 +68,10 @@ class PeerEngine(Engine):
 
     def check(self, model: BuiltModel) -> None:
         super().check(model)
+        missing = [package for package in self.packages if not _installed(package)]
+        if missing:
+            raise NotApplicable(f"{', '.join(missing)} not installed (the [peers] extra: "
+                                "pip install -c constraints.txt -e '.[peers]')")
         built = self.built(model)
         if built and "failed" in built:
             raise NotApplicable(f"its conversion failed: {built['failed']}")
@@ -76,6 +85,14 @@ class PeerEngine(Engine):
         return self.folder(model)
 
 
+def _installed(package: str) -> bool:
+    try:
+        metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 # ONNX Runtime -------------------------------------------------------------------------------------
 class OnnxRuntimeEngine(PeerEngine):
     """ONNX Runtime's CPU provider on the model converted by onnxmltools (LightGBM, XGBoost) or
@@ -83,6 +100,7 @@ class OnnxRuntimeEngine(PeerEngine):
     sessions: one intra-op thread for single rows, ``BATCH_THREADS`` for batches."""
     name = "onnxruntime"
     packages = ("onnxruntime", "onnx", "onnxmltools", "skl2onnx")
+    quick_model = "pipeline"      # skl2onnx, and one named input per column
     input_dtype = precision = "float32"
 
     def convert(self, model, folder):
@@ -181,6 +199,7 @@ class LleavesEngine(PeerEngine):
     name = "lleaves"
     families = ("lightgbm",)
     packages = ("lleaves", "llvmlite")
+    quick_model = "lgbm500"
 
     def check(self, model):
         if model.spec.family not in self.families:
@@ -224,6 +243,7 @@ class Tl2cgenEngine(PeerEngine):
     for rows, ``BATCH_THREADS`` for batches."""
     name = "tl2cgen"
     packages = ("treelite", "tl2cgen")
+    quick_model = "xgb500"        # float32 thresholds; gcc takes minutes on even the quick rf200's deep trees
 
     def check(self, model):
         if model.spec.mixed:
@@ -238,11 +258,6 @@ class Tl2cgenEngine(PeerEngine):
     def settings(self, model):
         units = model.spec.size // self.DEEP_TREES_PER_UNIT if model.spec.family == "sklearn" else 0
         return {"toolchain": "gcc", "parallel_comp": max(BATCH_THREADS, units)}
-
-    def not_in_quick_runs(self, model):
-        if model.spec.family == "sklearn":
-            return "not in quick runs: gcc takes minutes to compile even the small forest of deep trees"
-        return None
 
     def convert(self, model, folder):
         import tl2cgen
@@ -299,16 +314,18 @@ PEERS: dict[str, type[PeerEngine]] = {cls.name: cls for cls in (OnnxRuntimeEngin
 
 
 # building -----------------------------------------------------------------------------------------
-def prepare(names: list[str], model: BuiltModel, quick: bool, timeout: float,
+def prepare(names: list[str], model: BuiltModel, quick_run: bool, timeout: float,
             log: Callable[[str], None]) -> dict[str, dict]:
     """Converts ``model`` for each peer in ``names`` (cached), each in a process of its own; returns
-    {peer: build record}, where a record says why when the peer cannot take the model."""
+    {peer: build record}, where a record says why when the peer cannot take the model or a quick
+    run leaves it out."""
     out = {}
+    quick_spec = model.spec == standard_specs(True)[model.spec.name]
     for name in names:
         engine = PEERS[name]()
         try:
             engine.check(model)
-            if quick and engine.not_in_quick_runs(model):
+            if quick_run and engine.not_in_quick_runs(model):
                 raise NotApplicable(engine.not_in_quick_runs(model))
         except NotApplicable as reason:
             out[name] = {"unavailable": str(reason)}
@@ -318,7 +335,7 @@ def prepare(names: list[str], model: BuiltModel, quick: bool, timeout: float,
             log(f"bench: converting {model.spec.name} for {name}")
             command = [sys.executable, "-m", "benchmarks.peers", "--peer", name, "--model", model.spec.name]
             try:
-                done = subprocess.run(command + (["--quick"] if quick else []), capture_output=True, text=True,
+                done = subprocess.run(command + (["--quick"] if quick_spec else []), capture_output=True, text=True,
                                       timeout=timeout, cwd=ROOT)
                 built = engine.built(model) or {"failed": f"exit {done.returncode}: " + done.stderr.strip()[-500:]}
             except subprocess.TimeoutExpired:

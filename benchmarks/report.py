@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from benchmarks import spark_side
 from benchmarks.engines import NATIVE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,11 @@ def runs(results: dict, model: str) -> list[dict]:
 
 def ran(record: dict) -> bool:
     return "failed" not in record and "unavailable" not in record
+
+
+def record_of(results: dict, model: str, engine: str) -> dict | None:
+    """The engine's record on the model, if it ran."""
+    return next((r for r in runs(results, model) if r["engine"] == engine and ran(r)), None)
 
 
 def native_of(results: dict, model: str) -> dict | None:
@@ -158,6 +164,8 @@ def render(results: dict, plots: list[Path]) -> str:
         lines += _throughput_table(results, model)
     lines += _start_table(results)
     lines += _kafka_section(results)
+    lines += _serve_section(results)
+    lines += spark_side.report_section(results)
     lines += _did_not_run(results)
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     return "\n".join(lines)
@@ -213,8 +221,7 @@ def summary_section(results: dict) -> list[str]:
              "| model | figure | jarscore | native | best peer | vs native | vs best peer |",
              "|---|---|---:|---|---|---|---|"]
     for model in results["models"]:
-        ours = next((r for r in runs(results, model) if r["engine"] == "jarscore" and ran(r)), None)
-        native = native_of(results, model)
+        ours, native = record_of(results, model, "jarscore"), native_of(results, model)
         shape = compare_shape(results, model)
         peer = best_peer(results, model, "row", shape)
         cells = _summary_cells(p50(ours, shape), p50(native, shape), p50(peer, shape), peer, "us", model, results)
@@ -351,6 +358,94 @@ def _start_table(results: dict) -> list[str]:
     lines += ["", "Resident memory is the whole process tree (pypmml's Py4J gateway is a child JVM). "
               "Load time includes starting the JVM where the engine needs one.", ""]
     return lines
+
+
+def _serve_section(results: dict) -> list[str]:
+    from benchmarks import targets
+    serve = results.get("serve")
+    if not serve:
+        return []
+    lines = [f"## Model servers: jarscore serve and MLServer ({serve['model']})", ""]
+    if "failed" in serve or "unavailable" in serve:
+        return lines + [f"Did not run: {(serve.get('failed') or serve.get('unavailable')).splitlines()[0]}", ""]
+    plan, servers = serve["plan"], serve["servers"]
+    mlserver = servers.get("mlserver", {}).get("settings", {})
+    lines += [f"One load generator (`benchmarks/jvm`, `io.jarscore.bench.serve`: grpc-java and java.net.http, "
+              f"closed loop, HdrHistogram) loads each server in turn, alone on the machine, with the same "
+              f"requests: one [rows, 50] FP64 tensor of held-out rows, Open Inference Protocol over REST "
+              f"(HTTP/1.1, JSON) and gRPC. First {plan.get('server_warmup_seconds', 0):g} s of untimed load on "
+              f"each server (every protocol and size), then per cell: {plan['warmup_seconds']:g} s warm-up, then "
+              f"{plan['seconds']:g} s measured; requests/s counts requests sent and answered inside that window; "
+              f"latency is send to full response. *Ceiling*: the same load on servers that do no work "
+              f"(Netty HTTP, grpc-java), the most this load generator can send on this machine. MLServer "
+              f"{mlserver.get('version', '?')}, LightGBM runtime, default settings. Load average (1, 5, 15 min) "
+              f"before: {_loads(serve.get('load_average_before'))}, after: {_loads(serve.get('load_average_after'))}.",
+              ""]
+    for server in ("jarscore", "mlserver"):
+        record = servers.get(server, {})
+        if "parity" in record:
+            parity = record["parity"]
+            lines.append(f"- {server}: output `{parity['output']}` on {parity['rows']} rows equals LightGBM's "
+                         f"probabilities to {parity['max_abs_error']:.1e}.")
+        elif "failed" in record:
+            lines.append(f"- {server}: did not run: {record['failed'].splitlines()[0][:300]}")
+    lines += ["", "| protocol | rows | concurrency | ceiling req/s | jarscore req/s | p50 ms | p99 ms | "
+              "MLServer req/s | p50 ms | p99 ms | req/s ratio | p99 ratio |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    cells = {server: {(c["protocol"], c["rows"], c["concurrency"]): c for c in targets.serve_cells(serve, server)}
+             for server in ("noop", "jarscore", "mlserver")}
+    for key in sorted(set(cells["jarscore"]) | set(cells["mlserver"])):
+        ceiling, ours, theirs = (cells[s].get(key) for s in ("noop", "jarscore", "mlserver"))
+        ratio = f"{ours['requests_per_second'] / theirs['requests_per_second']:.1f}x" \
+            if ours and theirs and theirs["requests_per_second"] else "-"
+        tail = f"{theirs['p99_us'] / ours['p99_us']:.1f}x" if ours and theirs and ours["p99_us"] else "-"
+        lines.append(f"| {'gRPC' if key[0] == 'grpc' else 'REST'} | {key[1]} | {key[2]} | {_rps(ceiling)} | "
+                     f"{_rps(ours)} | {_ms(ours, 'p50_us')} | {_ms(ours, 'p99_us')} | {_rps(theirs)} | "
+                     f"{_ms(theirs, 'p50_us')} | {_ms(theirs, 'p99_us')} | {ratio} | {tail} |")
+    failures = [f"{s} {c['protocol']} {c['rows']}x{c['concurrency']}: {c['failed']} failed ({c.get('first_failure', '')[:150]})"
+                for s in cells for c in cells[s].values() if c.get("failed")]
+    lines += [""] + [f"- {line}" for line in failures] + ([""] if failures else [])
+    in_process = serve.get("in_process", {})
+    if "p50_us" in in_process:
+        lines += [f"In-process single-row call ({in_process['how']}): p50 {_us(in_process['p50_us'])} us, "
+                  f"p99 {_us(in_process['p99_us'])} us over {in_process['calls']:,} calls.", ""]
+    lines += _kafka_deployments(serve.get("kafka"))
+    lines += ["The goals (issue 22), checked against these figures:", "", "| target | this run | status |", "|---|---|---|"]
+    lines += [f"| {c.target} | {c.figure} | {c.status} |" for c in targets.serve_checks(serve)] + [""]
+    return lines
+
+
+def _kafka_deployments(kafka: dict | None) -> list[str]:
+    if not kafka:
+        return []
+    if "embedded" not in kafka and "remote" not in kafka:
+        return [f"The Kafka app, embedded against remote: did not run: {kafka['failed'].splitlines()[0][:300]}", ""]
+    plan = kafka["plan"]
+    lines = [f"The Kafka Streams app (real broker, one stream thread, at-least-once) scoring embedded and "
+             f"through jarscore serve (`jarscore.scoring=remote`, one gRPC call per record): "
+             f"{plan['throughput_records']:,} records flat out, then {plan['latency_records']:,} at "
+             f"{plan['latency_rate']:,}/s for latency (producer timestamp to result read).", "",
+             "| deployment | records/s | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+    for deployment in ("embedded", "remote"):
+        figures = kafka.get(deployment)
+        if figures:
+            lines.append(f"| {deployment} | {figures['throughput']['records_per_second']:,.0f} | "
+                         f"{figures['latency']['p50_ms']:,.0f} | {figures['latency']['p99_ms']:,.0f} |")
+    if "failed" in kafka:
+        lines += ["", f"Did not finish: {kafka['failed'].splitlines()[0][:300]}"]
+    return lines + [""]
+
+
+def _loads(values) -> str:
+    return "-" if not values else ", ".join(f"{v:.1f}" for v in values)
+
+
+def _rps(cell: dict | None) -> str:
+    return "-" if not cell else f"{cell['requests_per_second']:,.0f}"
+
+
+def _ms(cell: dict | None, key: str) -> str:
+    return "-" if not cell else f"{cell[key] / 1000:,.2f}"
 
 
 def _kafka_section(results: dict) -> list[str]:
@@ -498,8 +593,7 @@ def readme_section(results: dict, path: Path) -> str:
              "| model | jarscore row | native row | best peer row | jarscore 1M batch | native 1M batch | best peer 1M batch |",
              "|---|---:|---:|---|---:|---:|---|"]
     for model in results["models"]:
-        ours = next((r for r in runs(results, model) if r["engine"] == "jarscore" and ran(r)), None)
-        native = native_of(results, model)
+        ours, native = record_of(results, model, "jarscore"), native_of(results, model)
         shape = compare_shape(results, model)
         row_peer, batch_peer = best_peer(results, model, "row", shape), best_peer(results, model, "batch", "1000000")
 

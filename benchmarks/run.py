@@ -1,6 +1,6 @@
 """`jarscore bench` / `python -m benchmarks`: builds the standard models, runs every engine on each
-in a process of its own, runs JMH, and writes benchmarks/results/<date>-<host>[-quick].json plus the
-Markdown report and plots generated from it."""
+in a process of its own, runs JMH, and writes benchmarks/results/<date>-<host>[-quick][-<engines>].json
+plus the Markdown report and plots generated from it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from benchmarks import cold_start, jvm_side, peers, report
+from benchmarks import cold_start, jvm_side, peers, report, serve, spark_side
 from benchmarks.engines import ENGINES, NATIVE
 from benchmarks.interface import NotApplicable
 from benchmarks.suite import BuiltModel, build, standard_specs
@@ -37,9 +37,13 @@ PLANS = {
               "batch_rounds_max": 50, "max_call_seconds": 2.0, "worker_seconds": 300},
 }
 KAFKA_MODEL = "lgbm500"
+SERVE_MODEL = "lgbm500"
+#: The engines that are not Python engines of ``ENGINES``: JMH, fresh-process cold starts, the Kafka app,
+#: the model servers and Spark.
+OTHER_ENGINES = ["java", "cold-start", "kafka", "serve", "spark"]
 PACKAGES = ("jarscore", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "sklearn2pmml",
-            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark", "onnxruntime", "onnx", "onnxmltools",
-            "skl2onnx", "lleaves", "llvmlite", "treelite", "tl2cgen")
+            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark", "pyspark", "pyarrow", "onnxruntime",
+            "onnx", "onnxmltools", "skl2onnx", "lleaves", "llvmlite", "treelite", "tl2cgen")
 #: Seconds a peer may take to convert or compile one model (gcc on rf200's deep trees is the long one).
 PEER_CONVERT_SECONDS = {"full": 3600, "quick": 300}
 
@@ -49,11 +53,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="jarscore bench", description=__doc__)
     parser.add_argument("--models", nargs="+", choices=models, default=models, metavar="MODEL",
                         help=f"models to run (default: all of {', '.join(models)})")
-    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka", "cold-start"],
+    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + OTHER_ENGINES,
                         default=None, metavar="ENGINE",
                         help=f"engines to run (default: all of {', '.join(ENGINES)}, java, cold-start (fresh "
-                             f"processes to a first prediction); and kafka, the Kafka Streams app on {KAFKA_MODEL} "
-                             "with a real broker, in full runs)")
+                             f"processes to a first prediction); and in full runs kafka, the Kafka Streams app on "
+                             f"{KAFKA_MODEL} with a real broker, and spark, batch scoring in local[2] against "
+                             f"mapInPandas and the JPMML path; serve, jarscore serve against MLServer on "
+                             f"{SERVE_MODEL}, only when named: it installs MLServer). A run that names engines is "
+                             "written as <date>-<host>-<engines>.json")
     parser.add_argument("--quick", action="store_true",
                         help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.row_rounds_min is not None:
         plan["row_rounds_min"] = args.row_rounds_min
         plan["row_warmup"] = min(plan["row_warmup"], args.row_rounds_min)
-    engines = args.engines or list(ENGINES) + ["java", "cold-start"] + ([] if args.quick else ["kafka"])
+    engines = args.engines or default_engines(args.quick)
     started = time.time()
     results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
                "machine": _machine(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -110,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         _build_jmh(results, log)
     if "cold-start" in engines:
         # jarscore's and the native library's first (the targets compare them), the peers' at the end.
-        own = {name: ["jarscore", NATIVE[model.spec.family]] for name, model in built.items()}
-        results["cold_start"] = cold_start.run(built, own, "jmh_build_failed" not in results, args.quick, log)
+        java = ["jarscore-java"] if "jmh_build_failed" not in results else []
+        own = {name: ["jarscore", NATIVE[model.spec.family], *java] for name, model in built.items()}
+        results["cold_start"] = cold_start.run(built, _cold_start_jobs(own, args.quick), args.quick, log)
         _save_progress(results, args.out_dir)
     phases["cold start"] = time.time() - started - sum(phases.values())
 
@@ -133,15 +141,21 @@ def main(argv: list[str] | None = None) -> int:
     if "cold-start" in engines:
         theirs = {name: [e for e in peers.PEERS if e in engines and "seconds" in results["models"][name]["peers"].get(e, {})]
                   for name in built}
-        results["cold_start"] += cold_start.run(built, theirs, False, args.quick, log)
+        results["cold_start"] += cold_start.run(built, _cold_start_jobs(theirs, args.quick), args.quick, log)
         phases["cold start"] += time.time() - started - sum(phases.values())
     if "kafka" in engines:
         results["kafka"] = _run_kafka(built, args.quick, log)
         phases["kafka"] = time.time() - started - sum(phases.values())
+    if "serve" in engines:
+        results["serve"] = _run_serve(built, args.quick, log)
+        phases["serve"] = time.time() - started - sum(phases.values())
+    if "spark" in engines:
+        results["spark"] = spark_side.run_spark(built, args.quick, log, args.max_call_seconds)
+        phases["spark"] = time.time() - started - sum(phases.values())
 
     results["seconds"] = time.time() - started
     results["machine"]["load_average_end"] = list(os.getloadavg())
-    path = write_results(results, args.out_dir)
+    path = write_results(results, args.out_dir, args.engines)
     (args.out_dir / "in-progress.json").unlink(missing_ok=True)
     outputs = report.write(path)
     log(f"bench: wrote {path} and {', '.join(str(p) for p in outputs)} in {results['seconds']:.0f} s")
@@ -166,6 +180,19 @@ def failures(results: dict) -> list[str]:
     kafka = results.get("kafka")
     if isinstance(kafka, dict) and "failed" in kafka:
         failed.append(f"kafka on {kafka.get('model')}: {str(kafka['failed']).splitlines()[0][:200]}")
+    served = results.get("serve", {})
+    if "failed" in served:
+        failed.append(f"serve on {served.get('model')}: {str(served['failed']).splitlines()[0][:200]}")
+    for server, record in served.get("servers", {}).items():
+        if "failed" in record:
+            failed.append(f"serve: {server}: {record['failed'].splitlines()[0][:200]}")
+    spark = results.get("spark")
+    if isinstance(spark, dict):
+        if "failed" in spark:
+            failed.append(f"spark: {str(spark['failed']).splitlines()[0][:200]}")
+        for model, engines in spark.get("models", {}).items():
+            failed += [f"spark {engine} on {model}: {figures['failed'][:200]}"
+                       for engine, figures in engines.items() if "failed" in figures]
     return failed
 
 
@@ -208,6 +235,19 @@ def _run_worker(engine_name: str, model: BuiltModel, quick: bool, plan: dict) ->
         return {"engine": engine_name, "model": model.spec.name,
                 "failed": f"worker process died (exit {done.returncode}): {tail}"}
     return json.loads(out.read_text())
+
+
+def _cold_start_jobs(engines: dict[str, list[str]], quick: bool) -> dict[str, list[str]]:
+    """Full runs: every engine on every model. Quick runs start each engine once, on the pipeline when it
+    takes it (its row of numbers and strings is the harder path), else on the first model it takes."""
+    if not quick:
+        return engines
+    jobs: dict[str, list[str]] = {name: [] for name in engines}
+    started: set[str] = set()
+    for name in sorted(engines, key=lambda name: name != "pipeline"):
+        jobs[name] = [engine for engine in engines[name] if engine not in started]
+        started.update(jobs[name])
+    return jobs
 
 
 def _save_progress(results: dict, out_dir: Path) -> None:
@@ -254,6 +294,15 @@ def _run_kafka(built: dict[str, BuiltModel], quick: bool, log) -> dict:
     return {"model": KAFKA_MODEL, **figures}
 
 
+def _run_serve(built: dict[str, BuiltModel], quick: bool, log) -> dict:
+    if SERVE_MODEL not in built:
+        return {"model": SERVE_MODEL, "unavailable": f"the serve benchmark runs on {SERVE_MODEL}, not in --models"}
+    try:
+        return serve.run_serve(built[SERVE_MODEL], quick, log)
+    except (serve.ServeBenchError, jvm_side.JvmBenchError, OSError, ValueError) as exc:
+        return {"model": SERVE_MODEL, "failed": str(exc)}
+
+
 def _one_line(record: dict) -> str:
     if "failed" in record:
         return "FAILED " + record["failed"].splitlines()[0][:200]
@@ -267,10 +316,28 @@ def _one_line(record: dict) -> str:
     return ", ".join(parts)
 
 
-def write_results(results: dict, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{dt.date.today().isoformat()}-{socket.gethostname()}" + ("-quick" if results["quick"] else "")
+def default_engines(quick: bool) -> list[str]:
+    """A run without --engines: every Python engine, JMH and the cold starts, and in full runs the Kafka
+    app and Spark (serve runs only when named: it installs MLServer)."""
+    return list(ENGINES) + ["java", "cold-start"] + ([] if quick else ["kafka", "spark"])
+
+
+def results_path(out_dir: Path, quick: bool, named: list[str] | None, now: dt.datetime | None = None) -> Path:
+    """<date>-<host>[-quick], then the engines a run named (up to three, else "partial") unless they are
+    the default set, then the time of day if that name is taken: one run never overwrites another."""
+    now = now or dt.datetime.now()
+    stem = f"{now.date().isoformat()}-{socket.gethostname()}" + ("-quick" if quick else "")
+    if named and sorted(set(named)) != sorted(default_engines(quick)):
+        stem += "-" + ("-".join(dict.fromkeys(named)) if len(set(named)) <= 3 else "partial")
     path = out_dir / f"{stem}.json"
+    if path.exists():
+        path = out_dir / f"{stem}-{now.strftime('%H%M%S')}.json"
+    return path
+
+
+def write_results(results: dict, out_dir: Path, named: list[str] | None = None) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = results_path(out_dir, results["quick"], named)
     partial = path.with_suffix(".json.partial")
     partial.write_text(json.dumps(results, indent=1, allow_nan=False))
     os.replace(partial, path)

@@ -47,10 +47,12 @@ class ModelSpec:
 
 
 def _converter_digest() -> str:
-    """The converter's and the JVM side's sources: a change to either can change the artifact."""
+    """The converter's sources and those of the JVM modules that make and load an artifact (runtime,
+    compiler): a change to either can change the artifact; the apps built on them cannot."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("converter/*.py"), *root.glob("jvm/*/src/main/java/**/*.java")]):
+    java = [*root.glob("jvm/runtime/src/main/java/**/*.java"), *root.glob("jvm/compiler/src/main/java/**/*.java")]
+    for path in sorted([*root.glob("converter/*.py"), *java]):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -2,22 +2,22 @@
 measured, whether it meets the target, and if not by how much. Nothing here measures; the report,
 the README and docs/benchmarks.md print what ``checks`` finds.
 
-Two groups: the targets of the issue that put the peers in the suite ("peers": speed against the
-runtimes users would pick instead, cold start, size, conversion time), and the fast kernel's earlier
-ones ("kernel")."""
+Three groups: the targets of the issue that put the peers in the suite ("peers": speed against the
+runtimes users would pick instead, cold start, size, conversion time), the fast kernel's earlier
+ones ("kernel"), and the model server's against MLServer ("serve")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from benchmarks.engines import NATIVE
-from benchmarks.report import _kb, _us, best_peer, cold_start_of, compare_shape, native_of, p50, ran, runs
+from benchmarks.report import _kb, _us, best_peer, cold_start_of, compare_shape, native_of, p50, record_of
 
 #: Rows in the batch the throughput targets are about.
 BIG_BATCH = "1000000"
 #: The models the batch targets name.
 TREE_MODELS = ("lgbm500", "xgb500", "rf200")
-PEERS, KERNEL = "peers", "kernel"
+PEERS, KERNEL, SERVE = "peers", "kernel", "serve"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Check:
 
 
 def checks(results: dict) -> list[Check]:
-    """Every target the run's models allow: the peers group first, then the kernel's."""
+    """Every target the run's models allow: the peers group first, then the kernel's, then the server's."""
     models = results["models"]
     tree_models = [m for m in TREE_MODELS if m in models]
     found = [_batch_against_native(results, m) for m in tree_models]
@@ -49,13 +49,16 @@ def checks(results: dict) -> list[Check]:
     found += [check for m in models for check in _sizes(results, m)]
     if "rf200" in models:
         found.append(_conversion(results, "rf200", 20.0))
-    return found + _kernel_checks(results)
+    found += _kernel_checks(results)
+    if "serve" in results:
+        found += serve_checks(results["serve"])
+    return found
 
 
 # the peers group ----------------------------------------------------------------------------------
 def _batch_against_native(results: dict, model: str, group: str = PEERS) -> Check:
     native = native_of(results, model)
-    ours = _record(results, model, "jarscore")
+    ours = record_of(results, model, "jarscore")
     theirs, mine = _rows_per_second(native), _rows_per_second(ours)
     name = native["engine"] if native else "the native library"
     target = f"{model} batch of 1,000,000 rows: >= 2x {name}'s throughput"
@@ -69,7 +72,7 @@ def _batch_against_native(results: dict, model: str, group: str = PEERS) -> Chec
 
 def _batch_against_peer(results: dict, model: str) -> Check:
     peer = best_peer(results, model, "batch", BIG_BATCH)
-    ours = _record(results, model, "jarscore")
+    ours = record_of(results, model, "jarscore")
     theirs, mine = _rows_per_second(peer), _rows_per_second(ours)
     target = f"{model} batch of 1,000,000 rows: >= 1.5x the best peer's throughput"
     if theirs is None or mine is None:
@@ -83,7 +86,7 @@ def _batch_against_peer(results: dict, model: str) -> Check:
 def _ns_per_tree(results: dict, model: str, most: float) -> Check:
     """Core time per tree per row from the million-row batch: wall time per row times the threads
     it ran on (which assumes the threads scale perfectly, so it never flatters), over the trees."""
-    ours = _record(results, model, "jarscore")
+    ours = record_of(results, model, "jarscore")
     rate, trees = _rows_per_second(ours), results["models"][model].get("trees")
     target = f"{model} batch: <= {most:g} ns per tree per row on one core"
     if rate is None or not trees:
@@ -95,7 +98,7 @@ def _ns_per_tree(results: dict, model: str, most: float) -> Check:
 
 
 def _row_against_peer(results: dict, model: str) -> Check:
-    ours = _record(results, model, "jarscore")
+    ours = record_of(results, model, "jarscore")
     shape = compare_shape(results, model)
     peer = best_peer(results, model, "row", shape)
     target = f"{model} single row from Python: >= 3x the best peer"
@@ -106,7 +109,7 @@ def _row_against_peer(results: dict, model: str) -> Check:
 
 def _single_row_p50(results: dict, model: str, most: float) -> Check:
     target = f"{model} single row from Python: p50 <= {most:g} us"
-    ours = p50(_record(results, model, "jarscore"), "array")
+    ours = p50(record_of(results, model, "jarscore"), "array")
     if ours is None:
         return Check(target, "-", None, "")
     return Check(target, f"{_us(ours)} us", ours <= most, f"{ours / most:.2f}x too slow")
@@ -158,8 +161,8 @@ def _kernel_checks(results: dict) -> list[Check]:
     models = results["models"]
     found = []
     if "lgbm500" in models:
-        ours = p50(_record(results, "lgbm500", "jarscore"), "array")
-        transpiled = p50(_record(results, "lgbm500", "jpmml_evaluator-transpiled"), "mapping")
+        ours = p50(record_of(results, "lgbm500", "jarscore"), "array")
+        transpiled = p50(record_of(results, "lgbm500", "jpmml_evaluator-transpiled"), "mapping")
         found += [_faster_than_native(results, "lgbm500", 8.0),
                   _ratio_check("lgbm500 single row: >= 40x jpmml_evaluator transpiled (it takes mappings only)",
                                transpiled, ours, 40.0, "jpmml_evaluator transpiled", "jarscore", KERNEL)]
@@ -174,14 +177,67 @@ def _faster_than_native(results: dict, model: str, times: float) -> Check:
     native = native_of(results, model)
     name = native["engine"] if native else "the native library"
     return _ratio_check(f"{model} single row from Python: >= {times:g}x {name}", p50(native, "array"),
-                        p50(_record(results, model, "jarscore"), "array"), times, name, "jarscore", KERNEL)
+                        p50(record_of(results, model, "jarscore"), "array"), times, name, "jarscore", KERNEL)
 
 
 def _java_against_transpiled(results: dict, model: str) -> Check:
     return _ratio_check(f"{model} inside the JVM (JMH): >= 3x JPMML-Evaluator on the transpiled classes",
-                        p50(_record(results, model, "jpmml-java-transpiled"), "mapping"),
-                        p50(_record(results, model, "jarscore-java"), "mapping"), 3.0, "JPMML transpiled",
+                        p50(record_of(results, model, "jpmml-java-transpiled"), "mapping"),
+                        p50(record_of(results, model, "jarscore-java"), "mapping"), 3.0, "JPMML transpiled",
                         "jarscore", KERNEL)
+
+
+# the model server against MLServer ---------------------------------------------------------------
+#: jarscore serve against MLServer, every protocol, request size and concurrency (issue 22).
+SERVE_TIMES = 5.0
+ROUND_TRIP_US = 100.0
+
+
+def serve_checks(serve: dict) -> list[Check]:
+    model = serve.get("model", "lgbm500")
+    throughput = Check(f"{model} served: >= {SERVE_TIMES:g}x MLServer's requests/s, every protocol, size and concurrency",
+                       "-", None, "", SERVE)
+    tail = Check(f"{model} served: p99 <= 1/{SERVE_TIMES:g} of MLServer's, every protocol, size and concurrency",
+                 "-", None, "", SERVE)
+    round_trip = Check(f"{model} single-row gRPC round trip (concurrency 1, p50) within {ROUND_TRIP_US:g} us of the "
+                       "in-process call", "-", None, "", SERVE)
+    pairs = serve_pairs(serve)
+    if pairs:
+        speedups = [(ours["requests_per_second"] / theirs["requests_per_second"], key)
+                    for key, ours, theirs in pairs if theirs["requests_per_second"] > 0]
+        tails = [(theirs["p99_us"] / ours["p99_us"], key) for key, ours, theirs in pairs if ours["p99_us"] > 0]
+        if speedups:
+            worst, where = min(speedups)
+            throughput = Check(throughput.target, f"lowest {worst:.1f}x ({_cell(where)})", worst >= SERVE_TIMES,
+                               f"{SERVE_TIMES / worst:.2f}x short at {_cell(where)}", SERVE)
+        if tails:
+            worst, where = min(tails)
+            tail = Check(tail.target, f"lowest {worst:.1f}x ({_cell(where)})", worst >= SERVE_TIMES,
+                         f"{SERVE_TIMES / worst:.2f}x short at {_cell(where)}", SERVE)
+    grpc = next((c for c in serve_cells(serve, "jarscore") if (c["protocol"], c["rows"], c["concurrency"]) == ("grpc", 1, 1)),
+                None)
+    in_process = serve.get("in_process", {})
+    if grpc and "p50_us" in in_process:
+        gap = grpc["p50_us"] - in_process["p50_us"]
+        round_trip = Check(round_trip.target, f"gRPC {_us(grpc['p50_us'])} us - in-process {_us(in_process['p50_us'])} us"
+                           f" = {_us(gap)} us", gap <= ROUND_TRIP_US, f"{_us(gap - ROUND_TRIP_US)} us over", SERVE)
+    return [throughput, tail, round_trip]
+
+
+def serve_cells(serve: dict, server: str) -> list[dict]:
+    return serve.get("servers", {}).get(server, {}).get("cells", [])
+
+
+def serve_pairs(serve: dict) -> list[tuple[tuple, dict, dict]]:
+    """(protocol, rows, concurrency), jarscore's cell, MLServer's cell: each measured cell both servers answered."""
+    theirs = {(c["protocol"], c["rows"], c["concurrency"]): c for c in serve_cells(serve, "mlserver")}
+    return [((c["protocol"], c["rows"], c["concurrency"]), c, theirs[(c["protocol"], c["rows"], c["concurrency"])])
+            for c in serve_cells(serve, "jarscore") if (c["protocol"], c["rows"], c["concurrency"]) in theirs]
+
+
+def _cell(key: tuple) -> str:
+    protocol, rows, concurrency = key
+    return f"{'gRPC' if protocol == 'grpc' else 'REST'}, {rows} row{'s' if rows != 1 else ''}, concurrency {concurrency}"
 
 
 # helpers ------------------------------------------------------------------------------------------
@@ -193,10 +249,6 @@ def _ratio_check(target: str, their_us: float | None, our_us: float | None, time
     speedup = their_us / our_us
     return Check(target, f"{them} {_us(their_us)} us / {us} {_us(our_us)} us = {speedup:.1f}x", speedup >= times,
                  f"{times / speedup:.2f}x short", group)
-
-
-def _record(results: dict, model: str, engine: str) -> dict | None:
-    return next((r for r in runs(results, model) if r["engine"] == engine and ran(r)), None)
 
 
 def _rows_per_second(record: dict | None) -> float | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from jarscore._interrupt import cleanup_on_interrupt
-from jarscore._paths import make_parents, missing_parents, remove_empty
+from jarscore._paths import make_parents, missing_parents, process_alive, remove_empty
 from jarscore.errors import ArtifactError
 from jarscore.scorer.artifact import MANIFEST, sha256_of
 
@@ -76,18 +76,8 @@ def _remove_stale_staging(out_dir: Path) -> None:
         return
     for entry in entries:
         match = pattern.match(entry.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not process_alive(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:   # someone else's process
-        return True
-    return True
 
 
 def _publish(work: Path, out_dir: Path) -> None:

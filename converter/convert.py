@@ -23,6 +23,7 @@ from jarscore import __version__
 from jarscore.errors import ConversionError
 from jarscore.scorer import Scorer, jvm
 from jarscore.scorer.artifact import FORMAT_VERSION, JAR, PMML, read_artifact
+from jarscore.scorer.signing import load_private_key, sign_manifest
 
 VERIFICATION_ROWS = 20
 _log = logging.getLogger("jarscore.converter")
@@ -30,14 +31,17 @@ _log = logging.getLogger("jarscore.converter")
 
 def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | None = None,
             version: int | str | None = None, force: bool = False, keep_sources: bool = False,
-            log: Callable[[str], None] | None = None):
+            log: Callable[[str], None] | None = None, sign_key: str | Path | None = None):
     """Converts a fitted model (or a model file) into the artifact ``out_dir`` and returns it loaded
     as a :class:`jarscore.Scorer`. ``sample`` (DataFrame, 2-D array or CSV path) is scored by the native
     model, the PMML and the JAR; disagreement beyond tolerance raises ParityError and writes nothing.
+    ``sign_key`` (an Ed25519 private key file from ``jarscore keygen``) signs the manifest, which
+    lists every file's sha256, into ``signature.json``; the key is read before any work starts.
     Progress goes to ``log`` (one line per call), by default to the ``jarscore.converter`` logger at
     INFO: the library never prints."""
     log = log or _log.info
     out_dir = Path(out_dir)
+    private_key = load_private_key(sign_key) if sign_key is not None else None
     source = load_model(model)
     kind = ModelKind("pmml", "", "PMML") if isinstance(source, PmmlFile) else identify(source)
     name = name or _default_name(model, out_dir)
@@ -53,8 +57,9 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
             write_pmml(source, work / PMML)
         log(f"[2/4] PMML -> JAR ({java_class})")
         transpile(work / PMML, work / JAR, java_class, work / "sources" if keep_sources else None)
-        jar_scorer = Scorer.load(work / JAR)
-        pmml_scorer = Scorer.load(work / PMML)
+        # What this convert just wrote; trusted keys (if set) are for the artifacts it publishes.
+        jar_scorer = Scorer.load(work / JAR, trusted_keys=())
+        pmml_scorer = Scorer.load(work / PMML, trusted_keys=())
         if isinstance(source, PmmlFile):
             kind = ModelKind("pmml", "classification" if jar_scorer.is_classifier else "regression", "PMML")
         try:
@@ -68,7 +73,10 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
         manifest = _manifest(name, version, kind, source, java_class, jar_scorer, work, parity, verification)
         manifest["kernel"] = kernel
         write_manifest(work, manifest)
-    return Scorer.load(out_dir)
+        if private_key is not None:
+            entry = sign_manifest(work, private_key)
+            log(f"      signed with key {entry['key_id']}")
+    return Scorer.load(out_dir, trusted_keys=())
 
 
 def _verify(kind, source, sample, pmml_scorer, jar_scorer, log):

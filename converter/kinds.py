@@ -49,6 +49,17 @@ SUPPORTED: dict[str, tuple[str, str]] = {
 }
 
 
+#: Model files converted without a pickle (read as data), per family.
+MODEL_FILES: dict[str, str] = {
+    "lightgbm": "LightGBM text model (`booster.save_model`)",
+    "xgboost": "XGBoost `.json` / `.ubj` model",
+    "pmml": "a `.pmml` file",
+}
+
+#: scikit-learn preprocessing steps that the parity tests put in front of a supported estimator.
+PIPELINE_STEPS = ("ColumnTransformer", "SimpleImputer", "StandardScaler", "OneHotEncoder")
+
+
 def qualified_name(obj: Any) -> str:
     cls = type(obj)
     return f"{cls.__module__}.{cls.__qualname__}"

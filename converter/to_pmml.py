@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import threading
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Iterator
 
 from jarscore.errors import ConversionError
+from jarscore.scorer import jvm
+
+_POPEN_LOCK = threading.Lock()
 
 
 def write_pmml(model: Any, pmml_path: Path) -> None:
@@ -17,18 +23,44 @@ def write_pmml(model: Any, pmml_path: Path) -> None:
     declares every field continuous, and LightGBM models with categorical splits then fail.)"""
     from jarscore.converter.loading import optional_module
 
-    sklearn2pmml = optional_module("sklearn2pmml", f"converting {type(model).__name__} to PMML").sklearn2pmml
+    package = optional_module("sklearn2pmml", f"converting {type(model).__name__} to PMML")
 
     captured = io.StringIO()
     try:
         # sklearn2pmml runs its own JVM and prints its output (and a banner); keep it for errors only.
-        with contextlib.redirect_stdout(captured):
-            sklearn2pmml(model, str(pmml_path))
+        with contextlib.redirect_stdout(captured), _children_die_with_this_thread(package):
+            package.sklearn2pmml(model, str(pmml_path))
     except Exception as exc:
         detail = _java_failure(captured.getvalue()) or f"{type(exc).__name__}: {exc}"
         raise ConversionError(f"sklearn2pmml could not convert {type(model).__name__} to PMML: {detail}") from None
     if not pmml_path.is_file():
         raise ConversionError(f"sklearn2pmml reported success but wrote no {pmml_path}")
+
+
+@contextlib.contextmanager
+def _children_die_with_this_thread(package: ModuleType) -> Iterator[None]:
+    """sklearn2pmml starts its JVM with the ``Popen`` its module imported from subprocess and has no
+    hook for how the child starts. For the call, that name is a Popen whose children get
+    ``jvm.die_with_parent`` (the kernel kills them when this thread dies), so a killed convert leaves
+    no sklearn2pmml JVM behind. Conversions in several threads take turns: each restores the name."""
+    original = getattr(package, "Popen", None)
+    if original is None:
+        logging.getLogger("jarscore.converter").warning(
+            "sklearn2pmml %s does not start Java through its module's Popen: its JVM may outlive a killed "
+            "convert", getattr(package, "__version__", "?"))
+        yield
+        return
+
+    def popen(*args, **kwargs):
+        kwargs.setdefault("preexec_fn", jvm.die_with_parent)
+        return original(*args, **kwargs)
+
+    with _POPEN_LOCK:
+        package.Popen = popen
+        try:
+            yield
+        finally:
+            package.Popen = original
 
 
 def _java_failure(output: str) -> str:

@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "convert": "jarscore.converter",
+    "publish": "jarscore.delivery",
+    "promote": "jarscore.delivery",
     "Scorer": "jarscore.scorer",
     "ModelRegistry": "jarscore.scorer",
     "ModelVersion": "jarscore.scorer",
@@ -30,6 +32,7 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from jarscore.converter import convert
+    from jarscore.delivery import promote, publish
     from jarscore.errors import JarscoreError
     from jarscore.scorer import ModelRegistry, ModelVersion, Result, Scorer, VersionPolicy, Watcher
     from jarscore.scorer.jvm import configure_jvm

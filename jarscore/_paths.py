@@ -1,7 +1,9 @@
-"""The folders a write creates above its target, so that a failed write can remove them again."""
+"""The folders a write creates above its target, so that a failed write can remove them again, and
+whether the process that named a staging folder is still alive."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -33,3 +35,14 @@ def make_parents(target: Path, created: list[Path], error: type[Exception]) -> N
         remove_empty(created)
         raise error(f"cannot create the folder {exc.filename or target.parent} for {target}: "
                     f"{exc.strerror or exc}") from exc
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (staging folders carry their writer's pid)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # someone else's process
+        return True
+    return True

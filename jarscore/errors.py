@@ -13,6 +13,16 @@ class ArtifactError(JarscoreError):
     """An artifact or model file that cannot be read, or that is incomplete."""
 
 
+class SignatureError(ArtifactError):
+    """An artifact refused because trusted keys are configured and its signature does not vouch for it:
+    it is unsigned, signed by a key that is not trusted, or its signature does not match its manifest.
+    The message names the artifact and the reason."""
+
+
+class KeyFileError(JarscoreError):
+    """A signing key or trusted public key file that cannot be read or is not an Ed25519 key."""
+
+
 class NoProbabilitiesError(ArtifactError, AttributeError):
     """``predict_proba`` of a model without class probabilities (a regressor, or a classifier whose
     PMML has no probability outputs). An AttributeError as well, so ``hasattr(scorer, "predict_proba")``
@@ -52,3 +62,12 @@ class ModelNotServedError(JarscoreError):
 
 class OutputError(JarscoreError):
     """A result that cannot be written where it was asked to go: the message names the path and why."""
+
+
+class RepositoryError(JarscoreError):
+    """A model repository operation that cannot be done: publish, label, rollback, retire, promote, or
+    an invalid labels.json. The message names the model, the version or label and the file."""
+
+
+class OutputClosed(OutputError):
+    """Whoever read the output stopped reading it (stdout piped into ``head``, say)."""

@@ -67,7 +67,7 @@ def main() -> int:
     print(f"   jarscore predict_one (mapping row): {ours:8.1f} us")
     print(f"   lightgbm Booster.predict (1 row):   {theirs:8.1f} us")
     print("   (one quick run on this machine, not for quoting: `jarscore bench` runs the full suite,"
-          " side by side; README, Benchmarks)")
+          " side by side; docs/benchmarks.md)")
     return 0
 
 

@@ -6,9 +6,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jarscore.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from jarscore.scorer.signing import TrustedKeys
 
 MANIFEST = "manifest.json"
 JAR = "model.jar"
@@ -38,17 +41,26 @@ class Artifact:
         return self.directory / PMML
 
 
-def read_artifact(directory: Path, *, name: str | None = None, version: int | None = None) -> Artifact:
-    """Reads and checks an artifact (docs/artifact-format.md): the manifest parses, every file it lists
-    is there with its size and sha256, model.jar and model.pmml among them, and, when given, its name
-    and version are the ones expected (a repository's folder names)."""
+def read_artifact(directory: Path, *, name: str | None = None, version: int | None = None,
+                  trusted: "TrustedKeys | None" = None) -> Artifact:
+    """Reads and checks an artifact (docs/artifact-format.md): with ``trusted`` keys, its signature.json
+    signs its manifest with one of them; the manifest parses, every file it lists is there with its
+    size and sha256, model.jar and model.pmml among them, and, when given, its name and version are
+    the ones expected (a repository's folder names)."""
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         raise ArtifactError(f"{directory} is not a jarscore artifact: {MANIFEST} is missing "
                             "(an artifact is written by 'jarscore convert')")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        manifest_bytes = manifest_path.read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {manifest_path}: {exc}") from None
+    if trusted:
+        # The bytes checked are the bytes parsed: the manifest is read once.
+        trusted.verify(directory, manifest_bytes)
+    try:
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"cannot read {manifest_path}: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         raise ArtifactError(f"{manifest_path}: unsupported manifest (expected format {FORMAT_VERSION}, "

@@ -63,8 +63,8 @@ class FastPath:
         """A (rows, width) float64 array of this thread's, overwritten by its next call that asks for
         ``name``: memory kept from the thread's earlier calls where it is large enough, up to
         ``SCRATCH_BYTES``, until the thread ends or ``release_scratch``. Fresh memory costs more
-        than it seems: on the pipeline model, the page faults of a fresh million-row matrix took
-        0.2 s of a 0.45 s call, and scoring took 0.05 s."""
+        than it seems: the page faults of a fresh million-row matrix take longer than the kernel
+        takes to score it."""
         if rows * width * 8 > self.SCRATCH_BYTES:
             return np.empty((rows, width), dtype=np.float64)
         kept = getattr(self._scratch, name, None)
@@ -93,7 +93,7 @@ class FastPath:
         copies): the caller's general path then names the field. Batches must come checked.
 
         A batch crosses once: Java reads the matrix and writes the results in numpy's own memory
-        (a copy into a Java array took 0.22 s of xgb500's 3.4 s a million rows), row-major or
+        (no copy into Java arrays, whose cost grows with the batch), row-major or
         column-major as it comes. Only a batch over ``SHARED_BYTES`` crosses in pieces, as a Java
         buffer holds under 2 GiB (a column-major one is made row-major first)."""
         rows = matrix.shape[0]
@@ -103,7 +103,7 @@ class FastPath:
         if matrix.dtype == np.float64 and matrix.flags.f_contiguous and not matrix.flags.c_contiguous \
                 and max(matrix.nbytes, out.nbytes) <= self.SHARED_BYTES:
             # column-major, as DataFrame.to_numpy() gives: Java gathers each block's rows itself
-            # (numpy's transposed copy of a million rows took 0.1 to 1 s, mostly page faults)
+            # (a transposed copy would be a second matrix, paid mostly in page faults)
             with jvm.java_errors():
                 self._model.scoreKernelSharedColumns(jvm.direct_buffer(matrix.T), rows, jvm.direct_buffer(out),
                                                      self.threads)

@@ -23,8 +23,8 @@ _RUNTIME_JAR_GLOB = "jarscore-runtime-*.jar"
 _MIN_JAVA = 17
 _start_lock = threading.Lock()
 _jvm_pid: int | None = None   # the process that started the JVM
-# Set in a child forked after the JVM started: a flag, not os.getpid(), which is a system call
-# (0.2 us a single-row call on a VM). Public for the single-row path, which reads it inline before
+# Set in a child forked after the JVM started: a flag, not os.getpid(), which would be a system call
+# on every single-row call. Public for the single-row path, which reads it inline before
 # calling check_not_forked(); nothing outside this module sets it.
 forked_after_jvm = False
 
@@ -137,6 +137,24 @@ def runtime_version() -> str:
         manifest = archive.read("META-INF/MANIFEST.MF").decode("utf-8", errors="replace")
     match = re.search(r"^Implementation-Version:\s*(\S+)", manifest, re.M)
     return match.group(1) if match else "unknown"
+
+
+_CHECKOUT_SERVER = Path(__file__).resolve().parent.parent / "jvm" / "server" / "target" / "jarscore-server.jar"
+
+
+def server_jar() -> Path:
+    """The model server's runnable jar: in the jars' server/ folder ($JARSCORE_JVM_HOME, the installed
+    package's), else a checkout's Maven build. The error lists every place looked at."""
+    places = []
+    configured = os.environ.get("JARSCORE_JVM_HOME")
+    if configured:
+        places.append(Path(configured) / "server" / "jarscore-server.jar")
+    places += [_bundled_jars() / "server" / "jarscore-server.jar", _CHECKOUT_SERVER]
+    for place in places:
+        if place.is_file():
+            return place
+    raise JvmError("the model server's jar is missing; looked for " + ", ".join(map(str, places)) + ". An installed "
+                   "wheel carries it (reinstall jarscore); in a checkout run 'make setup', which builds jvm/ with Maven.")
 
 
 def java_executable() -> str:

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from jarscore.errors import JarscoreError, ModelNotServedError, VersionLoadError
+from jarscore.errors import JarscoreError, ModelNotServedError, RepositoryError, VersionLoadError
 from jarscore.scorer.artifact import JAR, Artifact, sha256_of
+from jarscore.scorer.labels import LABELS_FILE, read_labels
 from jarscore.scorer.metrics import Metrics, prometheus
 from jarscore.scorer.repository import Repository, VersionPolicy, check_version, fingerprint
 from jarscore.scorer.routing import Router
 from jarscore.scorer.scorer import Scorer
+from jarscore.scorer.signing import KeyFiles, trusted_keys_for
 from jarscore.scorer.verification import check_recorded_outputs
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,16 @@ class _Refusal:
     message: str
     next_try: float    # time.monotonic()
     delay: float
+
+
+class _Versions(dict):
+    """A model's served versions (version -> ModelVersion), published whole, with the version that
+    serves requests without a route (``primary``; the highest when it is None or not served)."""
+
+    primary: int | None = None
+
+    def default(self) -> "ModelVersion":
+        return self[self.primary] if self.primary in self else self[max(self)]
 
 
 @dataclass(frozen=True)
@@ -129,18 +141,25 @@ def verify_outputs(candidate: ModelVersion) -> bool:
 
 class ModelRegistry:
     """Serves the models under ``root``. ``policy`` applies to every model unless ``policies`` names one;
-    the default validator :func:`verify_outputs` runs before any added with :meth:`before_swap`."""
+    the default validator :func:`verify_outputs` runs before any added with :meth:`before_swap`.
+    ``trusted_keys`` (public key files; default $JARSCORE_TRUSTED_KEYS): when there are any, a version
+    serves only if one of them signed it (docs/artifact-format.md), checked before any class loads."""
 
     def __init__(self, root: str | Path, policy: VersionPolicy | None = None,
-                 policies: Mapping[str, VersionPolicy] | None = None):
+                 policies: Mapping[str, VersionPolicy] | None = None, trusted_keys: KeyFiles = None):
         self.repository = Repository(root)
+        self._trusted = trusted_keys_for(trusted_keys)
         self._policy = policy or VersionPolicy.latest()
         self._policies = dict(policies or {})
         self._validators: list[Validator] = [verify_outputs]
         self._after_swap: list[Callable[[ModelVersion | None, ModelVersion | None], Any]] = []
         self._on_error: list[Callable[[Exception], Any]] = []
-        self._served: dict[str, dict[int, ModelVersion]] = {}  # replaced whole on every swap, never mutated
+        self._served: dict[str, _Versions] = {}  # replaced whole on every swap, never mutated
         self._routes: dict[str, Router] = {}
+        self._label_routes: dict[str, dict[str | int, int]] = {}  # weights naming labels, resolved at each poll
+        self._labels: dict[str, dict[str, int]] = {}    # the labels honoured: each names a served version
+        self._named: dict[str, dict[str, int]] = {}     # labels.json's labels, as last read validly
+        self._label_problems: dict[tuple[str, str], str] = {}  # reported once each: (model, label) -> what
         self._shadows: dict[str, tuple[int, Callable[[Result, Result], Any]]] = {}
         self._refused: dict[Path, _Refusal] = {}
         self._metrics = Metrics()
@@ -175,12 +194,25 @@ class ModelRegistry:
         self._on_error.append(callback)
         return callback
 
-    def route(self, name: str, weights: Mapping[int, int]) -> None:
-        """Routes requests that carry a key between versions by weight; see :class:`scorer.routing.Router`."""
-        self._routes[name] = Router(weights)
+    def route(self, name: str, weights: Mapping[int | str, int]) -> None:
+        """Routes requests that carry a key between versions by weight; see :class:`scorer.routing.Router`.
+        A key of ``weights`` may be a label (``{"stable": 95, "canary": 5}``): it is resolved to the
+        version the label names now, and again at every poll; a label not honoured gets no traffic."""
+        if any(isinstance(key, str) for key in weights):
+            Router({i: w for i, w in enumerate(weights.values(), 1)})   # checks the weights
+            with self._swap_lock:
+                self._label_routes[name] = dict(weights)
+                self._resolve_route(name)
+            return
+        router = Router(weights)
+        with self._swap_lock:
+            self._label_routes.pop(name, None)
+            self._routes[name] = router
 
     def clear_route(self, name: str) -> None:
-        self._routes.pop(name, None)
+        with self._swap_lock:
+            self._label_routes.pop(name, None)
+            self._routes.pop(name, None)
 
     def shadow(self, name: str, version: int, callback: Callable[[Result, Result], Any]) -> None:
         """Scores every request of ``name`` on ``version`` as well, on a background thread, and hands
@@ -227,8 +259,11 @@ class ModelRegistry:
             self._require_open()
             directory = self.repository.directory(name, version)
             before = fingerprint(directory)
+            policy = self.policy_for(name)
             try:
-                loaded = self._swap_in(name, int(version), directory)
+                loaded = self._swap_in(name, int(version), directory,
+                                       keep=set(self._labels.get(name, {}).values()) if policy.single else None,
+                                       primary=int(version) if policy.single else None)
             except VersionLoadError as exc:
                 self._refuse(directory, before, exc)
                 raise
@@ -243,8 +278,8 @@ class ModelRegistry:
             if leaving is None:
                 return False
             after = {v: m for v, m in before.items() if v != version}
-            self._publish(name, after)
-            self._notify_swap(before[max(before)], after[max(after)] if after else None)
+            self._publish(name, after, before.primary)
+            self._notify_swap(before.default(), self._served[name].default() if after else None)
             leaving._retire()
             log.info("unloaded %s", leaving)
             return True
@@ -298,7 +333,7 @@ class ModelRegistry:
                 raise ModelNotServedError(
                     f"model '{name}' has no version serving (serving: {sorted(self._served)}); call "
                     f"load('{name}', version) or reload(), or check {self.repository.root / name}")
-            chosen = versions[max(versions)]
+            chosen = versions.default()
             router = self._routes.get(name) if key is not None else None
             if router is not None:
                 routed = router.pick(key, versions.keys())
@@ -344,16 +379,30 @@ class ModelRegistry:
         return sorted(self._served.get(name, {}))
 
     def current_version(self, name: str) -> int | None:
-        """The version that serves requests without a routing key: the highest served; None if none."""
+        """The version that serves requests without a routing key: the one the policy chose (the label's
+        under a label policy, else the highest of the policy's); None if none."""
         versions = self._served.get(name)
-        return max(versions) if versions else None
+        return versions.default().version if versions else None
+
+    def labels(self, name: str) -> dict[str, int]:
+        """The labels of ``name`` the registry honours now (label -> version): each names a served version."""
+        return dict(self._labels.get(name, {}))
+
+    def version_for_label(self, name: str, label: str) -> int:
+        """The served version ``label`` names; ModelNotServedError for a label not set or not honoured."""
+        version = self._labels.get(name, {}).get(label)
+        if version is None:
+            raise ModelNotServedError(
+                f"model '{name}' has no label '{label}' serving (labels honoured: {self.labels(name) or 'none'}); "
+                f"set it with 'jarscore label {self.repository.root} {name} {label}=VERSION'")
+        return version
 
     def model_names(self) -> list[str]:
         return sorted(self._served)
 
     def metrics(self) -> dict:
         """Requests, errors and latency per model and version; see :meth:`scorer.metrics.Metrics.snapshot`."""
-        current = {name: max(versions) for name, versions in list(self._served.items()) if versions}
+        current = {name: versions.default().version for name, versions in list(self._served.items()) if versions}
         return self._metrics.snapshot(current)
 
     def prometheus(self) -> str:
@@ -385,19 +434,24 @@ class ModelRegistry:
     def _reload(self, name: str, retry_refused: bool) -> None:
         policy = self.policy_for(name)
         directories = self.repository.version_directories(name)
+        named = self._read_labels(name)
         usable = set(directories)
         while True:
             current = self._served.get(name, {})
             usable = {v for v in usable
                       if v in current or self._worth_trying(name, v, directories[v], retry_refused)}
-            wanted = policy.select(usable)
+            targets = self._label_targets(name, named, usable, current)
+            chosen = policy.select(usable, targets)
+            wanted = set(chosen) | set(targets.values())
+            primary = max(chosen) if chosen else None
             failed = None
-            for version in wanted:
+            # The policy's versions first: under latest, the new one replaces the old before labels add theirs.
+            for version in [*sorted(chosen), *sorted(wanted - set(chosen))]:
                 if version in current:
                     continue
                 before = fingerprint(directories[version])
                 try:
-                    self._swap_in(name, version, directories[version])
+                    self._swap_in(name, version, directories[version], keep=wanted, primary=primary)
                 except VersionLoadError as exc:
                     self._refuse(directories[version], before, exc)
                     failed = version
@@ -410,11 +464,89 @@ class ModelRegistry:
                 if current:
                     log.debug("%s: no complete version selected by the policy (%s); keeping %s",
                               name, policy, sorted(current))
+                self._honour_labels(name, named, targets, directories)
                 return
-            for version in sorted(self._served.get(name, {})):
+            served = self._served.get(name, _Versions())
+            if served and served.default().version != primary and primary in served:
+                before = served.default()   # e.g. a label policy's label moved to a version loaded already
+                self._publish(name, served, primary)
+                self._notify_swap(before, self._served[name].default())
+            for version in sorted(served):
                 if version not in wanted:
                     self.unload(name, version)
+            self._honour_labels(name, named, targets, directories)
             return
+
+    # labels -------------------------------------------------------------------------------------
+    def _read_labels(self, name: str) -> dict[str, int]:
+        """labels.json's labels; an invalid file is reported once and the labels last read stay."""
+        try:
+            named = dict(read_labels(self.repository.root / name).labels)
+        except RepositoryError as exc:
+            self._report_label_problem(name, LABELS_FILE, f"{exc}; keeping the labels read before "
+                                       f"({self._named.get(name) or 'none'})", exc)
+            return self._named.get(name, {})
+        self._label_problems.pop((name, LABELS_FILE), None)
+        self._named[name] = named
+        return named
+
+    def _label_targets(self, name: str, named: dict[str, int], usable: set[int], current: Mapping) -> dict[str, int]:
+        """The version each label should name here: the one labels.json names if it can serve; else the
+        one it named before if that still serves (serving goes on as it was); else the label is left out."""
+        honoured = self._labels.get(name, {})
+        targets = {}
+        for label, version in named.items():
+            if version in usable:
+                targets[label] = version
+            elif honoured.get(label) in current:
+                targets[label] = honoured[label]
+        return targets
+
+    def _honour_labels(self, name: str, named: dict[str, int], targets: dict[str, int],
+                       directories: dict[int, Path]) -> None:
+        served = self._served.get(name, {})
+        self._labels = {**self._labels, name: {label: v for label, v in sorted(targets.items()) if v in served}}
+        for label, version in named.items():
+            if self._labels[name].get(label) == version:
+                self._label_problems.pop((name, label), None)
+                continue
+            directory = directories.get(version, self.repository.directory(name, version))
+            refusal = self._refused.get(directory)
+            why = ("it is not in the repository" if version not in directories
+                   else f"it was refused ({refusal.message})" if refusal is not None
+                   else "it is not complete (no manifest yet)")
+            kept = self._labels[name].get(label)
+            problem = (f"label '{label}' names it, but {why}; the label is ignored"
+                       + (f" and stays at version {kept}" if kept is not None else ""))
+            self._report_label_problem(name, label, problem, VersionLoadError(name, version, directory, problem))
+        for label in [label for (model, label) in self._label_problems if model == name]:
+            if label != LABELS_FILE and label not in named:
+                self._label_problems.pop((name, label), None)
+        self._resolve_route(name)
+
+    def _report_label_problem(self, name: str, label: str, problem: str, exc: JarscoreError) -> None:
+        if self._label_problems.get((name, label)) == problem:
+            return
+        self._label_problems[(name, label)] = problem
+        self._metrics.record_load_error(name)
+        log.warning("%s", exc)
+        self._report(exc)
+
+    def _resolve_route(self, name: str) -> None:
+        """Routes the label weights of ``name`` to the versions its labels name now."""
+        weights = self._label_routes.get(name)
+        if weights is None:
+            return
+        labels = self._labels.get(name, {})
+        resolved: dict[int, int] = {}
+        for key, weight in weights.items():
+            version = labels.get(key) if isinstance(key, str) else int(key)
+            if version is not None:
+                resolved[version] = resolved.get(version, 0) + weight
+        if resolved:
+            self._routes[name] = Router(resolved)
+        else:
+            self._routes.pop(name, None)
 
     def _worth_trying(self, name: str, version: int, directory: Path, retry_refused: bool) -> bool:
         """False for a directory that is not a version yet (no manifest), or that was refused and has not
@@ -437,19 +569,24 @@ class ModelRegistry:
         else:
             self._failed(exc)
 
-    def _swap_in(self, name: str, version: int, directory: Path) -> ModelVersion:
-        artifact = check_version(name, version, directory)
+    def _swap_in(self, name: str, version: int, directory: Path, *, keep: set[int] | None,
+                 primary: int | None) -> ModelVersion:
+        """Loads a version and publishes it. Under a single-version policy it replaces the versions
+        served except those in ``keep`` (which labels or the policy still want); ``primary`` becomes
+        the default version if it is served."""
+        artifact = check_version(name, version, directory, self._trusted)
         try:
             scorer = Scorer.load_artifact(artifact)
         except JarscoreError as exc:
             raise VersionLoadError(name, version, directory, f"cannot load its JAR: {exc}") from exc
         candidate = ModelVersion(artifact, name, version, scorer)
         self._validate(candidate)
-        before = self._served.get(name, {})
-        after = {} if self.policy_for(name).kind == "latest" else dict(before)
+        before = self._served.get(name, _Versions())
+        single = self.policy_for(name).single
+        after = {v: m for v, m in before.items() if not single or v in (keep or ())}
         after[version] = candidate
-        self._publish(name, after)
-        self._notify_swap(before[max(before)] if before else None, after[max(after)])
+        self._publish(name, after, primary if primary in after else before.primary)
+        self._notify_swap(before.default() if before else None, self._served[name].default())
         for old in before.values():
             if after.get(old.version) is not old:
                 old._retire()
@@ -468,10 +605,12 @@ class ModelRegistry:
                 candidate._retire()
                 raise VersionLoadError(candidate.name, candidate.version, candidate.directory, f"refused: {refusal}")
 
-    def _publish(self, name: str, versions: dict[int, ModelVersion]) -> None:
+    def _publish(self, name: str, versions: dict[int, ModelVersion], primary: int | None = None) -> None:
         served = dict(self._served)
         if versions:
-            served[name] = dict(sorted(versions.items()))
+            published = _Versions(sorted(versions.items()))
+            published.primary = primary if primary in versions else None
+            served[name] = published
         else:
             served.pop(name, None)
         self._served = served

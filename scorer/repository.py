@@ -7,18 +7,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from jarscore.errors import ArtifactError, VersionLoadError
 from jarscore.scorer.artifact import MANIFEST, Artifact, read_artifact
+from jarscore.scorer.labels import check_label
+from jarscore.scorer.signing import TrustedKeys
 
 
 @dataclass(frozen=True)
 class VersionPolicy:
-    """Which complete versions serve: ``latest()``, ``specific(1, 3)`` or ``all()``."""
+    """Which complete versions serve: ``latest()``, ``specific(1, 3)``, ``all()`` or ``label("stable")``
+    (the version labels.json names; the latest while the label is not set). Whatever the policy,
+    the registry also keeps the versions that labels name loaded (docs/delivery.md)."""
 
     kind: str
     versions: frozenset[int] = frozenset()
+    label_name: str | None = None
 
     @classmethod
     def latest(cls) -> "VersionPolicy":
@@ -34,16 +39,31 @@ class VersionPolicy:
     def all(cls) -> "VersionPolicy":
         return cls("all")
 
-    def select(self, available: Iterable[int]) -> list[int]:
-        """The versions to serve out of ``available``, the complete versions in the repository."""
+    @classmethod
+    def label(cls, label: str) -> "VersionPolicy":
+        return cls("label", label_name=check_label(label))
+
+    def select(self, available: Iterable[int], labels: Mapping[str, int] | None = None) -> list[int]:
+        """The versions to serve out of ``available``, the complete versions in the repository;
+        ``labels`` are the labels the registry can honour (label -> version)."""
         available = sorted(set(available))
+        if self.kind == "label":
+            named = (labels or {}).get(self.label_name)
+            return [named] if named in available else available[-1:]
         if self.kind == "latest":
             return available[-1:]
         if self.kind == "specific":
             return [v for v in available if v in self.versions]
         return available
 
+    @property
+    def single(self) -> bool:
+        """Serves one version (latest, label): loading another one replaces it."""
+        return self.kind in ("latest", "label")
+
     def __str__(self) -> str:
+        if self.kind == "label":
+            return f"label {self.label_name}"
         return f"specific {sorted(self.versions)}" if self.kind == "specific" else self.kind
 
 
@@ -77,16 +97,16 @@ def version_number(directory_name: str) -> int | None:
     return number if number > 0 else None
 
 
-def check_version(name: str, version: int, directory: Path) -> Artifact:
-    """The version's artifact if it is complete (scorer.artifact.read_artifact, with the folder's name
-    and version expected in the manifest). The converter writes the manifest last and renames the
+def check_version(name: str, version: int, directory: Path, trusted: TrustedKeys | None = None) -> Artifact:
+    """The version's artifact if it is complete and, with ``trusted`` keys, signed by one of them
+    (scorer.artifact.read_artifact, with the folder's name and version expected in the manifest). The converter writes the manifest last and renames the
     directory into place; a copy in any file order fails a check until its last byte is there.
     Nothing is class-loaded here."""
     if not (directory / MANIFEST).is_file():
         raise VersionLoadError(name, version, directory, f"{MANIFEST} is missing: the version is incomplete "
                                "(still being written or copied?); it is loaded once its manifest is there")
     try:
-        return read_artifact(directory, name=name, version=version)
+        return read_artifact(directory, name=name, version=version, trusted=trusted)
     except ArtifactError as exc:
         raise VersionLoadError(name, version, directory, str(exc)) from None
     except OSError as exc:

@@ -11,11 +11,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jarscore.errors import ArtifactError, InputError, JarscoreError, NoProbabilitiesError
+from jarscore.errors import ArtifactError, InputError, JarscoreError, NoProbabilitiesError, SignatureError
 from jarscore.scorer import jvm
 from jarscore.scorer.artifact import JAR, Artifact, read_artifact
 from jarscore.scorer.fast import FastPath
 from jarscore.scorer.inputs import Field, _positions, columns_from, row_columns
+from jarscore.scorer.signing import KeyFiles, TrustedKeys, trusted_keys_for
 from jarscore.scorer.verification import check_recorded_outputs
 
 _MODEL_CLASS = "io.jarscore.runtime.Model"
@@ -114,7 +115,8 @@ class Scorer:
         self.threads = threads or default_threads()
         # what pickle and clone load again (see _identity): the absolute path, as cwd may change
         self._path = Path(source).absolute()
-        self._options = {"threads": threads, "kernel": kernel, "warmup": 0.0, "out_of_process": self._remote}
+        self._options = {"threads": threads, "kernel": kernel, "warmup": 0.0, "out_of_process": self._remote,
+                         "trusted_keys": None}
         self._fast = None
         # (1, inputs) when a one-row float64 array in input order is the kernel's own row (see predict_proba)
         self._kernel_row_shape = None
@@ -152,10 +154,16 @@ class Scorer:
 
     @classmethod
     def load(cls, path: str | Path, *, threads: int | None = None, kernel: bool = True,
-             warmup: float = 0.0, out_of_process: bool = False) -> "Scorer":
+             warmup: float = 0.0, out_of_process: bool = False, trusted_keys: KeyFiles = None) -> "Scorer":
         """Loads an artifact directory, a transpiled model.jar, or a .pmml file (scored by
         JPMML-Evaluator's interpreter, engine 'pmml'). An artifact is checked first: every file's size
         and sha256 against its manifest, then the outputs recorded for its verification rows.
+
+        ``trusted_keys``: public key files (``jarscore keygen``'s .pub); by default those of
+        $JARSCORE_TRUSTED_KEYS. When there are any, only an artifact directory signed by one of them
+        loads: an unsigned one, one signed by another key or one whose manifest changed after signing
+        raises :class:`jarscore.errors.SignatureError` before any class of it loads, and so does a bare
+        .jar or .pmml file. An empty list turns the check off.
 
         An artifact's fast kernel is used (engine 'kernel') when it agrees with JPMML on the
         manifest's verification rows; ``kernel=False`` forces the JPMML path. ``threads`` JVM threads
@@ -167,18 +175,25 @@ class Scorer:
         instead of one inside this process: the mode for servers that fork after loading. The
         gateway scores through JPMML-Evaluator (no kernel)."""
         path = Path(path)
-        scorer = cls._load(path, threads=threads, kernel=kernel, warmup=warmup, out_of_process=out_of_process)
-        scorer._options = {"threads": threads, "kernel": kernel, "warmup": warmup, "out_of_process": out_of_process}
+        trusted = trusted_keys_for(trusted_keys)
+        scorer = cls._load(path, threads=threads, kernel=kernel, warmup=warmup, out_of_process=out_of_process,
+                           trusted=trusted)
+        scorer._options = {"threads": threads, "kernel": kernel, "warmup": warmup, "out_of_process": out_of_process,
+                           "trusted_keys": None if trusted_keys is None else list(trusted.files)}
         return scorer
 
     @classmethod
     def _load(cls, path: Path, *, threads: int | None, kernel: bool, warmup: float,
-              out_of_process: bool) -> "Scorer":
+              out_of_process: bool, trusted: TrustedKeys) -> "Scorer":
+        if trusted and path.exists() and not path.is_dir():
+            raise SignatureError(f"{path} is refused: trusted keys are configured, and only a signed artifact "
+                                 "directory can be checked (a bare .jar or .pmml file carries no signature)")
         if out_of_process:
-            return cls._load_remote(path)
+            return cls._load_remote(path, trusted)
         Model = jvm.jclass(_MODEL_CLASS)
         if path.is_dir():
-            return _verified(cls.load_artifact(read_artifact(path), threads=threads, kernel=kernel, warmup=warmup))
+            artifact = read_artifact(path, trusted=trusted)
+            return _verified(cls.load_artifact(artifact, threads=threads, kernel=kernel, warmup=warmup))
         java_path = _java_path(path)
         if not path.exists():
             raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar or a .pmml file")
@@ -208,11 +223,11 @@ class Scorer:
         return scorer
 
     @classmethod
-    def _load_remote(cls, path: Path) -> "Scorer":
+    def _load_remote(cls, path: Path, trusted: TrustedKeys) -> "Scorer":
         from jarscore.scorer.remote import RemoteModel
 
         if path.is_dir():
-            artifact = read_artifact(path)
+            artifact = read_artifact(path, trusted=trusted)
             return _verified(cls(RemoteModel(artifact.jar, pmml=False), engine="jar", manifest=artifact.manifest,
                                  source=path))
         if path.suffix in (".jar", ".pmml") and path.is_file():
@@ -442,7 +457,7 @@ class Scorer:
         1-D array in input-field or training-column order, whose values are all plain floats, ints,
         None, or (for a string field) a string from the kernel's code table; None for anything else,
         which the general path checks, encodes or reports. A dict's values are picked and
-        type-checked in C, not by a Python loop per field (that loop was a third of a 50-field row's
+        type-checked in C, not by a Python loop per field (which would dominate a wide row's
         latency)."""
         fast = self._fast
         if fast is None:
@@ -542,7 +557,8 @@ def _restore(cls: type, identity: Mapping[str, Any]) -> Scorer:
         raise ArtifactError(f"cannot restore Scorer '{identity.get('name')}': no model at {path} (a pickled "
                             "or cloned Scorer holds its artifact's path, not the model, and loads it again "
                             "from there: the path must exist where it is unpickled)")
-    options = {key: identity[key] for key in ("threads", "kernel", "warmup", "out_of_process") if key in identity}
+    options = {key: identity[key] for key in ("threads", "kernel", "warmup", "out_of_process", "trusted_keys")
+               if key in identity}
     scorer = cls.load(path, **options)
     expected = identity.get("sha256")
     actual = ((scorer.manifest.get("files") or {}).get(JAR) or {}).get("sha256")

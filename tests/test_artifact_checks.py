@@ -14,15 +14,15 @@ import pytest
 from jarscore import ModelRegistry, Scorer
 from jarscore.errors import ArtifactError, VersionLoadError
 from jarscore.scorer import registry as registry_module
-from registry_models import NAME, build_versions, publish, rewrite_manifest
+from registry_models import NAME, publish, rewrite_manifest
 from zoo import numeric_frame
 
 FILES = ("manifest.json", "model.jar", "model.pmml")
 
 
 @pytest.fixture(scope="module")
-def sources(tmp_path_factory):
-    return build_versions(tmp_path_factory.mktemp("artifact-checks"))
+def sources(registry_sources):
+    return registry_sources
 
 
 @pytest.fixture(scope="module")

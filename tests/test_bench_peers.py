@@ -19,7 +19,7 @@ def models():
     built = {name: build(specs[name], log=lambda line: None) for name in ("lgbm500", "xgb500")}
     for name, model in built.items():
         wanted = [peer for peer, own, _ in PAIRS if own == name]
-        records = peers.prepare(wanted, model, quick=True, timeout=600, log=lambda line: None)
+        records = peers.prepare(wanted, model, quick_run=False, timeout=600, log=lambda line: None)
         assert all("seconds" in record for record in records.values()), records
     return built
 
@@ -42,5 +42,5 @@ def test_a_peer_agrees_with_its_own_model_and_is_refused_on_another(models, peer
 def test_a_peer_that_cannot_take_a_model_says_why(models):
     with pytest.raises(peers.NotApplicable, match="lleaves compiles LightGBM models only, not xgboost"):
         peers.PEERS["lleaves"]().check(models["xgb500"])
-    records = peers.prepare(["lleaves"], models["xgb500"], quick=True, timeout=60, log=lambda line: None)
+    records = peers.prepare(["lleaves"], models["xgb500"], quick_run=False, timeout=60, log=lambda line: None)
     assert records == {"lleaves": {"unavailable": "lleaves compiles LightGBM models only, not xgboost"}}

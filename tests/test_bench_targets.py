@@ -93,6 +93,23 @@ def test_failed_and_timed_out_engines_make_the_run_fail():
     assert failures({"runs": results["runs"][:2], "kafka": {"model": "lgbm500", "unavailable": "x"}}) == []
 
 
+def test_runs_of_one_day_never_share_a_results_file(tmp_path):
+    import datetime as dt
+    import socket
+
+    from benchmarks.run import default_engines, results_path
+
+    now, day = dt.datetime(2026, 11, 30, 14, 5, 9), f"2026-11-30-{socket.gethostname()}"
+    name = lambda quick, named: results_path(tmp_path, quick, named, now).name
+    assert name(False, None) == name(False, default_engines(False)[::-1]) == f"{day}.json"
+    assert name(True, None) == f"{day}-quick.json"
+    assert name(False, ["serve"]) == f"{day}-serve.json"
+    assert name(True, ["jarscore", "lightgbm", "java"]) == f"{day}-quick-jarscore-lightgbm-java.json"
+    assert name(False, ["jarscore", "lightgbm", "onnxruntime", "cold-start"]) == f"{day}-partial.json"
+    (tmp_path / f"{day}-serve.json").write_text("{}")
+    assert name(False, ["serve"]) == f"{day}-serve-140509.json"
+
+
 def _peer(model: str, engine: str, latency: dict | None = None, big_batch: float | None = None) -> dict:
     return {**_run(model, engine, latency, big_batch), "kind": "peer"}
 
@@ -165,3 +182,70 @@ def test_the_docs_section_sits_between_its_markers(tmp_path):
     assert "[`x.json`](../benchmarks/results/x.json)" in section
     assert "### jarscore against the native library and the best peer" in section
     assert "### Targets" in section and "#### The fast kernel's earlier targets" in section
+
+
+def _cell(protocol: str, rows: int, concurrency: int, rps: float, p99_us: float) -> dict:
+    return {"protocol": protocol, "rows": rows, "concurrency": concurrency, "requests_per_second": rps,
+            "p50_us": p99_us / 2, "p99_us": p99_us, "failed": 0}
+
+
+def _serve(jarscore: list[dict], mlserver: list[dict], in_process_us: float | None = 20.0) -> dict:
+    serve = {"model": "lgbm500", "plan": {"warmup_seconds": 1, "seconds": 2}, "load_average_before": [1.0, 1.0, 1.0],
+             "load_average_after": [1.0, 1.0, 1.0],
+             "servers": {"noop": {"cells": [_cell("grpc", 1, 1, 50_000.0, 100.0)]},
+                         "jarscore": {"cells": jarscore, "parity": {"rows": 100, "output": "probability(1)", "max_abs_error": 0.0}},
+                         "mlserver": {"cells": mlserver, "settings": {"version": "1.7.1"}}}}
+    if in_process_us is not None:
+        serve["in_process"] = {"p50_us": in_process_us, "p99_us": 2 * in_process_us, "calls": 1000, "how": "score(double[])"}
+    return serve
+
+
+def test_serve_goals_name_the_worst_cell():
+    serve = _serve([_cell("grpc", 1, 1, 10_000.0, 200.0), _cell("rest", 100, 64, 900.0, 40_000.0)],
+                   [_cell("grpc", 1, 1, 1_000.0, 2_000.0), _cell("rest", 100, 64, 300.0, 80_000.0)], in_process_us=20.0)
+    throughput, tail, round_trip = targets.serve_checks(serve)
+    assert (throughput.met, throughput.status) == (False, "missed: 1.67x short at REST, 100 rows, concurrency 64")
+    assert (tail.met, tail.figure) == (False, "lowest 2.0x (REST, 100 rows, concurrency 64)")
+    assert (round_trip.met, round_trip.figure) == (True, "gRPC 100 us - in-process 20.0 us = 80.0 us")
+
+
+def test_serve_goals_without_mlserver_are_not_measured_and_the_report_shows_the_table():
+    serve = _serve([_cell("grpc", 1, 1, 10_000.0, 200.0)], [], in_process_us=None)
+    serve["kafka"] = {"plan": {"throughput_records": 2_000, "latency_records": 500, "latency_rate": 250},
+                      "embedded": {"throughput": {"records_per_second": 9_000.0}, "latency": {"p50_ms": 4.0, "p99_ms": 9.0}},
+                      "failed": "the Kafka benchmark failed (exit 1): broker"}
+    assert [c.met for c in targets.serve_checks(serve)] == [None, None, None]
+    section = report._serve_section({"serve": serve})
+    assert "| embedded | 9,000 | 4 | 9 |" in section
+    assert "Did not finish: the Kafka benchmark failed (exit 1): broker" in section
+    assert section[0] == "## Model servers: jarscore serve and MLServer (lgbm500)"
+    assert "| gRPC | 1 | 1 | 50,000 | 10,000 | 0.10 | 0.20 | - | - | - | - | - |" in section
+
+
+def _spark(rate_per_cpu: dict[str, float], skipped: set[str] = frozenset()) -> dict:
+    """Made-up Spark figures: engine -> rows per CPU-second at 1M rows (the warm-up's at half the rate)."""
+    engines = {}
+    for engine, rate in rate_per_cpu.items():
+        figure = {"rows_per_second": rate, "rows_per_cpu_second": rate, "seconds": 1.0, "cpu_seconds": 1.0}
+        warmup = {**figure, "rows_per_cpu_second": rate / 2}
+        engines[engine] = {"warmup": warmup, "1000000": {"skipped": "too slow"} if engine in skipped else figure}
+    engines["jpmml-evaluator-spark"] = {"unavailable": "does not resolve"}
+    return {"spark": {"spark_version": "4.2.0", "master": "local[2]", "partitions": 16, "start_seconds": 5.0,
+                      "sizes": [1_000_000], "engines": {}, "models": {"lgbm500": engines}}}
+
+
+def test_spark_targets_compare_rows_per_cpu_second_and_fall_back_to_the_warm_up():
+    from benchmarks import spark_side
+
+    text = "\n".join(spark_side.report_section(_spark(
+        {"jarscore-spark": 300_000.0, "mapInPandas-native": 60_000.0, "jarscore-spark-jpmml": 20_000.0},
+        skipped={"jarscore-spark-jpmml"})))
+    assert "lgbm500: >= 3x mapInPandas-native: 5.0x on 1,000,000 rows" in text and ": met" in text
+    # the JPMML run was skipped at 1M: the warm-up jobs compare (150,000 against 10,000 per CPU-second)
+    assert ">= 10x jarscore-spark-jpmml: 15.0x on the warm-up job" in text
+    assert "10,000*" in text and "does not resolve" in text
+
+    missed = "\n".join(spark_side.report_section(_spark({"jarscore-spark": 100_000.0, "mapInPandas-native": 50_000.0})))
+    assert ">= 3x mapInPandas-native: 2.0x on 1,000,000 rows (100,000 against 50,000 rows per CPU-second): " \
+           "missed: 1.50x short" in missed
+    assert ">= 10x jarscore-spark-jpmml: not measured" in missed

@@ -1,5 +1,6 @@
 """The `jarscore` command line: convert model files of every format, score CSVs, fail clearly."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -126,15 +127,8 @@ def test_a_failed_conversion_leaves_no_folder_it_created(tmp_path):
 # --- every failure is one line ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def small_artifact(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cli-artifact")
-    frame = numeric_frame(rows=400, nan_share=0.0)
-    model = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(frame, binary(frame))
-    model.booster_.save_model(str(folder / "m.txt"))
-    frame.to_csv(folder / "rows.csv", index=False)
-    done = jarscore("convert", str(folder / "m.txt"), "--out", str(folder / "art"))
-    assert done.returncode == 0, done.stderr
-    return folder / "art", folder / "rows.csv"
+def small_artifact(small_model):
+    return small_model.artifact, small_model.holdout_csv
 
 
 def _one_error_line(done, command: str) -> str:
@@ -223,7 +217,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_output(small_artifact, tmp_path):
 ])
 def test_other_failures_are_one_line(raised, expected):
     patch = ("import jarscore.scorer.cli\n"
-             f"def fail(*args): raise {raised}\n"
+             f"def fail(*args, **kwargs): raise {raised}\n"
              "jarscore.scorer.cli.score_csv = fail")
     done = _jarscore_with(patch, "score", "m", "--input", "i.csv", "--output", "o.csv")
     assert done.returncode == 1
@@ -278,36 +272,47 @@ def test_converting_a_folder_or_an_empty_pickle_says_what_is_wrong(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.pkl"]
 
 
-def test_a_killed_convert_leaves_no_jvm_and_the_next_convert_sweeps_its_staging(tmp_path):
-    import os
+def _java_processes(marker: bytes, under: Path) -> list[int]:
+    """Live processes whose command line holds ``marker`` and the folder ``under`` (a zombie's is empty)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in command and str(under).encode() in command:
+                found.append(int(entry.name))
+    return found
 
+
+def _kill_convert_during(convert: subprocess.Popen, marker: bytes, under: Path, sig: int) -> None:
+    """Waits for the convert's Java child, stops it (a survivor then cannot finish and exit by itself),
+    sends ``sig`` to the convert, and waits, with a deadline, for the child to be gone."""
+    deadline = time.monotonic() + 120
+    while not (children := _java_processes(marker, under)):
+        assert convert.poll() is None and time.monotonic() < deadline, f"no {marker.decode()} JVM started"
+        time.sleep(0.02)
+    try:
+        for pid in children:
+            os.kill(pid, signal.SIGSTOP)
+        convert.send_signal(sig)
+        convert.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _java_processes(marker, under):
+            assert time.monotonic() < deadline, f"the {marker.decode()} JVM outlived its killed convert"
+            time.sleep(0.05)
+    finally:
+        for pid in _java_processes(marker, under):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_killed_convert_leaves_no_jvm_and_the_next_convert_sweeps_its_staging(tmp_path):
     pmml = Path(__file__).resolve().parent / "data" / "jpmml-conformance" / "pmml" / "RandomForestAudit.pmml"
     out = tmp_path / "repo" / "audit" / "1"
     convert = subprocess.Popen([sys.executable, "-m", "jarscore", "convert", str(pmml), "--out", str(out)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def transpilers() -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    command = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if b"TranspileCommand" in command and str(out.parent).encode() in command:
-                    found.append(int(entry.name))
-        return found
-
-    deadline = time.monotonic() + 120
-    while not transpilers():
-        assert convert.poll() is None and time.monotonic() < deadline, "the transpile never started"
-        time.sleep(0.05)
-    convert.send_signal(signal.SIGKILL)
-    convert.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while transpilers():
-        assert time.monotonic() < deadline, f"the transpile JVM outlived its killed convert: {transpilers()}"
-        time.sleep(0.05)
+    _kill_convert_during(convert, b"TranspileCommand", out.parent, signal.SIGKILL)
 
     parent = out.parent
     stale = [p.name for p in parent.iterdir() if p.name.startswith(".1.partial-")]
@@ -317,3 +322,17 @@ def test_a_killed_convert_leaves_no_jvm_and_the_next_convert_sweeps_its_staging(
     done = jarscore("convert", str(pmml), "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in parent.iterdir()) == [concurrent.name, "1"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_convert_leaves_no_sklearn2pmml_jvm(data, tmp_path, sig):
+    import joblib
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y, _ = data
+    joblib.dump(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X.fillna(0), y), tmp_path / "tree.joblib")
+    out = tmp_path / "repo" / "tree" / "1"
+    convert = subprocess.Popen([sys.executable, "-m", "jarscore", "convert", str(tmp_path / "tree.joblib"),
+                                "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_convert_during(convert, b"com.sklearn2pmml.Main", out.parent, sig)
+    assert not out.exists()

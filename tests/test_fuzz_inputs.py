@@ -76,7 +76,7 @@ def test_any_batch_gives_one_answer_per_row_or_an_input_error(served, data):
     scorer, _, good, expected = served
     rows = data.draw(st.integers(min_value=0, max_value=6), label="rows")
     columns = data.draw(st.lists(st.sampled_from(scorer.input_fields + ["extra", ""]), unique=True), label="columns")
-    frame = pd.DataFrame({c: [data.draw(hostile_values) for _ in range(rows)] for c in columns}, index=range(rows))
+    frame = pd.DataFrame({c: [data.draw(hostile_values) for _ in range(rows)] for c in columns}, index=range(rows), dtype=object)
     shape = data.draw(st.sampled_from(["frame", "array", "records"]), label="given as")
     given_as = {"frame": frame, "array": frame.to_numpy(), "records": frame.to_dict(orient="records")}[shape]
     try:

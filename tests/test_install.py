@@ -52,7 +52,7 @@ def user(tmp_path_factory, wheel) -> Path:
           "-c", str(ROOT / "constraints.txt"), f"{wheel}[convert]", "lightgbm", "xgboost-cpu"], cwd=home, timeout=900)
     work = home / "work"
     work.mkdir()
-    for shadow in ("scorer.py", "models.py", "converter.py"):
+    for shadow in ("scorer.py", "models.py", "converter.py", "delivery.py"):
         (work / shadow).write_text(f"raise ImportError('the user\\'s own {shadow} was imported')\n")
     return work
 
@@ -61,12 +61,16 @@ def test_the_wheel_holds_one_import_root_and_the_jars_python_needs(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"jarscore", f"{wheel.name.split('-py3')[0]}.dist-info"}
     jars = [Path(name).name for name in names if name.endswith(".jar")]
-    for needed in ("jarscore-runtime-", "jarscore-compiler-", "jarscore-gateway-", "pmml-evaluator-",
-                   "pmml-transpiler-"):
+    for needed in ("jarscore-runtime-", "jarscore-compiler-", "jarscore-gateway-", "jarscore-spark-",
+                   "pmml-evaluator-", "pmml-transpiler-"):
         assert any(jar.startswith(needed) for jar in jars), f"no {needed}*.jar in {jars}"
     for unwanted in ("kafka", "rocksdb", "slf4j-jdk14", "jarscore-kafka"):
         assert not any(unwanted in jar for jar in jars), f"{unwanted} in the wheel: {jars}"
     assert not any(name.startswith(("jarscore/benchmarks", "jarscore/models")) for name in names)
+    # the model server's runnable jar, in a folder of its own: never on the in-process classpath
+    assert "jarscore/jars/server/jarscore-server.jar" in names
+    assert not any(name.startswith("jarscore/jars/jarscore-server") for name in names)
+    assert "jarscore/spark.py" in names
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +95,7 @@ def test_convert_and_score_outside_the_checkout(user, converted):
     jarscore = str(user.parent / "venv" / "bin" / "jarscore")
     version = _run([jarscore, "--version"], cwd=user).stdout
     assert "jarscore 0.1.0" in version and "JVM runtime 0.1.0" in version and "site-packages" in version
+    assert "Open Inference Protocol" in _run([jarscore, "serve", "--help"], cwd=user).stdout
     for name in ("churn", "fraud"):
         _run([jarscore, "score", f"art/{name}/1", "--input", "holdout.csv", "--output", f"{name}.csv"], cwd=user)
         scored = pd.read_csv(user / f"{name}.csv")["probability(1)"].to_numpy()

@@ -4,6 +4,7 @@ identical, probabilities and values within the family's tolerance (converter.kin
 import numpy as np
 import pytest
 
+from jarscore import Scorer
 from jarscore.converter import convert
 from jarscore.converter.kinds import identify
 from jarscore.converter.parity import native_frame
@@ -11,10 +12,10 @@ from zoo import ZOO
 
 
 @pytest.mark.parametrize("entry", ZOO, ids=[z.name for z in ZOO])
-def test_artifact_matches_native_model(entry, tmp_path):
-    model, held_out = entry.fitted()
+def test_artifact_matches_native_model(entry, zoo_artifact):
+    model, held_out, folder = zoo_artifact(entry.name)
     tolerance = identify(model).tolerance
-    scorer = convert(model, tmp_path / entry.name, sample=held_out, name=entry.name, log=lambda line: None)
+    scorer = Scorer.load(folder)
     assert scorer.manifest["parity"]["passed"] is True
     # Every zoo model is one the kernel supports: the comparisons below run on the fast path.
     assert scorer.kernel == "active", scorer.kernel

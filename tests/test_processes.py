@@ -86,8 +86,8 @@ def test_a_multiprocessing_fork_pool_reports_the_error_to_the_parent(artifact):
 
 def test_a_forked_child_dies_of_sigterm(artifact):
     """The JVM catches SIGTERM (for its shutdown hooks); a forked child inherits that handler but not
-    the JVM thread it signals, so SIGTERM used to leave the child running. multiprocessing's
-    Pool.terminate() sends SIGTERM and waits: the pool test above hung about once in seven runs."""
+    the JVM thread it signals, so without jarscore's own handler SIGTERM would leave the child
+    running, and multiprocessing's Pool.terminate(), which sends SIGTERM and waits, would hang."""
     done = _run("""
         import os, signal, sys, time
         from jarscore.scorer import Scorer

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jarscore.errors import ModelNotServedError, VersionLoadError
-from registry_models import NAME, build_versions, publish, rewrite_manifest
+from registry_models import NAME, publish, rewrite_manifest
 from jarscore.scorer import ModelRegistry, VersionPolicy
 from jarscore.scorer.routing import Router, stable_hash
 from zoo import numeric_frame
@@ -32,8 +32,8 @@ ROUTER_HASHES = [
 
 
 @pytest.fixture(scope="module")
-def sources(tmp_path_factory):
-    return build_versions(tmp_path_factory.mktemp("registry-sources"))
+def sources(registry_sources):
+    return registry_sources
 
 
 @pytest.fixture(scope="module")

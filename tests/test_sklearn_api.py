@@ -226,7 +226,8 @@ def test_clone_loads_the_same_artifact_again(classifier):
     copy = clone(scorer)
     assert copy is not scorer and type(copy) is Scorer
     assert copy.get_params() == scorer.get_params() == {
-        "path": str(out.absolute()), "threads": 1, "kernel": True, "warmup": 0.0, "out_of_process": False}
+        "path": str(out.absolute()), "threads": 1, "kernel": True, "warmup": 0.0, "out_of_process": False,
+        "trusted_keys": None}
     copy.close()  # the clone is a Scorer of its own: closing it leaves the original scoring
     assert not scorer.closed
     np.testing.assert_array_equal(Scorer.load(out).predict_proba(X), scorer.predict_proba(X))

@@ -77,6 +77,48 @@ class ModelRegistryTest {
     }
 
     @Test
+    void applyScoresOnThePinnedVersionAndHandsTheFunctionTheVersionItHolds() throws Exception {
+        TestRepository.publish(root, 1);
+        TestRepository.publish(root, 2);
+        try (ModelRegistry registry = registry(VersionPolicy.all())) {
+            registry.reload();
+            for (int version : new int[]{1, 2}) {
+                Result<Map<String, Object>> result = registry.apply(TestRepository.NAME, null, version, held -> {
+                    assertEquals(version, held.version());
+                    assertFalse(held.isClosed());
+                    return held.model().score(rows.get(60));
+                });
+                assertEquals(version, result.version());
+                assertEquals(expected.get(version).get(60), result.values());
+            }
+            assertEquals(2, registry.apply(TestRepository.NAME, null, 0, ModelVersion::version).values(),
+                "version 0: the default version");
+            ModelNotServedException missing = assertThrows(ModelNotServedException.class,
+                () -> registry.apply(TestRepository.NAME, null, 3, ModelVersion::version));
+            assertTrue(missing.getMessage().contains("version 3 is not serving"), missing.getMessage());
+            Map<String, Object> metrics = registry.metrics();
+            assertTrue(metrics.toString().contains("requests=1"), "pinned calls are counted per version: " + metrics);
+        }
+    }
+
+    @Test
+    void anUnloadedModelStaysUnloadedAcrossReloadsUntilLoadedAgain() throws Exception {
+        TestRepository.publish(root, 1);
+        try (ModelRegistry registry = registry(VersionPolicy.latest())) {
+            registry.reload();
+            assertTrue(registry.unloadModel(TestRepository.NAME));
+            assertFalse(registry.unloadModel(TestRepository.NAME), "nothing left to unload");
+            registry.reload();
+            TestRepository.publish(root, 2);
+            registry.poll();
+            assertEquals(new TreeSet<>(), registry.versions(TestRepository.NAME), "polls leave an unloaded model alone");
+            assertEquals(new TreeSet<>(List.of(2)), registry.loadModel(TestRepository.NAME));
+            assertScoredBy(registry, 2);
+            assertEquals(new TreeSet<>(), registry.loadModel("absent"), "a model with no folder loads nothing");
+        }
+    }
+
+    @Test
     void halfCopiedVersionIsNeverLoadedAndTheServingVersionStays() throws Exception {
         TestRepository.publish(root, 1);
         try (ModelRegistry registry = registry(VersionPolicy.latest())) {

@@ -63,6 +63,9 @@ class KernelConformanceTest {
             assertNotNull(model.kernel());
             try (Model reference = Model.loadPmml(testCase.pmml())) {
                 assertMapsAgree(model, reference, columns, rows);
+                assertColumnsAgree(testCase, model, reference, columns, rows, "all rows");
+                assertColumnsAgree(testCase, model, reference, staggered(columns, rows), rows,
+                    "row r missing field r % fields");
                 for (int f = 0; f < columns.length; f++) {
                     Object[] holed = columns.clone();
                     holed[f] = holed[f] instanceof double[] d ? every(d, rows) : every((String[]) holed[f], rows);
@@ -112,6 +115,66 @@ class KernelConformanceTest {
             scored++;
         }
         assertTrue(model.kernelRowsScored() - before >= scored, "the Map rows went through the kernel");
+    }
+
+    /**
+     * scoreColumns with the kernel active gives JPMML-Evaluator's columns (numbers within 1e-12
+     * relative, labels equal) and the kernel ran. A batch it refuses is one whose rows the kernel
+     * leaves to the transpiled classes, which refuse it too: as the batch went before the kernel
+     * scored batches. Batches the interpreter refuses are not compared.
+     */
+    static void assertColumnsAgree(Corpus.Case testCase, Model model, Model reference, Object[] columns, int rows,
+                                   String what) throws Exception {
+        Object[] want;
+        try {
+            want = reference.scoreColumns(columns, rows);
+        } catch (ScoringException e) {
+            return;
+        }
+        long before = model.kernelRowsScored();
+        Object[] got;
+        try {
+            got = model.scoreColumns(columns, rows);
+        } catch (ScoringException e) {
+            try (Model withoutKernel = Corpus.loadTranspiled(testCase.name())) {
+                assertThrows(ScoringException.class, () -> withoutKernel.scoreColumns(columns, rows),
+                    what + ": the kernel's batch failed where the transpiled classes alone do not: " + e.getMessage());
+            }
+            return;
+        }
+        assertTrue(model.kernelRowsScored() - before >= rows, what + ": the batch went through the kernel");
+        for (int j = 0; j < want.length; j++) {
+            for (int r = 0; r < rows; r++) {
+                String at = what + ": row " + r + " '" + model.resultFields().get(j).name() + "'";
+                if (want[j] instanceof double[] w) {
+                    double g = ((double[]) got[j])[r];
+                    assertTrue(Model.agrees(g, w[r]), at + ": " + g + " vs JPMML " + w[r]);
+                } else {
+                    assertEquals(((String[]) want[j])[r], ((String[]) got[j])[r], at);
+                }
+            }
+        }
+    }
+
+    /** The columns with row r's field r % fields missing: every field missing somewhere, in one batch. */
+    private static Object[] staggered(Object[] columns, int rows) {
+        Object[] holed = new Object[columns.length];
+        for (int f = 0; f < columns.length; f++) {
+            if (columns[f] instanceof double[] d) {
+                double[] copy = Arrays.copyOf(d, rows);
+                for (int r = f; r < rows; r += columns.length) {
+                    copy[r] = Double.NaN;
+                }
+                holed[f] = copy;
+            } else {
+                String[] copy = Arrays.copyOf((String[]) columns[f], rows);
+                for (int r = f; r < rows; r += columns.length) {
+                    copy[r] = null;
+                }
+                holed[f] = copy;
+            }
+        }
+        return holed;
     }
 
     private static double[] every(double[] column, int rows) {

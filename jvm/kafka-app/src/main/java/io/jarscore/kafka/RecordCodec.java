@@ -29,6 +29,31 @@ final class RecordCodec {
 
     /** The input fields of one record, numbers as Doubles, strings as Strings, null as missing. */
     static Map<String, Object> parseRow(byte[] value, List<FieldSpec> inputs) {
+        Map<String, Object> row = parseObject(value);
+        for (FieldSpec input : inputs) {
+            if (!row.containsKey(input.name())) {
+                throw new BadRecordException("field '" + input.name() + "' is absent; every input field "
+                    + inputs.stream().map(FieldSpec::name).toList() + " must be present (null marks a missing value)");
+            }
+            Object v = row.get(input.name());
+            if (v instanceof JsonNode other) {
+                throw new BadRecordException("field '" + input.name() + "' value " + Model.shorten(other.toString()) + " is a JSON "
+                    + other.getNodeType().toString().toLowerCase() + "; expected "
+                    + (input.numeric() ? "a number" : "a string") + " or null");
+            }
+            if (input.numeric() && v instanceof String s) {
+                throw new BadRecordException("field '" + input.name() + "' value " + Model.shorten("'" + s + "'") + " is a string; expected a number ("
+                    + input.dataType() + ") or null");
+            }
+        }
+        return row;
+    }
+
+    /**
+     * Every field of one record's JSON object: numbers as Doubles, strings as Strings, null as null,
+     * anything else (booleans, arrays, objects) as its JsonNode, for the caller to judge.
+     */
+    static Map<String, Object> parseObject(byte[] value) {
         if (value == null) {
             throw new BadRecordException("the record has no value (null); expected a JSON object of input fields");
         }
@@ -58,23 +83,7 @@ final class RecordCodec {
             } else if (v.isTextual()) {
                 row.put(field.getKey(), v.textValue());
             } else {
-                row.put(field.getKey(), v); // judged below if it is an input field, else ignored
-            }
-        }
-        for (FieldSpec input : inputs) {
-            if (!row.containsKey(input.name())) {
-                throw new BadRecordException("field '" + input.name() + "' is absent; every input field "
-                    + inputs.stream().map(FieldSpec::name).toList() + " must be present (null marks a missing value)");
-            }
-            Object v = row.get(input.name());
-            if (v instanceof JsonNode other) {
-                throw new BadRecordException("field '" + input.name() + "' value " + Model.shorten(other.toString()) + " is a JSON "
-                    + other.getNodeType().toString().toLowerCase() + "; expected "
-                    + (input.numeric() ? "a number" : "a string") + " or null");
-            }
-            if (input.numeric() && v instanceof String s) {
-                throw new BadRecordException("field '" + input.name() + "' value " + Model.shorten("'" + s + "'") + " is a string; expected a number ("
-                    + input.dataType() + ") or null");
+                row.put(field.getKey(), v); // an input field's is judged by the caller; others are ignored
             }
         }
         return row;
@@ -82,11 +91,19 @@ final class RecordCodec {
 
     /** {"model", "version", "prediction", "probabilities": {class: p}, "outputs": {every result field}}. */
     static byte[] result(Result<Map<String, Object>> result, List<String> targets) {
-        ObjectNode out = JSON.createObjectNode();
-        out.put("model", result.model());
-        out.put("version", result.version());
         Map<String, Object> values = result.values();
-        Object prediction = targets.isEmpty() ? values.values().iterator().next() : values.get(targets.get(0));
+        return result(result.model(), result.version(), values,
+            targets.isEmpty() ? values.values().iterator().next() : values.get(targets.get(0)));
+    }
+
+    /**
+     * The same from its parts; {@code version} is the number, or the text a server that does not
+     * number its versions answers with.
+     */
+    static byte[] result(String model, Object version, Map<String, Object> values, Object prediction) {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("model", model);
+        out.set("version", JSON.valueToTree(version));
         out.set("prediction", JSON.valueToTree(prediction));
         ObjectNode probabilities = out.putObject("probabilities");
         values.forEach((name, value) -> {

@@ -1,32 +1,27 @@
 package io.jarscore.kafka;
 
-import java.nio.charset.StandardCharsets;
-import java.util.Map;
-
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
-import io.jarscore.registry.ModelRegistry;
-import io.jarscore.registry.Result;
-
 /**
- * Scores each input record with the version serving now and forwards the JSON result (same key) to
- * the output sink; a record that cannot be parsed or scored goes to the dead-letter sink with the
- * error and its original bytes. Nothing here throws on bad input, so no record is dropped or stops the app.
+ * Scores each input record ({@link RecordScorer}: embedded or remote) and forwards the JSON result
+ * (same key) to the output sink; a record that cannot be parsed or scored goes to the dead-letter
+ * sink with the error and its original bytes. Nothing here throws on bad input, so no record is
+ * dropped or stops the app. Only a scorer that could not score at all (a remote server out of reach
+ * past its retries) throws: the stream thread fails and its replacement resumes from the last
+ * committed offsets, so the record is scored later rather than lost or dead-lettered.
  */
 final class ScoreProcessor implements Processor<byte[], byte[], byte[], byte[]> {
 
     private static final System.Logger LOG = System.getLogger(ScoreProcessor.class.getName());
 
-    private final ModelRegistry registry;
-    private final ServingModel serving;
+    private final RecordScorer scorer;
     private ProcessorContext<byte[], byte[]> context;
 
-    ScoreProcessor(ModelRegistry registry, ServingModel serving) {
-        this.registry = registry;
-        this.serving = serving;
+    ScoreProcessor(RecordScorer scorer) {
+        this.scorer = scorer;
     }
 
     @Override
@@ -38,10 +33,9 @@ final class ScoreProcessor implements Processor<byte[], byte[], byte[], byte[]> 
     public void process(Record<byte[], byte[]> record) {
         byte[] scored;
         try {
-            Map<String, Object> row = RecordCodec.parseRow(record.value(), serving.inputs());
-            String routingKey = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-            Result<Map<String, Object>> result = registry.score(serving.name(), routingKey, row);
-            scored = RecordCodec.result(result, serving.targets());
+            scored = scorer.score(record.key(), record.value());
+        } catch (RecordScorer.ScoringUnavailableException e) {
+            throw e;
         } catch (RuntimeException | LinkageError e) {
             RecordMetadata where = context.recordMetadata().orElse(null);
             LOG.log(System.Logger.Level.DEBUG, "dead letter: {0}", e.getMessage());

@@ -15,6 +15,8 @@ import io.jarscore.registry.ModelRegistry;
  *                         └─▶ dead-letter topic   (key kept; error and original bytes)
  *   control topic ─▶ global store "jarscore-control" ─▶ registry swaps on every instance
  * </pre>
+ * Scoring remotely ({@link RemoteModel}), the topology has no control topic: the server picks the
+ * versions it serves, from its own repository.
  */
 public final class ScoringTopology {
 
@@ -35,16 +37,22 @@ public final class ScoringTopology {
                 + config.modelRoot() + "; convert one into " + config.modelRoot().resolve(config.modelName())
                 + "/<version>/ or check " + AppConfig.MODEL_NAME + " and " + AppConfig.MODEL_POLICY);
         }
-        Topology topology = new Topology();
-        topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.inputTopic());
-        topology.addProcessor(SCORE, () -> new ScoreProcessor(registry, serving), SOURCE);
-        topology.addSink(SCORES, config.outputTopic(), new ByteArraySerializer(), new ByteArraySerializer(), SCORE);
-        topology.addSink(DEAD_LETTERS, config.dlqTopic(), new ByteArraySerializer(), new ByteArraySerializer(), SCORE);
+        Topology topology = scoring(config, serving);
         topology.addGlobalStore(
             Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CONTROL_STORE), Serdes.String(), Serdes.ByteArray())
                 .withLoggingDisabled(),
             "control", new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.controlTopic(),
             "apply-announcements", () -> new ControlProcessor(registry, config.policy()));
+        return topology;
+    }
+
+    /** Input to scores and dead letters, each record scored by {@code scorer}. */
+    static Topology scoring(AppConfig config, RecordScorer scorer) {
+        Topology topology = new Topology();
+        topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.inputTopic());
+        topology.addProcessor(SCORE, () -> new ScoreProcessor(scorer), SOURCE);
+        topology.addSink(SCORES, config.outputTopic(), new ByteArraySerializer(), new ByteArraySerializer(), SCORE);
+        topology.addSink(DEAD_LETTERS, config.dlqTopic(), new ByteArraySerializer(), new ByteArraySerializer(), SCORE);
         return topology;
     }
 }

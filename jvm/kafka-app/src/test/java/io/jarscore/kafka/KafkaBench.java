@@ -33,7 +33,9 @@ import io.jarscore.registry.TestRepository;
  * throughput, each timed from its producer timestamp (which the result keeps) to when the test's
  * consumer reads the result. Writes the figures as JSON.
  *
- * <p>{@code KafkaBench ARTIFACT_DIR ROWS.csv THROUGHPUT_RECORDS LATENCY_RECORDS LATENCY_RATE OUT.json}
+ * <p>{@code KafkaBench ARTIFACT_DIR ROWS.csv THROUGHPUT_RECORDS LATENCY_RECORDS LATENCY_RATE OUT.json [GRPC_TARGET]}:
+ * with a gRPC target ({@code host:port} of a {@code jarscore serve} serving the artifact's model), the
+ * app scores remotely ({@code jarscore.scoring=remote}) instead of embedded.
  */
 public final class KafkaBench {
 
@@ -47,8 +49,9 @@ public final class KafkaBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 6) {
-            System.err.println("usage: KafkaBench ARTIFACT_DIR ROWS.csv THROUGHPUT_RECORDS LATENCY_RECORDS LATENCY_RATE OUT.json");
+        if (args.length != 6 && args.length != 7) {
+            System.err.println("usage: KafkaBench ARTIFACT_DIR ROWS.csv THROUGHPUT_RECORDS LATENCY_RECORDS LATENCY_RATE OUT.json"
+                + " [GRPC_TARGET]");
             System.exit(2);
         }
         Path artifact = Path.of(args[0]);
@@ -77,6 +80,11 @@ public final class KafkaBench {
                 AppConfig.CONTROL_TOPIC, "bench-control"));
             settings.put("state.dir", root.resolve("state").toString());
             settings.put(APP_LINGER, "5"); // Kafka Streams' producer waits 100 ms by default to fill batches
+            String remote = args.length == 7 ? args[6] : null;
+            if (remote != null) {
+                settings.put(AppConfig.SCORING, "remote");
+                settings.put(AppConfig.REMOTE_TARGET, remote);
+            }
             AppConfig config = AppConfig.of(settings);
             try (ScoringApp app = ScoringApp.start(config);
                  KafkaProducer<byte[], byte[]> producer = producer(broker);
@@ -111,6 +119,7 @@ public final class KafkaBench {
                     "p99_ms", percentile(latencies, 0.99), "max_ms", latencies[latencies.length - 1]));
                 out.put("setup", Map.of("model", name, "version", version, "partitions", PARTITIONS,
                     "stream_threads", 1, "processing_guarantee", "at_least_once", "broker", "KRaft single node, child JVM",
+                    "scoring", remote == null ? "embedded" : "remote: jarscore serve at " + remote,
                     "app", "in the benchmark JVM, Kafka Streams defaults but producer.linger.ms=5", "producer", "acks=all, linger.ms=5"));
             }
         } finally {

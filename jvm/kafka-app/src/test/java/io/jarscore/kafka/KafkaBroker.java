@@ -85,6 +85,27 @@ final class KafkaBroker implements AutoCloseable {
         }
     }
 
+    /**
+     * A broker for a process that is not a JUnit test (models/kafka_broker.py: the online-learning example
+     * and its test): creates the topics given as {@code NAME:PARTITIONS}, prints
+     * {@code bootstrap.servers=HOST:PORT} on a line of its own, and stops when its standard input closes
+     * (its parent closed it, or died).
+     */
+    public static void main(String[] args) throws Exception {
+        try (KafkaBroker broker = start()) {
+            for (String topic : args) {
+                int colon = topic.lastIndexOf(':');
+                broker.createTopic(colon < 0 ? topic : topic.substring(0, colon),
+                    colon < 0 ? 1 : Integer.parseInt(topic.substring(colon + 1)));
+            }
+            System.out.println("bootstrap.servers=" + broker.bootstrapServers());
+            System.out.flush();
+            while (System.in.read() != -1) {
+                // runs until the parent closes our standard input
+            }
+        }
+    }
+
     String bootstrapServers() {
         return bootstrapServers;
     }

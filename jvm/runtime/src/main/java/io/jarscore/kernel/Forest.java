@@ -16,8 +16,8 @@ import java.util.stream.IntStream;
 /**
  * Decision trees as flat arrays, walked without data-dependent branches: the table form
  * {@code KernelCompiler} (jarscore-compiler) gives every tree whose splits are numeric comparisons.
- * Generated if/else code is fast only while the CPU predicts its branches; on real rows it mispredicts at
- * most splits, which made it 8x slower than on a repeated row. Here every step is
+ * Generated if/else code is fast only while the CPU predicts its branches, and on varied rows it
+ * mispredicts at most splits. Here every step is
  * {@code node = first[node] + (x <= threshold[node] ? 0 : 1)}, one 16-byte load per node, and the
  * trees of a sum are walked eight at a time, so their memory loads overlap (a whole forest in
  * order of depth, so that the eight need about the same number of steps).
@@ -30,7 +30,7 @@ import java.util.stream.IntStream;
  */
 public final class Forest {
 
-    /** "JSF3": thresholds of ±MAX_VALUE mean what {@link #known} says (JSF2 tables predate that). */
+    /** "JSF3": thresholds of ±MAX_VALUE mean what {@link #known} says; a table of another version is refused. */
     private static final int MAGIC = 0x4A53_4633;
     /** Trees walked together: independent chains of loads the CPU overlaps. */
     private static final int GROUP = 8;
@@ -131,8 +131,8 @@ public final class Forest {
     /**
      * Learns from typical rows (the kernel's slots, as its {@code score} fills them) where each
      * input's values lie, so that a scan strikes on the rarer side of each split ({@link LeafScan}):
-     * the median of each slot's known values. Scores never change, only the work a scan does: on
-     * lgbm500, learned from 20 rows, a row rules on 3 560 splits instead of 4 280. A slot with fewer
+     * the median of each slot's known values. Scores never change, only the work a scan does: a typical
+     * row rules on fewer splits than with the median thresholds. A slot with fewer
      * than {@link #LEARN_LEAST} known values keeps its median threshold. Scans built before are
      * dropped and built again at their next call.
      */

@@ -40,7 +40,7 @@ public interface Kernel {
      * Learns from typical rows ({@code rows * inputCount()} values, as {@link #score} takes them)
      * where the inputs' values lie, to do less work on such rows; scores never change. A kernel
      * with a table of trees passes them to {@link Forest#learn}, whose scans use them; other
-     * kernels, and kernels compiled before this method existed, ignore them. {@code Model} calls it once, with the verification rows, before
+     * kernels, and kernels in artifacts compiled without this method, ignore them. {@code Model} calls it once, with the verification rows, before
      * the kernel scores for callers.
      */
     default void learn(double[] in, int rows) {

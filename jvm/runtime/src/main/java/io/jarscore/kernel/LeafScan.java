@@ -23,8 +23,8 @@ import java.util.List;
  * splits sorted by descending threshold). The pivot is the median of the slot's values in typical
  * rows where the forest has learned them ({@link Forest#learn}: the kernel learns from the
  * artifact's verification rows), else the median of the slot's thresholds. Each split then acts on
- * its rarer side: on lgbm500, 3 560 splits ruled on a row with the pivots learned from 20 rows,
- * 4 280 with the median thresholds, of 15 000. On LightGBM's leaf-wise trees (31 leaves, about 8
+ * its rarer side, so a typical row rules on a fraction of the forest's splits, fewer with learned
+ * pivots than with the median thresholds. On LightGBM's leaf-wise trees (31 leaves, about 8
  * levels deep) that beats the walk; on XGBoost's balanced depth-6 trees (63 splits each) the walk
  * wins, so {@link #suits} decides per range of trees.
  *
@@ -50,8 +50,7 @@ final class LeafScan {
      * Cost model, in nanoseconds a row, from same-JVM runs on lgbm500 and xgb500 (AMD EPYC): the walk
      * costs about 1.9 a step (eight trees in lockstep). The scan costs about 1.1 a split ruled on
      * (with mirroring, about a quarter of all splits), 10 an input that has splits (the ends of its
-     * two scans; measured per slot before an input and its negation were scanned together, so now
-     * on the high side), and 0.6 a tree (its bits, cleared, then its leaf looked up). The scan must
+     * two scans; an upper estimate), and 0.6 a tree (its bits, cleared, then its leaf looked up). The scan must
      * win by {@link #MARGIN}.
      */
     private static final double WALK_STEP = 1.9;
@@ -75,8 +74,8 @@ final class LeafScan {
     /** The leaves (bits) a split rules out, as positions in its tree's leaf order. */
     private final long[] strike;
     /**
-     * Per thread, the struck bits of each tree: reused, as a fresh 4 KB array a row (500 trees)
-     * cost lgbm500 0.25-0.3 us of 4.2 (allocating and zeroing it).
+     * Per thread, the struck bits of each tree: reused, because allocating and zeroing a fresh array
+     * for every row is a sizeable share of a row's time.
      */
     private final ThreadLocal<long[]> scratch;
     private final int[] missingFirst;

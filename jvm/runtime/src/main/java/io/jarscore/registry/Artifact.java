@@ -22,8 +22,9 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * An artifact directory checked for completeness as {@code docs/artifact-format.md} says: its manifest
- * parses with format 1, names the folder's model and version when it is a repository's version, lists
+ * An artifact directory checked for completeness as {@code docs/artifact-format.md} says: with trusted
+ * keys, its {@code signature.json} signs its manifest with one of them (see {@link TrustedKeys}); its
+ * manifest parses with format 1, names the folder's model and version when it is a repository's version, lists
  * {@code model.jar} and {@code model.pmml} among plain file names, and every file it lists is there with
  * its size and sha256. The converter writes the manifest last and renames the directory into place, and
  * a copy in any file order fails one of these checks until its last byte is there, so an artifact that
@@ -70,39 +71,76 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
     }
 
     /**
+     * {@link #load} and then {@link VerificationValidator#checkRecordedOutputs}: the model must reproduce
+     * the outputs recorded for the manifest's verification rows, else it is closed and refused with an
+     * {@link ArtifactException}. What {@link io.jarscore.Models#load} and the Spark stage run.
+     */
+    public Model loadChecked() {
+        Model model = load();
+        try {
+            VerificationValidator.checkRecordedOutputs(model, manifest, "artifact " + directory);
+        } catch (RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
+        return model;
+    }
+
+    /**
      * Reads and checks a repository's version directory {@code ROOT/name/version}: as {@link #read}, and
      * the manifest must name that model and version. Throws {@link VersionLoadException} saying what is wrong.
      */
-    public static Artifact verify(String name, int version, Path directory) {
+    public static Artifact verify(String name, int version, Path directory, TrustedKeys trusted) {
         Path manifestFile = directory.resolve(MANIFEST);
         if (!Files.isRegularFile(manifestFile)) {
             throw new VersionLoadException(name, version, directory, MANIFEST + " is missing: the version is"
                 + " incomplete (still being written or copied?); it is loaded once its manifest is there", null);
         }
         try {
-            return check(directory, name, version);
+            return check(directory, name, version, trusted);
+        } catch (ArtifactSignatureException e) {
+            throw new VersionLoadException(name, version, directory, e.getMessage(), e);
         } catch (ArtifactException e) {
             throw new VersionLoadException(name, version, directory, e.getMessage(), e.getCause());
         }
     }
 
-    /**
-     * Reads and checks a lone artifact directory (its folder names are not checked); the name and
-     * version are the manifest's. Throws {@link ArtifactException} saying what is wrong.
-     */
-    public static Artifact read(Path directory) {
-        return check(directory, null, 0);
+    /** {@link #verify(String, int, Path, TrustedKeys)} without a signature check. */
+    public static Artifact verify(String name, int version, Path directory) {
+        return verify(name, version, directory, TrustedKeys.none());
     }
 
-    private static Artifact check(Path directory, String expectedName, int expectedVersion) {
+    /**
+     * Reads and checks a lone artifact directory (its folder names are not checked); the name and
+     * version are the manifest's. With trusted keys, it must be signed by one of them
+     * ({@link ArtifactSignatureException} if not). Throws {@link ArtifactException} saying what is wrong.
+     */
+    public static Artifact read(Path directory, TrustedKeys trusted) {
+        return check(directory, null, 0, trusted);
+    }
+
+    /** {@link #read(Path, TrustedKeys)} without a signature check. */
+    public static Artifact read(Path directory) {
+        return read(directory, TrustedKeys.none());
+    }
+
+    private static Artifact check(Path directory, String expectedName, int expectedVersion, TrustedKeys trusted) {
         Path manifestFile = directory.resolve(MANIFEST);
         if (!Files.isRegularFile(manifestFile)) {
             throw new ArtifactException(directory + " is not a jarscore artifact: " + MANIFEST + " is missing"
                 + " (an artifact is written by 'jarscore convert')");
         }
+        byte[] manifestBytes;
+        try {
+            manifestBytes = Files.readAllBytes(manifestFile);
+        } catch (IOException e) {
+            throw new ArtifactException("cannot read " + manifestFile + ": " + e.getMessage(), e);
+        }
+        // The bytes checked are the bytes parsed: the manifest is read once.
+        trusted.verify(directory, manifestBytes);
         Object parsed;
         try {
-            parsed = JSON.readValue(manifestFile.toFile(), new TypeReference<Object>() { });
+            parsed = JSON.readValue(manifestBytes, new TypeReference<Object>() { });
         } catch (IOException e) {
             throw new ArtifactException("cannot read " + manifestFile + ": " + e.getMessage(), e);
         }
@@ -212,7 +250,8 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
         return value instanceof String s ? "'" + s + "'" : String.valueOf(value);
     }
 
-    static String sha256(Path file) {
+    /** The file's sha256, hex; an {@link java.io.UncheckedIOException} when it cannot be read. */
+    public static String sha256(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 16];

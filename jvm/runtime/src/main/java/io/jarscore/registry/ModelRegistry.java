@@ -58,21 +58,40 @@ public final class ModelRegistry implements AutoCloseable {
     private final List<Validator> validators = new CopyOnWriteArrayList<>();
     private final List<BiConsumer<ModelVersion, ModelVersion>> afterSwap = new CopyOnWriteArrayList<>();
     private final List<Consumer<Exception>> onError = new CopyOnWriteArrayList<>();
-    /** Per model, its served versions: an immutable map, replaced whole on every swap. */
-    private final Map<String, NavigableMap<Integer, ModelVersion>> served = new ConcurrentHashMap<>();
+    /** Per model, its served versions: immutable, replaced whole on every swap. */
+    private final Map<String, Served> served = new ConcurrentHashMap<>();
     private final Map<String, Router> routes = new ConcurrentHashMap<>();
+    /** Routes whose weights name labels, resolved to versions at every poll. */
+    private final Map<String, Map<String, Integer>> labelRoutes = new ConcurrentHashMap<>();
+    private final LabelTracker labels = new LabelTracker(this::reportLabelProblem);
     private final Map<String, Shadow> shadows = new ConcurrentHashMap<>();
+    /** Models unloaded by {@link #unloadModel}: polls leave them alone until {@link #loadModel}. */
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
     /** Version directories that were refused: poll() tries them again once their files change or their back-off passes. */
     private final Map<Path, Refusal> refused = new ConcurrentHashMap<>();
     /** The monotonic clock of the back-off, in nanoseconds; tests replace it. */
     volatile LongSupplier clock = System::nanoTime;
     private final Metrics metrics = new Metrics();
+    private volatile TrustedKeys trustedKeys;
     private final ReentrantLock swapLock = new ReentrantLock();
     private final ThreadPoolExecutor shadowExecutor;
     private Watcher watcher;
     private volatile boolean closed;
 
     private record Shadow(int version, BiConsumer<Result<?>, Result<?>> callback) {
+    }
+
+    /**
+     * A model's served versions and the one serving requests without a route ({@code primary}: the one
+     * the policy chose; the highest when it is not served).
+     */
+    private record Served(NavigableMap<Integer, ModelVersion> versions, int primary) {
+        static final Served NONE = new Served(Collections.emptyNavigableMap(), -1);
+
+        ModelVersion primaryVersion() {
+            ModelVersion chosen = versions.get(primary);
+            return chosen != null ? chosen : versions.isEmpty() ? null : versions.lastEntry().getValue();
+        }
     }
 
     /** A refused version: its folder's fingerprint before the attempt that failed, why, and when to try again. */
@@ -84,10 +103,14 @@ public final class ModelRegistry implements AutoCloseable {
         this(root, VersionPolicy.latest());
     }
 
-    /** A registry over {@code root}; the default {@link VerificationValidator} is installed. */
+    /**
+     * A registry over {@code root}; the default {@link VerificationValidator} is installed, and the trusted
+     * keys are {@link TrustedKeys#fromEnvironment()}'s (see {@link #trustedKeys(TrustedKeys)}).
+     */
     public ModelRegistry(Path root, VersionPolicy policy) {
         this.repository = new Repository(root);
         this.defaultPolicy = policy;
+        this.trustedKeys = TrustedKeys.fromEnvironment();
         this.validators.add(new VerificationValidator());
         this.shadowExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
             new ArrayBlockingQueue<>(SHADOW_QUEUE), runnable -> {
@@ -113,6 +136,19 @@ public final class ModelRegistry implements AutoCloseable {
         return policies.getOrDefault(name, defaultPolicy);
     }
 
+    /**
+     * The keys a version must be signed by, checked before any class of it loads; {@link TrustedKeys#none()}
+     * checks no signature. Applies to the versions loaded from then on.
+     */
+    public ModelRegistry trustedKeys(TrustedKeys keys) {
+        this.trustedKeys = java.util.Objects.requireNonNull(keys, "keys");
+        return this;
+    }
+
+    public TrustedKeys trustedKeys() {
+        return trustedKeys;
+    }
+
     /** Adds a check a candidate must pass before it serves (after the default verification). */
     public ModelRegistry beforeSwap(Validator validator) {
         validators.add(validator);
@@ -133,11 +169,42 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** Routes requests that carry a key between versions by weight; see {@link Router}. */
     public void route(String name, Map<Integer, Integer> weights) {
-        routes.put(name, new Router(weights));
+        Router router = new Router(weights);
+        swapLock.lock();
+        try {
+            labelRoutes.remove(name);
+            routes.put(name, router);
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    /**
+     * Routes requests that carry a key between the versions that labels name, by weight (e.g.
+     * {@code {"stable": 95, "canary": 5}}), resolved now and again at every poll; a label that is not
+     * honoured gets no traffic. (A method of its own: Java cannot overload on a map's key type.)
+     */
+    public void routeLabels(String name, Map<String, Integer> weights) {
+        Map<Integer, Integer> numbered = new TreeMap<>();
+        weights.forEach((label, weight) -> numbered.put(numbered.size() + 1, weight));
+        new Router(numbered); // checks the weights
+        swapLock.lock();
+        try {
+            labelRoutes.put(name, Map.copyOf(weights));
+            resolveRoute(name);
+        } finally {
+            swapLock.unlock();
+        }
     }
 
     public void clearRoute(String name) {
-        routes.remove(name);
+        swapLock.lock();
+        try {
+            labelRoutes.remove(name);
+            routes.remove(name);
+        } finally {
+            swapLock.unlock();
+        }
     }
 
     /**
@@ -179,6 +246,7 @@ public final class ModelRegistry implements AutoCloseable {
         try {
             requireOpen();
             Set<String> names = new LinkedHashSet<>(repository.modelNames());
+            names.removeAll(held);
             for (String name : names) {
                 reload(name, retryRefused);
             }
@@ -197,8 +265,10 @@ public final class ModelRegistry implements AutoCloseable {
             requireOpen();
             Path dir = repository.directory(name, version);
             String before = fingerprint(dir);
+            boolean single = policyFor(name).single();
             try {
-                ModelVersion loaded = swapIn(name, version, dir);
+                ModelVersion loaded = swapIn(name, version, dir,
+                    single ? Set.copyOf(labels.honoured(name).values()) : null, single ? version : -1);
                 refused.remove(dir);
                 return loaded;
             } catch (VersionLoadException e) {
@@ -214,18 +284,57 @@ public final class ModelRegistry implements AutoCloseable {
     public boolean unload(String name, int version) {
         swapLock.lock();
         try {
-            NavigableMap<Integer, ModelVersion> before = served.getOrDefault(name, Collections.emptyNavigableMap());
-            ModelVersion leaving = before.get(version);
+            Served before = served.getOrDefault(name, Served.NONE);
+            ModelVersion leaving = before.versions().get(version);
             if (leaving == null) {
                 return false;
             }
-            TreeMap<Integer, ModelVersion> after = new TreeMap<>(before);
+            TreeMap<Integer, ModelVersion> after = new TreeMap<>(before.versions());
             after.remove(version);
-            publish(name, after);
-            notifySwap(before.lastEntry().getValue(), after.isEmpty() ? null : after.lastEntry().getValue());
+            publish(name, after, before.primary());
+            notifySwap(before.primaryVersion(), served.getOrDefault(name, Served.NONE).primaryVersion());
             leaving.retire();
             LOG.log(System.Logger.Level.INFO, "unloaded {0}", leaving);
             return true;
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    /**
+     * Stops serving every version of {@code name}, and keeps {@link #reload()} and the watcher from
+     * serving it again until {@link #loadModel} does (a model server's explicit unload). False if no
+     * version of it was serving.
+     */
+    public boolean unloadModel(String name) {
+        swapLock.lock();
+        try {
+            held.add(name);
+            boolean any = false;
+            for (int version : versions(name)) {
+                any |= unload(name, version);
+            }
+            return any;
+        } finally {
+            swapLock.unlock();
+        }
+    }
+
+    /**
+     * Serves {@code name} as its version policy selects, trying its refused versions again, and lets
+     * polls follow it again after {@link #unloadModel}. Returns the versions serving afterwards
+     * (empty if none loads; each failure goes to onError and the log as for {@link #reload()}).
+     */
+    public SortedSet<Integer> loadModel(String name) {
+        swapLock.lock();
+        try {
+            requireOpen();
+            held.remove(name);
+            reload(name, true);
+            return versions(name);
+        } catch (RuntimeException e) {
+            report(e);
+            throw e;
         } finally {
             swapLock.unlock();
         }
@@ -251,20 +360,37 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** Scores one row; {@code key} (may be null) picks the version when the model is routed. */
     public Result<Map<String, Object>> score(String name, String key, Map<String, ?> row) {
-        return call(name, key, model -> model.score(row));
+        return call(name, key, 0, version -> version.model().score(row));
     }
 
     /** Scores a batch of columns; see {@link Model#scoreColumns}. */
     public Result<Object[]> scoreColumns(String name, String key, Object[] columns, int rows) {
-        return call(name, key, model -> model.scoreColumns(columns, rows));
+        return call(name, key, 0, version -> version.model().scoreColumns(columns, rows));
     }
 
-    private <T> Result<T> call(String name, String key, Function<Model, T> scoring) {
-        ModelVersion version = acquire(name, key);
+    /**
+     * Runs {@code scoring} on the version a request gets, held for the call: {@code version} when it
+     * is positive (routing bypassed; {@link ModelNotServedException} if it is not serving), else the
+     * version routing by {@code key} (may be null) or the default picks. For a caller that shapes
+     * its input to the version's own fields (a server decoding a request): the function sees the
+     * version it scores with, even while a swap replaces it. Counted in the metrics and shadowed as
+     * {@link #score} is; a shadow runs the same function on the shadow version.
+     */
+    public <T> Result<T> apply(String name, String key, int version, Function<ModelVersion, T> scoring) {
+        if (version < 0) {
+            throw new IllegalArgumentException("a model version is a positive integer (0: let the registry pick), got "
+                + version);
+        }
+        return call(name, key, version, scoring);
+    }
+
+    /** Scores on {@code version} when it is positive, else on the version routing or the default picks. */
+    private <T> Result<T> call(String name, String key, int pinned, Function<ModelVersion, T> scoring) {
+        ModelVersion version = acquire(name, key, pinned);
         long start = System.nanoTime();
         boolean failed = true;
         try {
-            Result<T> result = new Result<>(name, version.version(), scoring.apply(version.model()));
+            Result<T> result = new Result<>(name, version.version(), scoring.apply(version));
             failed = false;
             Shadow shadow = shadows.get(name);
             if (shadow != null && shadow.version() != version.version()) {
@@ -281,15 +407,28 @@ public final class ModelRegistry implements AutoCloseable {
      * The version to score with, with a reference taken. If a swap retires and closes the version
      * between reading the map and taking the reference, the swap has already published a newer map.
      */
-    private ModelVersion acquire(String name, String key) {
+    private ModelVersion acquire(String name, String key, int pinned) {
         while (true) {
-            NavigableMap<Integer, ModelVersion> versions = served.get(name);
+            Served now = served.get(name);
+            NavigableMap<Integer, ModelVersion> versions = now == null ? null : now.versions();
             if (versions == null || versions.isEmpty()) {
                 throw new ModelNotServedException(closed ? "the model registry is closed"
                     : "model '" + name + "' has no version serving (serving: " + new TreeSet<>(served.keySet())
                     + "); call load(\"" + name + "\", version) or reload(), or check " + repository.root().resolve(name));
             }
-            ModelVersion chosen = versions.lastEntry().getValue();
+            if (pinned > 0) {
+                ModelVersion exact = versions.get(pinned);
+                if (exact == null) {
+                    throw new ModelNotServedException("model '" + name + "' version " + pinned + " is not serving"
+                        + " (serving versions " + versions.keySet() + ")");
+                }
+                if (exact.tryAcquire()) {
+                    return exact;
+                }
+                Thread.onSpinWait(); // closed by a swap meanwhile: the next read of the map says so
+                continue;
+            }
+            ModelVersion chosen = now.primaryVersion();
             Router router = key == null ? null : routes.get(name);
             if (router != null) {
                 int routed = router.pick(key, versions.keySet());
@@ -304,7 +443,7 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    private <T> void submitShadow(String name, Shadow shadow, Function<Model, T> scoring, Result<T> primary) {
+    private <T> void submitShadow(String name, Shadow shadow, Function<ModelVersion, T> scoring, Result<T> primary) {
         Metrics.Series series = metrics.of(name, shadow.version());
         try {
             shadowExecutor.execute(() -> runShadow(name, shadow, scoring, primary, series));
@@ -313,9 +452,9 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    private <T> void runShadow(String name, Shadow shadow, Function<Model, T> scoring, Result<T> primary,
+    private <T> void runShadow(String name, Shadow shadow, Function<ModelVersion, T> scoring, Result<T> primary,
                                Metrics.Series series) {
-        ModelVersion version = served.getOrDefault(name, Collections.emptyNavigableMap()).get(shadow.version());
+        ModelVersion version = served.getOrDefault(name, Served.NONE).versions().get(shadow.version());
         if (version == null || !version.tryAcquire()) {
             series.shadowDropped.increment();
             return;
@@ -323,7 +462,7 @@ public final class ModelRegistry implements AutoCloseable {
         series.shadowRequests.increment();
         Result<T> result;
         try {
-            result = new Result<>(name, version.version(), scoring.apply(version.model()));
+            result = new Result<>(name, version.version(), scoring.apply(version));
         } catch (RuntimeException e) {
             series.shadowErrors.increment();
             LOG.log(System.Logger.Level.DEBUG, "shadow scoring on " + version + " failed: " + e);
@@ -343,19 +482,45 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** The versions of {@code name} serving now (empty if none). */
     public SortedSet<Integer> versions(String name) {
-        return new TreeSet<>(served.getOrDefault(name, Collections.emptyNavigableMap()).keySet());
+        return new TreeSet<>(served.getOrDefault(name, Served.NONE).versions().keySet());
     }
 
-    /** The version that serves requests without a routing key: the highest served; -1 if none. */
+    /**
+     * The version that serves requests without a routing key: the one the policy chose (the label's
+     * under a label policy, else the highest of the policy's); -1 if none.
+     */
     public int currentVersion(String name) {
-        NavigableMap<Integer, ModelVersion> versions = served.get(name);
-        return versions == null || versions.isEmpty() ? -1 : versions.lastKey();
+        ModelVersion current = current(name);
+        return current == null ? -1 : current.version();
     }
 
-    /** The version serving requests without a routing key (the highest served), or null; score through the registry. */
+    /** The version serving requests without a routing key (see {@link #currentVersion}), or null; score through the registry. */
     public ModelVersion current(String name) {
-        NavigableMap<Integer, ModelVersion> versions = served.get(name);
-        return versions == null || versions.isEmpty() ? null : versions.lastEntry().getValue();
+        return served.getOrDefault(name, Served.NONE).primaryVersion();
+    }
+
+    /** The labels of {@code name} the registry honours now (label to version): each names a served version. */
+    public Map<String, Integer> labels(String name) {
+        return labels.honoured(name);
+    }
+
+    /**
+     * The served version {@code label} names; throws {@link ModelNotServedException} for a label that is not
+     * set, or that names a version that does not serve (missing or refused: the label is ignored).
+     */
+    public int versionForLabel(String name, String label) {
+        Integer version = labels.honoured(name).get(label);
+        if (version == null) {
+            throw new ModelNotServedException("model '" + name + "' has no label '" + label + "' serving (labels"
+                + " honoured: " + labels.honoured(name) + "); set it with 'jarscore label " + repository.root() + " "
+                + name + " " + label + "=VERSION'");
+        }
+        return version;
+    }
+
+    /** Served version {@code version} of {@code name}, or null; score through the registry. */
+    public ModelVersion served(String name, int version) {
+        return served.getOrDefault(name, Served.NONE).versions().get(version);
     }
 
     /** Names of the models with a version serving. */
@@ -367,8 +532,9 @@ public final class ModelRegistry implements AutoCloseable {
     public Map<String, Object> metrics() {
         Map<String, Integer> current = new HashMap<>();
         served.forEach((name, versions) -> {
-            if (!versions.isEmpty()) {
-                current.put(name, versions.lastKey());
+            ModelVersion primary = versions.primaryVersion();
+            if (primary != null) {
+                current.put(name, primary.version());
             }
         });
         return metrics.snapshot(current);
@@ -393,8 +559,7 @@ public final class ModelRegistry implements AutoCloseable {
             closed = true;
             shadowExecutor.shutdown();
             for (String name : List.copyOf(served.keySet())) {
-                NavigableMap<Integer, ModelVersion> versions = served.remove(name);
-                versions.values().forEach(ModelVersion::retire);
+                served.remove(name).versions().values().forEach(ModelVersion::retire);
             }
         } finally {
             swapLock.unlock();
@@ -406,20 +571,28 @@ public final class ModelRegistry implements AutoCloseable {
     private void reload(String name, boolean retryRefused) {
         VersionPolicy policy = policyFor(name);
         SortedMap<Integer, Path> directories = repository.versionDirectories(name);
+        Map<String, Integer> named = labels.read(name, repository.root().resolve(name));
         SortedSet<Integer> usable = new TreeSet<>(directories.keySet());
         while (true) {
-            NavigableMap<Integer, ModelVersion> current = served.getOrDefault(name, Collections.emptyNavigableMap());
+            NavigableMap<Integer, ModelVersion> current = served.getOrDefault(name, Served.NONE).versions();
             usable.removeIf(v -> !current.containsKey(v) && !worthTrying(name, v, directories.get(v), retryRefused));
-            SortedSet<Integer> wanted = policy.select(usable);
+            Map<String, Integer> targets = labels.targets(name, named, usable, current.keySet());
+            SortedSet<Integer> chosen = policy.select(usable, targets);
+            SortedSet<Integer> wanted = new TreeSet<>(chosen);
+            wanted.addAll(targets.values());
+            int primary = chosen.isEmpty() ? -1 : chosen.last();
+            // The policy's versions first: under latest, the new one replaces the old before labels add theirs.
+            List<Integer> order = new ArrayList<>(chosen);
+            wanted.stream().filter(v -> !chosen.contains(v)).forEach(order::add);
             Integer failed = null;
-            for (int version : wanted) {
+            for (int version : order) {
                 if (current.containsKey(version)) {
                     continue;
                 }
                 Path dir = directories.get(version);
                 String before = fingerprint(dir);
                 try {
-                    swapIn(name, version, dir);
+                    swapIn(name, version, dir, wanted, primary);
                 } catch (VersionLoadException e) {
                     refuse(dir, before, e);
                     failed = version;
@@ -436,14 +609,65 @@ public final class ModelRegistry implements AutoCloseable {
                     LOG.log(System.Logger.Level.DEBUG, "{0}: no complete version selected by the policy ({1});"
                         + " keeping {2}", name, policy, current.keySet());
                 }
+                honourLabels(name, named, targets, directories);
                 return;
             }
-            for (int version : List.copyOf(served.getOrDefault(name, Collections.emptyNavigableMap()).keySet())) {
+            Served now = served.getOrDefault(name, Served.NONE);
+            ModelVersion before = now.primaryVersion();
+            if (before != null && before.version() != primary && now.versions().containsKey(primary)) {
+                // e.g. a label policy's label moved to a version loaded already
+                publish(name, new TreeMap<>(now.versions()), primary);
+                notifySwap(before, served.get(name).primaryVersion());
+            }
+            for (int version : List.copyOf(now.versions().keySet())) {
                 if (!wanted.contains(version)) {
                     unload(name, version);
                 }
             }
+            honourLabels(name, named, targets, directories);
             return;
+        }
+    }
+
+    /** Records the labels honoured now, reports those that cannot be, and resolves label routes. */
+    private void honourLabels(String name, Map<String, Integer> named, Map<String, Integer> targets,
+                              SortedMap<Integer, Path> directories) {
+        labels.honour(name, named, targets, versions(name), version -> {
+            Path dir = directories.getOrDefault(version, repository.directory(name, version));
+            Refusal refusal = refused.get(dir);
+            return new LabelTracker.Target(dir, !directories.containsKey(version) ? "it is not in the repository"
+                : refusal != null ? "it was refused (" + refusal.message() + ")"
+                : "it is not complete (no manifest yet)");
+        });
+        resolveRoute(name);
+    }
+
+    private void reportLabelProblem(Exception e) {
+        if (e instanceof VersionLoadException v) {
+            metrics.recordLoadError(v.model());
+        }
+        LOG.log(System.Logger.Level.WARNING, e.getMessage());
+        report(e);
+    }
+
+    /** Routes the label weights of {@code name} to the versions its labels name now. */
+    private void resolveRoute(String name) {
+        Map<String, Integer> weights = labelRoutes.get(name);
+        if (weights == null) {
+            return;
+        }
+        Map<String, Integer> honoured = labels.honoured(name);
+        Map<Integer, Integer> resolved = new TreeMap<>();
+        weights.forEach((label, weight) -> {
+            Integer version = honoured.get(label);
+            if (version != null) {
+                resolved.merge(version, weight, Integer::sum);
+            }
+        });
+        if (resolved.isEmpty()) {
+            routes.remove(name);
+        } else {
+            routes.put(name, new Router(resolved));
         }
     }
 
@@ -482,9 +706,13 @@ public final class ModelRegistry implements AutoCloseable {
         return refused.get(dir);
     }
 
-    /** Checks, loads and validates a version, then publishes it; the caller holds the swap lock. */
-    private ModelVersion swapIn(String name, int version, Path dir) {
-        Artifact artifact = Artifact.verify(name, version, dir);
+    /**
+     * Checks, loads and validates a version, then publishes it; the caller holds the swap lock. Under a
+     * single-version policy it replaces the served versions except those in {@code keep} (which labels or
+     * the policy still want); {@code primary} becomes the default version if it is served.
+     */
+    private ModelVersion swapIn(String name, int version, Path dir, Set<Integer> keep, int primary) {
+        Artifact artifact = Artifact.verify(name, version, dir, trustedKeys);
         Model model;
         try {
             model = artifact.load();
@@ -493,12 +721,15 @@ public final class ModelRegistry implements AutoCloseable {
         }
         ModelVersion candidate = new ModelVersion(artifact, model);
         validate(candidate);
-        NavigableMap<Integer, ModelVersion> before = served.getOrDefault(name, Collections.emptyNavigableMap());
-        TreeMap<Integer, ModelVersion> after = policyFor(name) instanceof VersionPolicy.Latest
-            ? new TreeMap<>() : new TreeMap<>(before);
+        Served was = served.getOrDefault(name, Served.NONE);
+        NavigableMap<Integer, ModelVersion> before = was.versions();
+        TreeMap<Integer, ModelVersion> after = new TreeMap<>(before);
+        if (policyFor(name).single()) {
+            after.keySet().removeIf(v -> keep == null || !keep.contains(v));
+        }
         after.put(version, candidate);
-        publish(name, after);
-        notifySwap(before.isEmpty() ? null : before.lastEntry().getValue(), after.lastEntry().getValue());
+        publish(name, after, after.containsKey(primary) ? primary : was.primary());
+        notifySwap(was.primaryVersion(), served.get(name).primaryVersion());
         for (ModelVersion old : before.values()) {
             if (after.get(old.version()) != old) {
                 old.retire();
@@ -529,11 +760,12 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    private void publish(String name, TreeMap<Integer, ModelVersion> versions) {
+    private void publish(String name, TreeMap<Integer, ModelVersion> versions, int primary) {
         if (versions.isEmpty()) {
             served.remove(name);
         } else {
-            served.put(name, Collections.unmodifiableNavigableMap(versions));
+            served.put(name, new Served(Collections.unmodifiableNavigableMap(versions),
+                versions.containsKey(primary) ? primary : -1));
         }
     }
 

@@ -215,6 +215,7 @@ public final class Model implements AutoCloseable {
      * Scores a batch given as columns in {@link #inputFields()} order. Each column is a
      * {@code double[]} (NaN means missing) or a {@code String[]} (null means missing). Returns one
      * column per {@link #resultFields()} entry: {@code double[]} for numeric fields, else {@code String[]}.
+     * With an active kernel, the rows it can score go through it, the rest through JPMML-Evaluator.
      */
     public Object[] scoreColumns(Object[] columns, int rows) {
         if (columns.length != inputSpecs.size()) {
@@ -235,8 +236,13 @@ public final class Model implements AutoCloseable {
         for (int j = 0; j < out.length; j++) {
             out[j] = resultSpecs.get(j).numeric() ? new double[rows] : new String[rows];
         }
+        KernelRunner k = kernel;
+        boolean[] scored = k != null && k.mapsResults ? scoreColumnsKernel(k, columns, rows, out) : null;
         Object[] values = new Object[columns.length];
         for (int r = 0; r < rows; r++) {
+            if (scored != null && scored[r]) {
+                continue;
+            }
             for (int c = 0; c < columns.length; c++) {
                 values[c] = cell(columns[c], r, c);
             }
@@ -246,6 +252,41 @@ public final class Model implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * The kernel's share of {@link #scoreColumns}: stores the results of the rows it can score and
+     * says which those are; null when the columns do not fit its encoding (a column of another type
+     * than the input's). A row holding a string outside the input's table, or one the kernel leaves
+     * to JPMML, stays for JPMML, which judges the value itself.
+     */
+    private boolean[] scoreColumnsKernel(KernelRunner k, Object[] columns, int rows, Object[] out) {
+        for (int c = 0; c < columns.length; c++) {
+            if (k.inputTables[c] == null ? !(columns[c] instanceof double[]) : !(columns[c] instanceof String[])) {
+                return null;
+            }
+        }
+        double[] in = k.encode(columns, rows);
+        double[] raw = new double[rows * k.outputs];
+        k.scoreRaw(in, rows, raw, 1);
+        kernelRows.add(rows);
+        boolean[] scored = new boolean[rows];
+        for (int r = 0; r < rows; r++) {
+            boolean usable = true;
+            for (int c = 0; c < k.inputs && usable && !k.numericOnly; c++) {
+                usable = in[r * k.inputs + c] != io.jarscore.kernel.Kernel.UNKNOWN;
+            }
+            for (int j = 0; j < k.outputs && usable; j++) {
+                usable = !Double.isNaN(raw[r * k.outputs + j]);
+            }
+            if (usable) {
+                for (int j = 0; j < k.outputs; j++) {
+                    store(out[j], r, k.resultValue(raw[r * k.outputs + j], j), j);
+                }
+                scored[r] = true;
+            }
+        }
+        return scored;
     }
 
     // fast kernel ------------------------------------------------------------------------------------

@@ -11,9 +11,17 @@ import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamReader;
 
+import com.ctc.wstx.api.WstxInputProperties;
+import com.ctc.wstx.stax.WstxInputFactory;
+import org.codehaus.stax2.XMLInputFactory2;
+
 /**
  * Size limits on a PMML file, checked in one streaming StAX pass before JAXB builds anything from it.
  * Without them one 32 MB attribute takes a convert to ~1 GB of heap and ends in an unrelated error.
+ * The pass reads with Woodstox, whose attribute and text limits stop a value as it grows past them:
+ * the JDK's own StAX parser has no attribute length limit (its {@code jdk.xml.*} size limits apply to
+ * entities only) and reads a whole value before handing it out, so memory stays bounded by the limits
+ * whatever the file holds.
  *
  * <p>Defaults, measured on the conformance corpus (tests/data/jpmml-conformance/pmml): LightGBMAudit
  * (71 trees) is 409 KB, 5 558 elements, depth 20, i.e. ~5.8 KB and ~78 elements per boosted tree;
@@ -39,16 +47,38 @@ public final class PmmlLimits {
     static final long DEFAULT_MAX_DEPTH = 1_000L;
     static final long DEFAULT_MAX_ATTRIBUTE_LENGTH = 1L << 20;
     static final long DEFAULT_MAX_TEXT_LENGTH = 16L << 20;
+    /** How Woodstox 7's limit violations start (StreamScanner.constructLimitViolation). */
+    private static final String WOODSTOX_ATTRIBUTE_LIMIT = "Maximum attribute size limit";
+    private static final String WOODSTOX_TEXT_LIMIT = "Text size limit";
 
     private PmmlLimits() {
     }
 
-    /** A StAX factory that reads no DTD and no external entity: PMML is data. */
+    /**
+     * The JDK's StAX factory, reading no DTD and no external entity: PMML is data. (The JDK's, not
+     * whatever the classpath's service files name first, Woodstox included.)
+     */
     public static XMLInputFactory secureFactory() {
-        XMLInputFactory factory = XMLInputFactory.newFactory();
+        return secure(XMLInputFactory.newDefaultFactory());
+    }
+
+    private static XMLInputFactory secure(XMLInputFactory factory) {
         factory.setProperty(XMLInputFactory.SUPPORT_DTD, false);
         factory.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
         factory.setProperty(XMLInputFactory.IS_COALESCING, false);
+        return factory;
+    }
+
+    /**
+     * Woodstox with the attribute and text limits enforced while it reads; depth and element counts
+     * are left to {@link #check}, whose messages say more.
+     */
+    private static XMLInputFactory limitedFactory(long maxAttribute, long maxText) {
+        XMLInputFactory factory = secure(new WstxInputFactory());
+        factory.setProperty(XMLInputFactory2.P_LAZY_PARSING, false);
+        factory.setProperty(WstxInputProperties.P_MAX_ATTRIBUTE_SIZE, (int) Math.min(maxAttribute, Integer.MAX_VALUE));
+        factory.setProperty(WstxInputProperties.P_MAX_TEXT_LENGTH, (int) Math.min(maxText, Integer.MAX_VALUE));
+        factory.setProperty(WstxInputProperties.P_MAX_ELEMENT_DEPTH, Integer.MAX_VALUE);
         return factory;
     }
 
@@ -73,12 +103,12 @@ public final class PmmlLimits {
             throw refused(pmml, "the file is " + size + " bytes", MAX_FILE_BYTES, maxFileBytes);
         }
         XMLStreamReader reader = null;
+        String element = null;
         try (InputStream in = Files.newInputStream(pmml)) {
-            reader = secureFactory().createXMLStreamReader(in);
+            reader = limitedFactory(maxAttribute, maxText).createXMLStreamReader(in);
             long elements = 0;
             long depth = 0;
             long text = 0;
-            String element = null;
             while (reader.hasNext()) {
                 int event = reader.next();
                 switch (event) {
@@ -92,14 +122,6 @@ public final class PmmlLimits {
                         if (++depth > maxDepth) {
                             throw refused(pmml, "<" + element + "> at line " + line(reader)
                                 + " is nested " + depth + " elements deep", MAX_DEPTH, maxDepth);
-                        }
-                        for (int i = 0, n = reader.getAttributeCount(); i < n; i++) {
-                            int length = reader.getAttributeValue(i).length();
-                            if (length > maxAttribute) {
-                                throw refused(pmml, "attribute " + reader.getAttributeLocalName(i) + " of <" + element
-                                    + "> at line " + line(reader) + " is " + length + " characters long",
-                                    MAX_ATTRIBUTE_LENGTH, maxAttribute);
-                            }
                         }
                     }
                     case XMLStreamConstants.END_ELEMENT -> {
@@ -120,7 +142,18 @@ public final class PmmlLimits {
                 }
             }
         } catch (XMLStreamException e) {
-            // Not well-formed (or a DOCTYPE): the PMML reader that follows reports it in its own words.
+            // Woodstox reports its limits as plain XMLStreamExceptions whose message names the limit;
+            // anything else is not well-formed (or a DOCTYPE): the PMML reader that follows reports it in
+            // its own words.
+            String message = String.valueOf(e.getMessage());
+            if (message.startsWith(WOODSTOX_ATTRIBUTE_LIMIT)) {
+                throw refused(pmml, "an attribute value at line " + line(reader) + " is longer than " + maxAttribute
+                    + " characters", MAX_ATTRIBUTE_LENGTH, maxAttribute);
+            }
+            if (message.startsWith(WOODSTOX_TEXT_LIMIT)) {
+                throw refused(pmml, "the text in <" + element + "> near line " + line(reader) + " is longer than "
+                    + maxText + " characters", MAX_TEXT_LENGTH, maxText);
+            }
         } catch (IOException e) {
             throw new ArtifactException("cannot read PMML file " + pmml + ": " + Model.describe(e), e);
         } finally {
@@ -135,7 +168,7 @@ public final class PmmlLimits {
     }
 
     private static long line(XMLStreamReader reader) {
-        Location location = reader.getLocation();
+        Location location = reader == null ? null : reader.getLocation();
         return location == null ? -1 : location.getLineNumber();
     }
 
