@@ -44,3 +44,11 @@ def test_a_peer_that_cannot_take_a_model_says_why(models):
         peers.PEERS["lleaves"]().check(models["xgb500"])
     records = peers.prepare(["lleaves"], models["xgb500"], quick_run=False, timeout=60, log=lambda line: None)
     assert records == {"lleaves": {"unavailable": "lleaves compiles LightGBM models only, not xgboost"}}
+
+
+def test_a_peer_whose_package_is_missing_says_what_to_install(models):
+    class Uninstalled(peers.LleavesEngine):
+        packages = ("lleaves", "no-such-distribution-for-jarscore")
+
+    with pytest.raises(peers.NotApplicable, match=r"^no-such-distribution-for-jarscore not installed \(the \[peers\] extra"):
+        Uninstalled().check(models["lgbm500"])
