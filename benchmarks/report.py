@@ -129,6 +129,17 @@ def _load(values) -> str:
     return "-" if not values else ", ".join(f"{v:.1f}" for v in values)
 
 
+def _load_note(results: dict) -> str:
+    """The load the run shared the machine with, when it exceeded the cores: the figures are then
+    slower than a quiet machine's, ratios within the run less so."""
+    machine = results.get("machine", {})
+    start, cores = machine.get("load_average_start"), machine.get("cores")
+    if not start or not cores or start[0] <= cores:
+        return ""
+    return (f"Other work shared the machine: load average {start[0]:.1f} on {cores} cores at the start, so the "
+            "figures are slower than a quiet machine's. ")
+
+
 def _mb(value) -> str:
     return "-" if value is None else f"{value / 2**20:,.0f}"
 
@@ -589,7 +600,8 @@ def _source_line(results: dict, path: Path, start: Path) -> str:
 def readme_section(results: dict, path: Path) -> str:
     lines = [README_START, "", _source_line(results, path, README) + " Single row: p50 in microseconds, one row per "
              "call on one thread; batch: rows per second for a million rows, 2 threads against 2. Every engine "
-             "agreed with the native library on 1 000 held-out rows before it was timed.", "",
+             "agreed with the native library on 1 000 held-out rows before it was timed. " + _load_note(results)
+             + "A dash: not measured in this run (the report says why).", "",
              "| model | jarscore row | native row | best peer row | jarscore 1M batch | native 1M batch | best peer 1M batch |",
              "|---|---:|---:|---|---:|---:|---|"]
     for model in results["models"]:
