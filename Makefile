@@ -32,7 +32,7 @@ $(STAMPS)/jvm: $(STAMPS)/deps jvm/install-pypi-jars.sh $(JVM_INPUTS)
 
 $(STAMPS)/python: $(STAMPS)/jvm pyproject.toml setup.py
 	@echo "setup: installing jarscore (editable) into $(VENV)"
-	$(PIP) --no-build-isolation -c constraints.txt -e '.[convert,remote,parquet,test,bench]'
+	$(PIP) --no-build-isolation -c constraints.txt -e '.[convert,remote,parquet,test,bench,peers]'
 	@touch $@
 
 demo: setup

@@ -1,57 +1,19 @@
-"""Every Python scoring engine behind one small interface, so each is timed the same way.
-
-``setup`` (loading the model) is timed apart from scoring. A row arrives as a mapping (field ->
-value, NaN for missing) or as a 1-D array in the model's input order; a batch arrives as whatever
-``batch_input`` made of a DataFrame, outside the timed region. An engine that cannot score one of
-these shapes raises :class:`NotApplicable` with the reason, and the report prints that reason."""
+"""The engines the suite has always had (jarscore's Scorer in its modes, the native libraries, the other
+PMML runtimes) behind the interface of ``benchmarks.interface``; the peers are in ``benchmarks.peers``.
+``ENGINES`` lists them all."""
 
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.interface import BATCH_THREADS, Engine, NotApplicable
+from benchmarks.peers import PEERS
 from benchmarks.suite import BuiltModel
-
-
-class NotApplicable(Exception):
-    """This engine does not score this input shape or model; the message says why."""
-
-
-class Engine:
-    name = "?"
-    kind = "?"            # jarscore | native | pmml-runtime
-    families: tuple[str, ...] = ("lightgbm", "xgboost", "sklearn")
-
-    def check(self, model: BuiltModel) -> None:
-        """Raises NotApplicable when this engine cannot run ``model`` at all."""
-        if model.spec.family not in self.families:
-            raise NotApplicable(f"{self.name} only scores {', '.join(self.families)} models")
-
-    def setup(self, model: BuiltModel) -> None:
-        raise NotImplementedError
-
-    def score_mapping(self, row: dict[str, Any]) -> Any:
-        raise NotImplementedError
-
-    def score_array(self, row: np.ndarray) -> Any:
-        raise NotImplementedError
-
-    def batch_input(self, frame: pd.DataFrame) -> Any:
-        return frame
-
-    def score_batch(self, batch: Any) -> Any:
-        raise NotImplementedError
-
-    def batch_threads(self) -> int:
-        return 1
-
-    def close(self) -> None:
-        pass
 
 
 # jarscore -----------------------------------------------------------------------------------------
@@ -135,7 +97,9 @@ class JarscorePmmlEngine(JarscoreEngine):
 
 # native libraries ---------------------------------------------------------------------------------
 class LightGBMEngine(Engine):
-    """LightGBM's own Booster.predict on the model's text file (all cores, LightGBM's default)."""
+    """LightGBM's own Booster.predict on the model's text file: single rows with ``num_threads=1``
+    (as every engine scores a row on one thread; OpenMP's hand-off costs more than one row),
+    batches on ``BATCH_THREADS``."""
     name = "lightgbm"
     kind = "native"
     families = ("lightgbm",)
@@ -145,37 +109,40 @@ class LightGBMEngine(Engine):
         self.booster = lightgbm.Booster(model_file=str(model.native_path))
 
     def score_mapping(self, row):
-        return self.booster.predict(pd.DataFrame([row]))
+        return self.booster.predict(pd.DataFrame([row]), num_threads=1)
 
     def score_array(self, row):
-        return self.booster.predict(row.reshape(1, -1))
+        return self.booster.predict(row.reshape(1, -1), num_threads=1)
 
     def batch_input(self, frame):
         return frame.to_numpy(dtype=np.float64)
 
     def score_batch(self, batch):
-        return self.booster.predict(batch)
+        return self.booster.predict(batch, num_threads=BATCH_THREADS)
 
     def batch_threads(self):
-        return os.cpu_count() or 1
+        return BATCH_THREADS
 
 
 class XGBoostEngine(Engine):
-    """XGBoost's own Booster.inplace_predict on the model's JSON file (all cores, XGBoost's default)."""
+    """XGBoost's own Booster.inplace_predict on the model's JSON file: a booster with ``nthread=1``
+    for single rows, another with ``BATCH_THREADS`` for batches."""
     name = "xgboost"
     kind = "native"
     families = ("xgboost",)
 
     def setup(self, model):
         import xgboost
-        self.booster = xgboost.Booster()
-        self.booster.load_model(str(model.native_path))
+        self.rows_booster, self.booster = xgboost.Booster(), xgboost.Booster()
+        for booster, threads in ((self.rows_booster, 1), (self.booster, BATCH_THREADS)):
+            booster.load_model(str(model.native_path))
+            booster.set_param({"nthread": threads})
 
     def score_mapping(self, row):
-        return self.booster.inplace_predict(pd.DataFrame([row]))
+        return self.rows_booster.inplace_predict(pd.DataFrame([row]))
 
     def score_array(self, row):
-        return self.booster.inplace_predict(row.reshape(1, -1))
+        return self.rows_booster.inplace_predict(row.reshape(1, -1))
 
     def batch_input(self, frame):
         return frame.to_numpy(dtype=np.float64)
@@ -184,7 +151,7 @@ class XGBoostEngine(Engine):
         return self.booster.inplace_predict(batch)
 
     def batch_threads(self):
-        return os.cpu_count() or 1
+        return BATCH_THREADS
 
 
 class SklearnEngine(Engine):
@@ -219,11 +186,11 @@ class SklearnEngine(Engine):
 
     def score_batch(self, batch):
         if self.forest:
-            self.model.n_jobs = -1
+            self.model.n_jobs = BATCH_THREADS
         return self.model.predict_proba(batch)
 
     def batch_threads(self):
-        return (os.cpu_count() or 1) if self.forest else 1
+        return BATCH_THREADS if self.forest else 1
 
 
 # other PMML runtimes ------------------------------------------------------------------------------
@@ -285,6 +252,6 @@ class PyPmmlEngine(Engine):
 ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (
     JarscoreEngine, JarscoreJpmmlEngine, JarscoreRemoteEngine, JarscorePmmlEngine, LightGBMEngine, XGBoostEngine,
     SklearnEngine,
-    JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)}
+    JpmmlEvaluatorEngine, JpmmlEvaluatorTranspiledEngine, PyPmmlEngine)} | PEERS
 
 NATIVE = {"lightgbm": "lightgbm", "xgboost": "xgboost", "sklearn": "sklearn-api"}

@@ -1,5 +1,5 @@
 """The JVM side of the suite: JMH on jarscore's Java runtime and on JPMML-Evaluator (interpreted and
-transpiled), plus the Java cold start (a fresh `java` process scoring one row)."""
+transpiled), and the Kafka Streams app; the Java cold start is in ``cold_start``."""
 
 from __future__ import annotations
 
@@ -74,18 +74,6 @@ def _figures(record: dict) -> dict:
         "rounds": samples, "mean_us": metric["score"], "median_us": pct["50.0"],
         "p50_us": pct["50.0"], "p90_us": pct["90.0"], "p99_us": pct["99.0"], "p99.9_us": pct["99.9"],
         "unit": metric["scoreUnit"], "tool": "JMH SampleTime, 1 thread"}}}
-
-
-def java_cold_start(artifact: Path, rows_csv: Path) -> dict:
-    """Wall time of a fresh `java` process that loads the artifact and scores one row."""
-    command = [jvm.java_executable(), "-cp", ":".join(jvm.classpath()), "io.jarscore.runtime.ScoreCsvCommand",
-               str(artifact), str(rows_csv), "--limit", "1"]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        return {"failed": f"ScoreCsvCommand exit {done.returncode}: {done.stderr.strip()[-500:]}"}
-    return {"cold_start_seconds": seconds, "how": "java ScoreCsvCommand ARTIFACT rows.csv --limit 1"}
 
 
 KAFKA_PLAN = {"full": {"throughput_records": 200_000, "latency_records": 20_000, "latency_rate": 2_000},

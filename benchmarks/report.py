@@ -4,6 +4,7 @@ README's results section. Nothing here measures; everything printed comes from t
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from benchmarks.engines import NATIVE
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 README_START, README_END = "<!-- bench-results:start -->", "<!-- bench-results:end -->"
+DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS_START, DOCS_END = "<!-- bench-report:start -->", "<!-- bench-report:end -->"
 BATCHES = ("1", "100", "10000", "1000000")
 
 
@@ -43,6 +46,11 @@ def ran(record: dict) -> bool:
     return "failed" not in record and "unavailable" not in record
 
 
+def record_of(results: dict, model: str, engine: str) -> dict | None:
+    """The engine's record on the model, if it ran."""
+    return next((r for r in runs(results, model) if r["engine"] == engine and ran(r)), None)
+
+
 def native_of(results: dict, model: str) -> dict | None:
     family = results["models"][model]["family"]
     for record in runs(results, model):
@@ -51,11 +59,57 @@ def native_of(results: dict, model: str) -> dict | None:
     return None
 
 
-def p50(record: dict | None, shape: str) -> float | None:
-    if not record:
+def p50(record: dict | None, shape: str | None) -> float | None:
+    if not record or shape is None:
         return None
     figure = record.get("latency", {}).get(shape)
     return figure["median_us"] if figure else None
+
+
+def row_shape(record: dict | None) -> str | None:
+    """The row shape single-row figures compare on: an array row where the engine takes one."""
+    latency = (record or {}).get("latency", {})
+    return "array" if "array" in latency else "mapping" if "mapping" in latency else None
+
+
+def compare_shape(results: dict, model: str) -> str | None:
+    """The row shape single rows are compared on: the native library's (an array row where it takes one)."""
+    native = native_of(results, model)
+    ours = next((r for r in runs(results, model) if r["engine"] == "jarscore" and ran(r)), None)
+    return row_shape(native) or row_shape(ours)
+
+
+def rows_per_second(record: dict | None, size: str) -> float | None:
+    figure = (record or {}).get("throughput", {}).get(size)
+    return figure["rows_per_second"] if figure else None
+
+
+def peers_of(results: dict, model: str) -> list[dict]:
+    return [r for r in runs(results, model) if r.get("kind") == "peer"]
+
+
+def best_peer(results: dict, model: str, figure: str, key: str | None) -> dict | None:
+    """The peer with the best figure on ``model``: the lowest single-row p50 for ``figure="row"``
+    (``key``: the row shape), the most rows/s for ``figure="batch"`` (``key``: the batch size)."""
+    if figure == "row":
+        scored = [(p50(r, key), r) for r in peers_of(results, model) if ran(r)]
+        scored = [(value, r) for value, r in scored if value is not None]
+        return min(scored, key=lambda pair: pair[0])[1] if scored else None
+    scored = [(rows_per_second(r, key), r) for r in peers_of(results, model) if ran(r)]
+    scored = [(value, r) for value, r in scored if value is not None]
+    return max(scored, key=lambda pair: pair[0])[1] if scored else None
+
+
+def cold_start_of(results: dict, model: str, engine: str) -> float | None:
+    record = next((r for r in results.get("cold_start", []) if r["model"] == model and r["engine"] == engine), None)
+    return record.get("median_seconds") if record else None
+
+
+def no_peer_reason(results: dict, model: str) -> str:
+    """Why no peer has a figure for ``model``: each peer's own reason."""
+    reasons = [f"{r['engine']}: {r.get('unavailable') or r.get('failed', '').splitlines()[0]}"
+               for r in peers_of(results, model) if not ran(r)]
+    return "n/a (" + "; ".join(reasons) + ")" if reasons else "n/a (no peer in this run)"
 
 
 def ratio_text(native_us: float | None, engine_us: float | None) -> str:
@@ -71,6 +125,21 @@ def _us(value) -> str:
     return f"{value:.2f}" if value < 1 else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _load(values) -> str:
+    return "-" if not values else ", ".join(f"{v:.1f}" for v in values)
+
+
+def _load_note(results: dict) -> str:
+    """The load the run shared the machine with, when it exceeded the cores: the figures are then
+    slower than a quiet machine's, ratios within the run less so."""
+    machine = results.get("machine", {})
+    start, cores = machine.get("load_average_start"), machine.get("cores")
+    if not start or not cores or start[0] <= cores:
+        return ""
+    return (f"Other work shared the machine: load average {start[0]:.1f} on {cores} cores at the start, so the "
+            "figures are slower than a quiet machine's. ")
+
+
 def _mb(value) -> str:
     return "-" if value is None else f"{value / 2**20:,.0f}"
 
@@ -81,16 +150,26 @@ def render(results: dict, plots: list[Path]) -> str:
     lines = [f"# jarscore benchmark, {results['started'][:10]} on {machine['host']}", ""]
     if results["quick"]:
         lines += ["**Quick run** (smaller ensembles, short budgets): a smoke test, not figures to quote.", ""]
+    if results.get("incomplete"):
+        lines += [f"**Incomplete run**: {results['incomplete']}", ""]
     lines += [f"Command: `{results['command']}` ({results['seconds']:.0f} s). Machine: {machine['cpu']}, "
               f"{machine['cores']} cores, {machine['os']}, Python {machine['python']}, Java {machine['java']}.",
-              "Packages: " + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()) + ".", "",
-              "Every figure below was measured in this one run, on this machine, each engine in a process of "
-              "its own, one after another. Single-row figures are per call (one row per call, after warm-up, "
-              "rows cycling through 1000 held-out rows): Python engines timed by pytest-benchmark "
-              "(`iterations=1`), Java engines by JMH (SampleTime, 1 thread). Ratios compare medians with the "
-              "native library's own call on the same row shape.", ""]
-    lines += _models_table(results)
+              "Packages: " + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()) + ".", ""]
+    if "load_average_start" in machine:
+        lines += [f"Load average (1, 5, 15 min) at the start: {_load(machine['load_average_start'])}; at the end: "
+                  f"{_load(machine.get('load_average_end'))} (other work on this shared machine; {machine['cores']} "
+                  "cores).", ""]
+    lines += ["Every figure below was measured in this one run, on this machine, each engine in a process of "
+              "its own, one after another, after it agreed with the native library on 1 000 held-out rows. "
+              "Single-row figures are per call (one row per call on one thread, after warm-up, rows cycling "
+              "through 1000 held-out rows): Python engines timed by pytest-benchmark (`iterations=1`), Java "
+              "engines by JMH (SampleTime, 1 thread). Ratios compare medians with the native library's own call "
+              "on the same row shape.", ""]
+    lines += summary_section(results)
     lines += _targets_section(results)
+    lines += _models_table(results)
+    lines += peers_section(results)
+    lines += cold_start_section(results)
     for model in results["models"]:
         lines += _latency_table(results, model)
         lines += _throughput_table(results, model)
@@ -104,29 +183,136 @@ def render(results: dict, plots: list[Path]) -> str:
 
 
 def _models_table(results: dict) -> list[str]:
-    lines = ["## Models", "", "| model | what | inputs used | conversion (s) | stages (s) | "
-             "pickle | PMML | JAR |", "|---|---|---:|---:|---|---:|---:|---:|"]
+    lines = ["## Models, jarscore's conversion and sizes", "",
+             "| model | what | inputs used | conversion (s) | stages (s) | CPU seconds | pickle | native file "
+             "| artifact folder | model.jar | PMML (model.pmml.gz) |", "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for name, info in results["models"].items():
         sizes = info["sizes_bytes"]
         stages = "; ".join(f"{stage} {seconds:.1f}" for stage, seconds in info["build"].get("stage_seconds", {}).items())
+        cells = [_kb(sizes.get(key)) for key in ("pickle", "native_file", "artifact_folder", "jar", "pmml")]
+        cpu = info["build"].get("convert_cpu_seconds")
         lines.append(f"| {name} | {info['describe']} | {info['inputs']} | {info['build']['convert_seconds']:.1f} | "
-                     f"{stages} | {_kb(sizes['pickle'])} | {_kb(sizes['pmml'])} | {_kb(sizes['jar'])} |")
-    lines += ["", "Conversion time is measured when a model is first built and cached "
-              "(`benchmarks/.cache/`); delete the cache to measure it again.", ""]
+                     f"{stages} | {'-' if cpu is None else f'{cpu:.1f}'} | " + " | ".join(cells) + " |")
+    lines += ["", "Conversion time (wall clock, `jarscore.convert` with its parity check on 1 000 held-out rows) is "
+              "measured when a model is first built and cached (`benchmarks/.cache/`); delete the cache to measure "
+              "it again; CPU seconds are the converting process's and the JVMs it ran. The native file is LightGBM's text model or XGBoost's JSON; scikit-learn models have only "
+              "the pickle.", ""]
     return lines
+
+
+def peers_section(results: dict) -> list[str]:
+    """Each peer's conversion or compilation per model, the size of what it loads, or why it cannot."""
+    lines = ["## Peers: conversion and compile time", "",
+             "| model | peer | versions | seconds (wall) | stages (s) | CPU seconds | what it loads |",
+             "|---|---|---|---:|---|---:|---|"]
+    rows = 0
+    for name, info in results["models"].items():
+        for peer, built in info.get("peers", {}).items():
+            rows += 1
+            if "seconds" not in built:
+                reason = built.get("unavailable") or built.get("failed", "")
+                lines.append(f"| {name} | {peer} | | n/a: {reason} | | | |")
+                continue
+            versions = ", ".join(f"{k} {v}" for k, v in built.get("versions", {}).items())
+            stages = "; ".join(f"{k} {v:.1f}" for k, v in built.get("stage_seconds", {}).items())
+            loads = ", ".join(f"{k} {_kb(v)}" for k, v in built.get("files", {}).items())
+            cpu = built.get("process_cpu_seconds")
+            lines.append(f"| {name} | {peer} | {versions} | {built['seconds']:.1f} | {stages} | "
+                         f"{'-' if cpu is None else f'{cpu:.1f}'} | {loads} |")
+    if not rows:
+        return []
+    return lines + ["", "Each conversion ran once per model in a process of its own, timed from the converter's call "
+                    "(imports and unpickling not counted). CPU seconds are the whole process's and its compilers' "
+                    "(gcc): on a shared machine the wall time also counts waiting for a core.", ""]
+
+
+def summary_section(results: dict) -> list[str]:
+    """Per model and figure: jarscore, the native library, the best peer (named), and the ratios."""
+    lines = ["## jarscore against the native library and the best peer", "",
+             "| model | figure | jarscore | native | best peer | vs native | vs best peer |",
+             "|---|---|---:|---|---|---|---|"]
+    for model in results["models"]:
+        ours, native = record_of(results, model, "jarscore"), native_of(results, model)
+        shape = compare_shape(results, model)
+        peer = best_peer(results, model, "row", shape)
+        cells = _summary_cells(p50(ours, shape), p50(native, shape), p50(peer, shape), peer, "us", model, results)
+        lines.append(f"| {model} | single row p50, {shape or '-'} (us) | {cells} |")
+        for size in ("10000", "1000000"):
+            peer = best_peer(results, model, "batch", size)
+            cells = _summary_cells(rows_per_second(ours, size), rows_per_second(native, size),
+                                   rows_per_second(peer, size), peer, "rows/s", model, results)
+            lines.append(f"| {model} | batch of {int(size):,} (rows/s) | {cells} |")
+        peer_colds = [(cold_start_of(results, model, r["engine"]), r) for r in peers_of(results, model)]
+        peer_colds = [(seconds, r) for seconds, r in peer_colds if seconds is not None]
+        peer = min(peer_colds, key=lambda pair: pair[0])[1] if peer_colds else None
+        cells = _summary_cells(cold_start_of(results, model, "jarscore"),
+                               cold_start_of(results, model, NATIVE[results["models"][model]["family"]]),
+                               cold_start_of(results, model, peer["engine"]) if peer else None, peer, "s", model, results)
+        lines.append(f"| {model} | cold start from Python (s) | {cells} |")
+    lines += ["", "Ratios say how many times faster (or slower) jarscore is. Single rows: p50 of one row per call "
+              "on one thread; batches: median call, 2 threads against 2 (the threads column of each throughput "
+              "table below); cold start: median of fresh processes to the first verified prediction. The best "
+              "peer is chosen per figure, so it can differ from row to row.", ""]
+    return lines
+
+
+def _summary_cells(ours, native, peer_value, peer, unit: str, model: str, results: dict) -> str:
+    lower_is_better = unit in ("us", "s")
+
+    def text(value):
+        if value is None:
+            return "-"
+        return _us(value) if unit == "us" else f"{value:.2f}" if unit == "s" else f"{value:,.0f}"
+
+    def ratio(theirs):
+        if ours is None or theirs is None:
+            return ""
+        return ratio_text(theirs, ours) if lower_is_better else ratio_text(ours, theirs)
+
+    native_cell = text(native)
+    peer_cell = f"{peer['engine']} {text(peer_value)}" if peer and peer_value is not None else no_peer_reason(results, model)
+    return f"{text(ours)} | {native_cell} | {peer_cell} | {ratio(native)} | {ratio(peer_value)}"
+
+
+def cold_start_section(results: dict) -> list[str]:
+    records = results.get("cold_start", [])
+    if not records:
+        return []
+    lines = ["## Cold start: a fresh process to its first verified prediction", "",
+             "| model | engine | from | median (s) | each process (s) | vs native |", "|---|---|---|---:|---|---|"]
+    for record in records:
+        native = NATIVE[results["models"][record["model"]]["family"]]
+        theirs = cold_start_of(results, record["model"], native)
+        if "failed" in record:
+            lines.append(f"| {record['model']} | {record['engine']} | {record['language']} | failed | "
+                         f"{record['failed'].splitlines()[0][:200]} | |")
+            continue
+        each = ", ".join(f"{s:.2f}" for s in record["seconds"])
+        versus = "(native)" if record["engine"] == native else \
+            ratio_text(theirs, record["median_seconds"]) if record["language"] == "python" else ""
+        lines.append(f"| {record['model']} | {record['engine']} | {record['language']} | {record['median_seconds']:.2f} "
+                     f"| {each} | {versus} |")
+    return lines + ["", "Python: `python -c` with a user's code: import, load the saved model (jarscore: `Scorer.load`, "
+                    "with its checks), score one held-out row. Java: a fresh `java` running `Models.load` and one "
+                    "`score(Map)`, the README's quick start. Timed from spawning the process to the wall clock "
+                    "it prints after the first prediction (its exit is not counted); each prediction is checked "
+                    "against the native library's. Nothing of the suite runs in these processes.", ""]
 
 
 def _targets_section(results: dict) -> list[str]:
     from benchmarks import targets  # it reads its figures through this module's helpers
-    lines = ["## Targets", "", "The fast kernel's targets, checked against this run's figures (single rows: p50; "
-             "batches: median call). A missed target says how far off it is: how many times faster jarscore "
-             "would have to be."]
+    lines = ["## Targets", "", "The targets set against the peers (speed, cold start, size, conversion time), checked "
+             "against this run's figures (single rows: p50; batches: median call; cold start: median process). A "
+             "missed target says how far off it is: how many times faster (or smaller) jarscore would have to be."]
     if results["quick"]:
         lines += ["", "This is a quick run of smaller models: its figures say nothing about the targets."]
-    return lines + [""] + targets.table(results) + [""]
+    lines += [""] + targets.table(results, targets.PEERS) + ["", "### The fast kernel's earlier targets", ""]
+    return lines + targets.table(results, targets.KERNEL) + [""]
 
 
-def _kb(size: int) -> str:
+def _kb(size: int | None) -> str:
+    if size is None:
+        return "-"
     return f"{size / 1024:,.0f} KiB" if size < 10 * 2**20 else f"{size / 2**20:,.1f} MiB"
 
 
@@ -305,7 +491,7 @@ def _did_not_run(results: dict) -> list[str]:
         if "failed" in record:
             lines.append(f"- {record['model']} x {record['engine']}: **failed**: {record['failed'].splitlines()[0]}")
         elif "unavailable" in record and record["engine"] not in NATIVE.values():
-            lines.append(f"- {record['model']} x {record['engine']}: {record['unavailable']}")
+            lines.append(f"- {record['model']} x {record['engine']}: n/a: {record['unavailable']}")
     if len(lines) == 2:
         lines.append("None (native engines only run on their own library's models).")
     return lines + [""]
@@ -319,7 +505,7 @@ def _plt():
     return plt
 
 
-STYLE = {"jarscore": "-", "java": "-.", "native": "--", "pmml-runtime": ":"}
+STYLE = {"jarscore": "-", "java": "-.", "native": "--", "peer": (0, (5, 1, 1, 1)), "pmml-runtime": ":"}
 
 
 def _styler(results: dict):
@@ -402,51 +588,79 @@ def _plot_throughput(results: dict, out: Path) -> None:
           lambda axis: axis.set_xscale("log"))
 
 
-# README -------------------------------------------------------------------------------------------
+# README and docs/benchmarks.md ------------------------------------------------------------------
+def _source_line(results: dict, path: Path, start: Path) -> str:
+    """Where the figures come from, with links relative to the file that prints them."""
+    rel = Path(os.path.relpath(path, start.parent))
+    return (f"Generated from [`{rel.name}`]({rel.as_posix()}) by `{results['command']}` on {results['started'][:10]} "
+            f"({results['machine']['cpu']}, {results['machine']['cores']} cores). Full report: "
+            f"[`{rel.with_suffix('.md').name}`]({rel.with_suffix('.md').as_posix()}).")
+
+
 def readme_section(results: dict, path: Path) -> str:
-    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    lines = [README_START, "",
-             f"Generated from [`{rel}`]({rel}) by `{results['command']}` on {results['started'][:10]} "
-             f"({results['machine']['cpu']}, {results['machine']['cores']} cores). Full report: "
-             f"[`{rel.with_suffix('.md')}`]({rel.with_suffix('.md')}). Single-row p50 in microseconds, "
-             "one array row per call (Java: one Map row per call under JMH); the ratio is against the "
-             "native library's own call on the same row, measured in the same run.", "",
-             "| model | native | jarscore (Python) | jarscore (Java) | jpmml_evaluator transpiled | pypmml |",
-             "|---|---|---|---|---|---|"]
+    lines = [README_START, "", _source_line(results, path, README) + " Single row: p50 in microseconds, one row per "
+             "call on one thread; batch: rows per second for a million rows, 2 threads against 2. Every engine "
+             "agreed with the native library on 1 000 held-out rows before it was timed. " + _load_note(results)
+             + "A dash: not measured in this run (the report says why).", "",
+             "| model | jarscore row | native row | best peer row | jarscore 1M batch | native 1M batch | best peer 1M batch |",
+             "|---|---:|---:|---|---:|---:|---|"]
     for model in results["models"]:
-        native = native_of(results, model)
-        shape = "array" if p50(native, "array") else "mapping"
-        base = p50(native, shape)
-        by_engine = {r["engine"]: r for r in runs(results, model) if ran(r)}
+        ours, native = record_of(results, model, "jarscore"), native_of(results, model)
+        shape = compare_shape(results, model)
+        row_peer, batch_peer = best_peer(results, model, "row", shape), best_peer(results, model, "batch", "1000000")
 
-        def cell(engine: str, shape_of: str) -> str:
-            value = p50(by_engine.get(engine), shape_of)
-            if value is None:
-                value = p50(by_engine.get(engine), "mapping")
-            return "-" if value is None else f"{_us(value)} ({ratio_text(base, value)})"
+        def rate(record):
+            value = rows_per_second(record, "1000000")
+            return "-" if value is None else f"{value:,.0f}"
 
-        native_name = native["engine"] if native else "-"
-        lines.append(f"| {model} | {native_name} {_us(base)} | {cell('jarscore', shape)} | "
-                     f"{cell('jarscore-java', 'mapping')} | {cell('jpmml_evaluator-transpiled', 'mapping')} | "
-                     f"{cell('pypmml', shape)} |")
+        def us(record):
+            return "-" if p50(record, shape) is None else _us(p50(record, shape))
+
+        def named(record, figure):
+            return f"{record['engine']} {figure(record)}" if record else "n/a"
+
+        lines.append(f"| {model} | {us(ours)} | {us(native)} | {named(row_peer, us)} | {rate(ours)} | {rate(native)} | "
+                     f"{named(batch_peer, rate)} |")
     from benchmarks import targets
-    checks = targets.checks(results)
-    met = sum(1 for c in checks if c.met)
-    missed = [c.target for c in checks if c.met is False]
-    lines += ["", f"Targets: {met} of {len(checks)} met in this run"
-              + (f"; missed: {'; '.join(missed)}." if missed else ".")
-              + " Figures and margins: the full report's Targets section.", "", README_END]
+    checked = [c for c in targets.checks(results) if c.group == targets.PEERS]
+    met = sum(1 for c in checked if c.met)
+    missed = sum(1 for c in checked if c.met is False)
+    lines += ["", f"Targets: {met} met, {missed} missed, {len(checked) - met - missed} not measured; "
+              "[docs/benchmarks.md](docs/benchmarks.md) lists each with its figure and, when missed, by how much "
+              "and why.", "", README_END]
     return "\n".join(lines)
 
 
+def docs_section(results: dict, path: Path) -> str:
+    """The generated part of docs/benchmarks.md: the latest report's summary, targets, conversion,
+    sizes, peers and cold start."""
+    body = [DOCS_START, "", _source_line(results, path, DOCS), ""]
+    if results["quick"]:
+        body += ["**Quick run** (smaller ensembles, short budgets): a smoke test, not figures to quote.", ""]
+    if results.get("incomplete"):
+        body += [f"**Incomplete run**: {results['incomplete']}", ""]
+    for section in (summary_section(results), _targets_section(results), _models_table(results),
+                    peers_section(results), cold_start_section(results)):
+        body += ["#" + line if line.startswith("#") else line for line in section]   # one level down
+    return "\n".join(body + [DOCS_END])
+
+
+def _replace_between(file: Path, start: str, end: str, section: str) -> None:
+    text = file.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{file.name} has no {start} ... {end} markers to replace")
+    text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S)
+    partial = file.with_name(file.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, file)
+
+
 def update_readme(path: Path) -> None:
+    """Replaces the generated sections of README.md and docs/benchmarks.md with this run's."""
     results = load(path)
-    text = README.read_text()
-    if README_START not in text or README_END not in text:
-        raise SystemExit(f"README.md has no {README_START} ... {README_END} markers to replace")
-    section = readme_section(results, Path(path).resolve())
-    text = re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _: section, text, flags=re.S)
-    README.write_text(text)
+    path = Path(path).resolve()
+    _replace_between(README, README_START, README_END, readme_section(results, path))
+    _replace_between(DOCS, DOCS_START, DOCS_END, docs_section(results, path))
 
 
 if __name__ == "__main__":

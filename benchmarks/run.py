@@ -1,6 +1,6 @@
 """`jarscore bench` / `python -m benchmarks`: builds the standard models, runs every engine on each
-in a process of its own, runs JMH, and writes benchmarks/results/<date>-<host>[-quick].json plus the
-Markdown report and plots generated from it."""
+in a process of its own, runs JMH, and writes benchmarks/results/<date>-<host>[-quick][-<engines>].json
+plus the Markdown report and plots generated from it."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from benchmarks import jvm_side, report, serve, spark_side
-from benchmarks.engines import ENGINES, NotApplicable
+from benchmarks import cold_start, jvm_side, peers, report, serve, spark_side
+from benchmarks.engines import ENGINES, NATIVE
+from benchmarks.interface import NotApplicable
 from benchmarks.suite import BuiltModel, build, standard_specs
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,8 +38,14 @@ PLANS = {
 }
 KAFKA_MODEL = "lgbm500"
 SERVE_MODEL = "lgbm500"
+#: The engines that are not Python engines of ``ENGINES``: JMH, fresh-process cold starts, the Kafka app,
+#: the model servers and Spark.
+OTHER_ENGINES = ["java", "cold-start", "kafka", "serve", "spark"]
 PACKAGES = ("jarscore", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "sklearn2pmml",
-            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark", "pyspark", "pyarrow")
+            "jpmml_evaluator", "pypmml", "JPype1", "py4j", "pytest-benchmark", "pyspark", "pyarrow", "onnxruntime",
+            "onnx", "onnxmltools", "skl2onnx", "lleaves", "llvmlite", "treelite", "tl2cgen")
+#: Seconds a peer may take to convert or compile one model (gcc on rf200's deep trees is the long one).
+PEER_CONVERT_SECONDS = {"full": 3600, "quick": 300}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,17 +53,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="jarscore bench", description=__doc__)
     parser.add_argument("--models", nargs="+", choices=models, default=models, metavar="MODEL",
                         help=f"models to run (default: all of {', '.join(models)})")
-    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + ["java", "kafka", "serve", "spark"],
+    parser.add_argument("--engines", nargs="+", choices=sorted(ENGINES) + OTHER_ENGINES,
                         default=None, metavar="ENGINE",
-                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java; and in full runs kafka, "
-                             f"the Kafka Streams app on {KAFKA_MODEL} with a real broker, and spark, batch scoring "
-                             f"in local[2] against mapInPandas and the JPMML path; serve, jarscore serve against "
-                             f"MLServer on {SERVE_MODEL}, only when named: it installs MLServer)")
+                        help=f"engines to run (default: all of {', '.join(ENGINES)}, java, cold-start (fresh "
+                             f"processes to a first prediction); and in full runs kafka, the Kafka Streams app on "
+                             f"{KAFKA_MODEL} with a real broker, and spark, batch scoring in local[2] against "
+                             f"mapInPandas and the JPMML path; serve, jarscore serve against MLServer on "
+                             f"{SERVE_MODEL}, only when named: it installs MLServer). A run that names engines is "
+                             "written as <date>-<host>-<engines>.json")
     parser.add_argument("--quick", action="store_true",
                         help="smaller models and short budgets: a smoke run in well under 3 minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
     parser.add_argument("--max-call-seconds", type=float, default=None,
                         help="skip a batch size when one call would take longer than this (default 15, quick 2)")
+    parser.add_argument("--row-rounds-min", type=int, default=None,
+                        help="fewest timed calls per single-row case (default 2000, quick 200); fewer leave the "
+                             "far percentiles unreported but keep slow engines short on a loaded machine")
+    parser.add_argument("--reference-natives-only", action="store_true",
+                        help="run sklearn-api only on scikit-learn models (not on the LightGBM and XGBoost "
+                             "wrappers, whose own libraries are the reference)")
     parser.add_argument("--readme", action="store_true",
                         help="also replace the results table in README.md with this run's (full runs only)")
     return parser.parse_args(argv)
@@ -68,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     if args.max_call_seconds is not None:
         plan["max_call_seconds"] = args.max_call_seconds
-    engines = args.engines or list(ENGINES) + ["java"] + ([] if args.quick else ["kafka", "spark"])
+    if args.row_rounds_min is not None:
+        plan["row_rounds_min"] = args.row_rounds_min
+        plan["row_warmup"] = min(plan["row_warmup"], args.row_rounds_min)
+    engines = args.engines or default_engines(args.quick)
     started = time.time()
     results = {"format": FORMAT, "quick": args.quick, "command": _command(argv), "plan": plan,
                "machine": _machine(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -86,31 +104,59 @@ def main(argv: list[str] | None = None) -> int:
                                    "inputs": len(json.loads((model.artifact / "manifest.json").read_text())["inputs"])}
 
     phases["models"] = time.time() - started
+    peer_names = [e for e in engines if e in peers.PEERS]
+    for name, model in built.items():
+        results["models"][name]["peers"] = {
+            peer: {k: v for k, v in record.items() if k != "traceback"}
+            for peer, record in peers.prepare(peer_names, model, args.quick,
+                                              PEER_CONVERT_SECONDS["quick" if args.quick else "full"], log).items()}
+    phases["peer conversion"] = time.time() - started - sum(phases.values())
+
+    # Cold start before the long timing phase, in fresh processes that share nothing with it.
+    if "java" in engines or "cold-start" in engines:
+        _build_jmh(results, log)
+    if "cold-start" in engines:
+        # jarscore's and the native library's first (the targets compare them), the peers' at the end.
+        java = ["jarscore-java"] if "jmh_build_failed" not in results else []
+        own = {name: ["jarscore", NATIVE[model.spec.family], *java] for name, model in built.items()}
+        results["cold_start"] = cold_start.run(built, _cold_start_jobs(own, args.quick), args.quick, log)
+        _save_progress(results, args.out_dir)
+    phases["cold start"] = time.time() - started - sum(phases.values())
+
     python_engines = [e for e in engines if e in ENGINES]
-    jobs = [(m, e) for m in built for e in python_engines]
+    jobs = [(m, e) for m in built for e in python_engines
+            if not (args.reference_natives_only and ENGINES[e].kind == "native" and e != NATIVE[built[m].spec.family]
+                    and built[m].spec.family in ENGINES[e].families)]
     for index, (model_name, engine_name) in enumerate(jobs, 1):
-        record = _run_python_engine(engine_name, built[model_name], args.quick, plan)
+        record = _run_python_engine(engine_name, built[model_name], results["models"][model_name].get("peers", {}),
+                                    args.quick, plan)
         results["runs"].append(record)
         log(f"bench: [{index}/{len(jobs)}] {model_name} x {engine_name}: {_one_line(record)}")
+        _save_progress(results, args.out_dir)
+    phases["python"] = time.time() - started - sum(phases.values())
 
-    phases["python"] = time.time() - started - phases["models"]
     if "java" in engines:
         _run_java(built, args.quick, results, log)
-    phases["java"] = time.time() - started - phases["models"] - phases["python"]
+    phases["java"] = time.time() - started - sum(phases.values())
+    if "cold-start" in engines:
+        theirs = {name: [e for e in peers.PEERS if e in engines and "seconds" in results["models"][name]["peers"].get(e, {})]
+                  for name in built}
+        results["cold_start"] += cold_start.run(built, _cold_start_jobs(theirs, args.quick), args.quick, log)
+        phases["cold start"] += time.time() - started - sum(phases.values())
     if "kafka" in engines:
         results["kafka"] = _run_kafka(built, args.quick, log)
-        phases["kafka"] = time.time() - started - phases["models"] - phases["python"] - phases["java"]
+        phases["kafka"] = time.time() - started - sum(phases.values())
     if "serve" in engines:
-        serve_started = time.time()
         results["serve"] = _run_serve(built, args.quick, log)
-        phases["serve"] = time.time() - serve_started
+        phases["serve"] = time.time() - started - sum(phases.values())
     if "spark" in engines:
-        spark_started = time.time()
         results["spark"] = spark_side.run_spark(built, args.quick, log, args.max_call_seconds)
-        phases["spark"] = time.time() - spark_started
+        phases["spark"] = time.time() - started - sum(phases.values())
 
     results["seconds"] = time.time() - started
-    path = write_results(results, args.out_dir)
+    results["machine"]["load_average_end"] = list(os.getloadavg())
+    path = write_results(results, args.out_dir, args.engines)
+    (args.out_dir / "in-progress.json").unlink(missing_ok=True)
     outputs = report.write(path)
     log(f"bench: wrote {path} and {', '.join(str(p) for p in outputs)} in {results['seconds']:.0f} s")
     if args.readme and not args.quick:
@@ -129,6 +175,8 @@ def failures(results: dict) -> list[str]:
     """One line per engine run that failed or timed out (an engine that does not apply is no failure)."""
     failed = [f"{r['engine']} on {r['model']}: {r['failed'].splitlines()[0][:200]}"
               for r in results["runs"] if "failed" in r]
+    failed += [f"cold start of {r['engine']} on {r['model']}: {r['failed'].splitlines()[0][:200]}"
+               for r in results.get("cold_start", []) if "failed" in r]
     kafka = results.get("kafka")
     if isinstance(kafka, dict) and "failed" in kafka:
         failed.append(f"kafka on {kafka.get('model')}: {str(kafka['failed']).splitlines()[0][:200]}")
@@ -148,9 +196,13 @@ def failures(results: dict) -> list[str]:
     return failed
 
 
-def _run_python_engine(engine_name: str, model: BuiltModel, quick: bool, plan: dict) -> dict:
+def _run_python_engine(engine_name: str, model: BuiltModel, peer_builds: dict, quick: bool, plan: dict) -> dict:
     try:
         ENGINES[engine_name]().check(model)
+        if "unavailable" in peer_builds.get(engine_name, {}):
+            raise NotApplicable(peer_builds[engine_name]["unavailable"])
+        if "failed" in peer_builds.get(engine_name, {}):
+            raise NotApplicable(f"its conversion failed: {peer_builds[engine_name]['failed']}")
     except NotApplicable as reason:
         return {"engine": engine_name, "model": model.spec.name, "kind": ENGINES[engine_name].kind,
                 "unavailable": str(reason)}
@@ -185,17 +237,46 @@ def _run_worker(engine_name: str, model: BuiltModel, quick: bool, plan: dict) ->
     return json.loads(out.read_text())
 
 
-def _run_java(built: dict[str, BuiltModel], quick: bool, results: dict, log) -> None:
+def _cold_start_jobs(engines: dict[str, list[str]], quick: bool) -> dict[str, list[str]]:
+    """Full runs: every engine on every model. Quick runs start each engine once, on the pipeline when it
+    takes it (its row of numbers and strings is the harder path), else on the first model it takes."""
+    if not quick:
+        return engines
+    jobs: dict[str, list[str]] = {name: [] for name in engines}
+    started: set[str] = set()
+    for name in sorted(engines, key=lambda name: name != "pipeline"):
+        jobs[name] = [engine for engine in engines[name] if engine not in started]
+        started.update(jobs[name])
+    return jobs
+
+
+def _save_progress(results: dict, out_dir: Path) -> None:
+    """The figures so far, in case the run is stopped: ``python -m benchmarks.report`` reads this file too."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / "in-progress.json"
+    done = f"{len(results['runs'])} engine runs and {len(results.get('cold_start', []))} cold starts"
+    partial.write_text(json.dumps({**results, "seconds": time.time() - dt.datetime.fromisoformat(results["started"]).timestamp(),
+                                   "incomplete": f"the run was stopped after {done}"}, indent=1, allow_nan=False))
+
+
+def _build_jmh(results: dict, log) -> None:
+    """The JMH project (JMH and the Java cold start both run from it)."""
     try:
         jvm_side.build_jmh(log)
+    except jvm_side.JvmBenchError as exc:
+        results["jmh_build_failed"] = str(exc)
+
+
+def _run_java(built: dict[str, BuiltModel], quick: bool, results: dict, log) -> None:
+    try:
+        if "jmh_build_failed" in results:
+            raise jvm_side.JvmBenchError(results["jmh_build_failed"])
         by_model = jvm_side.run_jmh({name: model.folder for name, model in built.items()}, quick, log)
     except jvm_side.JvmBenchError as exc:
         by_model = {name: {java: {"failed": str(exc)} for java in jvm_side.JAVA_NAMES.values()} for name in built}
     for name, engines in by_model.items():
         for engine, figures in engines.items():
             record = {"engine": engine, "model": name, "kind": "java", **figures}
-            if engine == "jarscore-java" and "failed" not in figures:
-                record.update(jvm_side.java_cold_start(built[name].artifact, built[name].folder / "rows.csv"))
             results["runs"].append(record)
             log(f"bench: {name} x {engine}: {_one_line(record)}")
 
@@ -235,10 +316,28 @@ def _one_line(record: dict) -> str:
     return ", ".join(parts)
 
 
-def write_results(results: dict, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{dt.date.today().isoformat()}-{socket.gethostname()}" + ("-quick" if results["quick"] else "")
+def default_engines(quick: bool) -> list[str]:
+    """A run without --engines: every Python engine, JMH and the cold starts, and in full runs the Kafka
+    app and Spark (serve runs only when named: it installs MLServer)."""
+    return list(ENGINES) + ["java", "cold-start"] + ([] if quick else ["kafka", "spark"])
+
+
+def results_path(out_dir: Path, quick: bool, named: list[str] | None, now: dt.datetime | None = None) -> Path:
+    """<date>-<host>[-quick], then the engines a run named (up to three, else "partial") unless they are
+    the default set, then the time of day if that name is taken: one run never overwrites another."""
+    now = now or dt.datetime.now()
+    stem = f"{now.date().isoformat()}-{socket.gethostname()}" + ("-quick" if quick else "")
+    if named and sorted(set(named)) != sorted(default_engines(quick)):
+        stem += "-" + ("-".join(dict.fromkeys(named)) if len(set(named)) <= 3 else "partial")
     path = out_dir / f"{stem}.json"
+    if path.exists():
+        path = out_dir / f"{stem}-{now.strftime('%H%M%S')}.json"
+    return path
+
+
+def write_results(results: dict, out_dir: Path, named: list[str] | None = None) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = results_path(out_dir, results["quick"], named)
     partial = path.with_suffix(".json.partial")
     partial.write_text(json.dumps(results, indent=1, allow_nan=False))
     os.replace(partial, path)
@@ -266,7 +365,9 @@ def _machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
-    return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(),
+    # Other work on a shared machine slows every engine, and spinning thread pools most of all.
+    return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "load_average_start": list(os.getloadavg()),
+            "os": platform.platform(),
             "python": platform.python_version(), "java": jvm.describe_java_version(), "packages": versions}
 
 

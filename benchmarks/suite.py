@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import resource
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 CACHE = Path(__file__).resolve().parent / ".cache"
 STAGES = ("to PMML", "transpile", "parity", "write")     # the converter's [1/4]..[4/4] steps
 SEED = 20261122
+PARITY_ROWS = 1000        # held-out rows each engine is checked on before it is timed
 BUILD_FORMAT = 3          # bump when the way models or artifacts are built changes
 TRAIN_ROWS = 20_000
 NUMERIC_FEATURES = 50
@@ -182,14 +184,45 @@ class BuiltModel:
         return plain
 
     def sizes(self) -> dict[str, int]:
-        pmml = next(p for p in (self.artifact / "model.pmml.gz", self.artifact / "model.pmml") if p.exists())
+        """Bytes on disk: the pickle, the library's own model file, the whole artifact folder, and the
+        artifact's JAR and PMML (whatever form the converter stores them in)."""
         sizes = {"pickle": self.pickle_path.stat().st_size,
-                 "pmml": pmml.stat().st_size,
-                 "jar": (self.artifact / "model.jar").stat().st_size,
-                 "artifact": sum(p.stat().st_size for p in self.artifact.iterdir() if p.is_file())}
+                 "artifact_folder": sum(p.stat().st_size for p in self.artifact.rglob("*") if p.is_file())}
+        for role, pattern in (("jar", "*.jar"), ("pmml", "*.pmml*")):
+            found = sorted(self.artifact.glob(pattern))
+            if found:
+                sizes[role] = sum(p.stat().st_size for p in found)
         if self.native_path:
             sizes["native_file"] = self.native_path.stat().st_size
         return sizes
+
+    def parity_rows(self) -> pd.DataFrame:
+        """The held-out rows every engine must agree with the native library on before it is timed."""
+        return self.rows(PARITY_ROWS)
+
+    def expected(self, input_dtype: str = "float64") -> np.ndarray:
+        """The native library's positive-class probability on :meth:`parity_rows`, cached beside the
+        model. An engine fed float32 is held to the native answer for the float32-rounded rows: the
+        rounding is the input it was given, not an error of its own."""
+        path = self.folder / f"expected-{input_dtype}.npy"
+        if path.exists():
+            return np.load(path)
+        rows = self.parity_rows()
+        if input_dtype != "float64":
+            numeric = rows.select_dtypes("number").columns
+            rows[numeric] = rows[numeric].astype(input_dtype).astype(np.float64)
+        model = self.native()
+        values = model.predict_proba(rows if self.spec.mixed else rows.to_numpy(np.float64))[:, -1]
+        values = np.asarray(values, dtype=np.float64)
+        partial = path.with_name(path.name + ".partial.npy")
+        np.save(partial, values)
+        partial.replace(path)
+        return values
+
+
+def _cpu_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return sum(u.ru_utime + u.ru_stime for u in used)
 
 
 def build(spec: ModelSpec, log: Callable[[str], None] = print) -> BuiltModel:
@@ -222,13 +255,18 @@ def build(spec: ModelSpec, log: Callable[[str], None] = print) -> BuiltModel:
             marks.append((STAGES[int(line[1]) - 1], time.perf_counter()))
         log(f"bench:   {line}")
 
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     scorer = convert(model, folder / "artifact", sample=sample, name=spec.name, force=True, log=convert_log)
     converted = time.perf_counter() - started
+    # CPU seconds of this process and the JVMs it ran: on a shared machine the wall time also counts
+    # the waits for a core.
+    convert_cpu = _cpu_seconds() - cpu_before
     ends = [t for _, t in marks[1:]] + [started + converted]
     stages = {name: end - begin for (name, begin), end in zip(marks, ends)}
     parity = scorer.manifest.get("parity", {})
     scorer.close()
-    built = {"train_seconds": trained, "convert_seconds": converted, "stage_seconds": stages, "parity": parity}
+    built = {"train_seconds": trained, "convert_seconds": converted, "convert_cpu_seconds": convert_cpu,
+             "stage_seconds": stages, "parity": parity}
     record.write_text(json.dumps(built, indent=1, default=str))
     return BuiltModel(spec, folder, built)

@@ -1,5 +1,5 @@
-"""One engine on one model, in a process of its own: cold start, load time, memory, then the
-pytest-benchmark microbenchmarks (single-row latency, batch throughput). Prints one JSON document.
+"""One engine on one model, in a process of its own: cold start, load time, memory, the parity check
+on the held-out rows (an engine that fails it is not timed), then the pytest-benchmark microbenchmarks (single-row latency, batch throughput). Prints one JSON document.
 
 A process per engine keeps the runtimes apart (each JVM bridge starts its own JVM with its own
 classpath) and makes cold start and resident memory mean what they say."""
@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import micro_cases
-from benchmarks.engines import ENGINES, NotApplicable
+from benchmarks.engines import ENGINES
+from benchmarks.interface import NotApplicable, ParityError, check_parity
 from benchmarks.suite import build, standard_specs
 
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9)
@@ -83,6 +84,7 @@ def _add_row_cases(engine, rows, plan, skipped):
                 for r in rows.to_dict(orient="records")]
     arrays = [np.asarray(r, dtype=np.float64 if rows.dtypes.map(lambda d: d.kind == "f").all() else object)
               for r in rows.to_numpy()]
+    arrays = [engine.row_input(a) for a in arrays]    # float32 or its own matrix type, where it wants it
     for shape, call, pool in (("mapping", engine.score_mapping, mappings), ("array", engine.score_array, arrays)):
         try:
             per_call = _estimate(call, (pool[0],))
@@ -166,6 +168,12 @@ def run(engine_name: str, model_name: str, quick: bool, plan: dict, spawned_at: 
     result["rss_after_load_bytes"] = tree_rss_bytes()
     result["rss_load_delta_bytes"] = result["rss_after_load_bytes"] - rss_before
     result["batch_threads"] = engine.batch_threads()
+    try:
+        result["parity"] = check_parity(engine, model)
+    except ParityError as refused:
+        result["unavailable"] = f"refused: {refused}"
+        engine.close()
+        return result
 
     micro_cases.CASES.clear()
     _add_row_cases(engine, rows, plan, result["skipped"])

@@ -1,6 +1,7 @@
-"""The benchmark suite's quick run as a smoke test: every engine ran on every model (or says why it
-cannot), the results file is well-formed, and the report and plots were generated from it. How fast
-anything was is not tested here; that is what the full run reports."""
+"""The benchmark suite's quick run as a smoke test: every engine ran on every model after its parity
+check, or says why it cannot (a quick run gives each peer one model); each engine's cold start was
+measured once and verified; the results file is well-formed, and the report and plots were generated
+from it. How fast anything was is not tested here; that is what the full run reports."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from benchmarks import report
 from benchmarks.engines import ENGINES
 from benchmarks.jvm_side import JAVA_NAMES
+from benchmarks.peers import PEERS
 from benchmarks.suite import standard_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,13 +59,16 @@ def test_results_file_describes_the_run(results):
 def test_every_python_engine_ran_or_says_why(results, model):
     family = standard_specs(quick=True)[model].family
     records = {r["engine"]: r for r in results["runs"] if r["model"] == model}
+    peer_builds = results["models"][model]["peers"]
     for engine in ENGINES:
         record = records[engine]
         assert "failed" not in record, f"{model} x {engine}: {record.get('failed')}"
-        if family not in ENGINES[engine].families:
+        if family not in ENGINES[engine].families or "unavailable" in peer_builds.get(engine, {}):
             assert record["unavailable"], f"{engine} should not claim to score a {family} model"
+            assert not record["unavailable"].startswith("refused"), record["unavailable"]
             continue
         assert "unavailable" not in record, f"{model} x {engine} did not run: {record['unavailable']}"
+        assert record["parity"]["mismatches"] == 0 and record["parity"]["rows"] == 1000
         assert record["latency"], f"{model} x {engine} has no single-row figures"
         for fig in record["latency"].values():
             _figure_ok(fig)
@@ -86,13 +91,42 @@ def test_every_java_engine_ran(results, model):
         fig = record["latency"]["mapping"]
         _figure_ok(fig)
         assert fig["rounds"] > 0
-    assert records["jarscore-java"]["cold_start_seconds"] > 0
+
+
+def test_peers_converted_or_say_why(results):
+    builds = {model: info["peers"] for model, info in results["models"].items()}
+    assert builds["lgbm500"]["lleaves"]["seconds"] > 0 and builds["lgbm500"]["lleaves"]["files"]["model.o"] > 0
+    assert builds["xgb500"]["tl2cgen"]["files"]["model.so"] > 0
+    assert builds["pipeline"]["onnxruntime"]["files"]["model.onnx"] > 0
+    assert builds["xgb500"]["lleaves"]["unavailable"].startswith("lleaves compiles LightGBM models only")
+    assert builds["pipeline"]["tl2cgen"]["unavailable"].startswith("treelite imports tree ensembles only")
+    # A quick run gives each peer one model; on the others it says so.
+    for name, peer in PEERS.items():
+        assert builds[peer.quick_model][name]["seconds"] > 0
+        assert all(builds[model][name]["unavailable"] for model in MODELS if model != peer.quick_model)
+    assert builds["lgbm500"]["onnxruntime"]["unavailable"] == "not in quick runs, which run onnxruntime on pipeline only"
+
+
+def test_every_engine_started_cold_once_and_was_verified(results):
+    records = {(r["engine"], r["language"]): r for r in results["cold_start"]}
+    python = {"jarscore", "lightgbm", "xgboost", "sklearn-api", *PEERS}
+    assert set(records) == {(engine, "python") for engine in python} | {("jarscore-java", "java")}
+    assert len(results["cold_start"]) == len(records)
+    for key, record in records.items():
+        assert "failed" not in record, f"{key}: {record.get('failed')}"
+        assert record["median_seconds"] > 0 and len(record["seconds"]) == record["runs"] == 1
+    # on the pipeline where the engine takes it: a row of numbers and strings
+    on_pipeline = {engine for (engine, _), record in records.items() if record["model"] == "pipeline"}
+    assert on_pipeline == {"jarscore", "sklearn-api", "onnxruntime", "jarscore-java"}
 
 
 def test_report_and_plots_come_from_the_results_file(quick_run, results):
     markdown = quick_run.with_suffix(".md").read_text()
     assert "Quick run" in markdown and results["command"] in markdown
     assert "## Targets" in markdown and "| lgbm500 single row from Python: p50 <= 5 us |" in markdown
+    assert "## jarscore against the native library and the best peer" in markdown
+    assert "## Peers: conversion and compile time" in markdown and "## Cold start" in markdown
+    assert "- xgb500 x lleaves: n/a: lleaves compiles LightGBM models only" in markdown
     for model in MODELS:
         assert f"## {model}: single-row latency" in markdown
         assert f"## {model}: batch throughput" in markdown
@@ -102,7 +136,9 @@ def test_report_and_plots_come_from_the_results_file(quick_run, results):
     section = report.readme_section(results, quick_run)
     assert section.startswith(report.README_START) and section.endswith(report.README_END)
     assert all(f"| {model} |" in section for model in MODELS)
-    assert "Targets: " in section and " met in this run" in section
+    assert "Targets: " in section and "docs/benchmarks.md" in section
+    docs = report.docs_section(results, quick_run)
+    assert docs.startswith(report.DOCS_START) and "### Targets" in docs
 
 
 def test_ratios_say_which_way():

@@ -93,6 +93,97 @@ def test_failed_and_timed_out_engines_make_the_run_fail():
     assert failures({"runs": results["runs"][:2], "kafka": {"model": "lgbm500", "unavailable": "x"}}) == []
 
 
+def test_runs_of_one_day_never_share_a_results_file(tmp_path):
+    import datetime as dt
+    import socket
+
+    from benchmarks.run import default_engines, results_path
+
+    now, day = dt.datetime(2026, 11, 30, 14, 5, 9), f"2026-11-30-{socket.gethostname()}"
+    name = lambda quick, named: results_path(tmp_path, quick, named, now).name
+    assert name(False, None) == name(False, default_engines(False)[::-1]) == f"{day}.json"
+    assert name(True, None) == f"{day}-quick.json"
+    assert name(False, ["serve"]) == f"{day}-serve.json"
+    assert name(True, ["jarscore", "lightgbm", "java"]) == f"{day}-quick-jarscore-lightgbm-java.json"
+    assert name(False, ["jarscore", "lightgbm", "onnxruntime", "cold-start"]) == f"{day}-partial.json"
+    (tmp_path / f"{day}-serve.json").write_text("{}")
+    assert name(False, ["serve"]) == f"{day}-serve-140509.json"
+
+
+def _peer(model: str, engine: str, latency: dict | None = None, big_batch: float | None = None) -> dict:
+    return {**_run(model, engine, latency, big_batch), "kind": "peer"}
+
+
+def _cold(model: str, engine: str, seconds: float, language: str = "python") -> dict:
+    return {"model": model, "engine": engine, "language": language, "median_seconds": seconds, "seconds": [seconds]}
+
+
+def test_peer_targets_name_the_best_peer_for_each_figure():
+    results = _results([
+        _run("lgbm500", "jarscore", _latency(array=4.0), big_batch=400_000.0),
+        _run("lgbm500", "lightgbm", _latency(array=60.0), big_batch=60_000.0),
+        _peer("lgbm500", "lleaves", _latency(array=20.0), big_batch=300_000.0),
+        _peer("lgbm500", "onnxruntime", _latency(array=10.0), big_batch=90_000.0),
+        {"model": "lgbm500", "engine": "tl2cgen", "kind": "peer", "unavailable": "refused: 3 of 1000 rows differ"},
+    ], models=("lgbm500",))
+    results["models"]["lgbm500"]["trees"] = 500
+    by = {c.target: c for c in targets.checks(results)}
+    row = by["lgbm500 single row from Python: >= 3x the best peer"]
+    assert (row.met, row.figure) == (False, "onnxruntime (array) 10.0 us / jarscore 4.0 us = 2.5x")
+    assert row.status == "missed: 1.20x short"
+    batch = by["lgbm500 batch of 1,000,000 rows: >= 1.5x the best peer's throughput"]
+    assert batch.met is False and batch.figure.startswith("400,000 against lleaves's 300,000 rows/s = 1.33x")
+    ns = by["lgbm500 batch: <= 3 ns per tree per row on one core"]
+    assert (ns.met, ns.figure) == (False, "10.0 ns (400,000 rows/s on 2 threads, 500 trees)")  # 1e9 * 2 / 4e5 / 500
+    summary = "\n".join(report.summary_section(results))
+    assert "| lgbm500 | single row p50, array (us) | 4.0 | 60.0 | onnxruntime 10.0 | 15.0x faster | 2.5x faster |" in summary
+    assert "| lgbm500 | batch of 1,000,000 (rows/s) | 400,000 | 60,000 | lleaves 300,000 | 6.7x faster | 1.3x faster |" in summary
+
+
+def test_a_model_no_peer_takes_says_why():
+    results = _results([_run("lgbm500", "jarscore", _latency(array=4.0)),
+                        {"model": "lgbm500", "engine": "lleaves", "kind": "peer", "unavailable": "no compiler"}],
+                       models=("lgbm500",))
+    by = {c.target: c for c in targets.checks(results)}
+    assert by["lgbm500 single row from Python: >= 3x the best peer"].status == "not measured"
+    assert "n/a (lleaves: no compiler)" in "\n".join(report.summary_section(results))
+
+
+def test_cold_start_size_and_conversion_targets():
+    results = _results([], models=("lgbm500", "rf200"))
+    results["models"]["lgbm500"].update(sizes_bytes={"pickle": 3_000_000, "artifact_folder": 2_000_000, "jar": 900_000},
+                                        build={"convert_seconds": 9.0})
+    results["models"]["rf200"].update(sizes_bytes={"pickle": 30 * 2**20, "artifact_folder": 96 * 2**20, "jar": 15 * 2**20},
+                                      build={"convert_seconds": 85.0})
+    results["cold_start"] = [_cold("lgbm500", "jarscore", 1.9), _cold("lgbm500", "lightgbm", 1.2),
+                             _cold("lgbm500", "jarscore-java", 0.4, "java"), _cold("rf200", "jarscore", 2.0),
+                             _cold("rf200", "sklearn-api", 2.5), _cold("rf200", "jarscore-java", 0.8, "java")]
+    by = {c.target: c for c in targets.checks(results)}
+    assert by["lgbm500 cold start from Python: no slower than lightgbm's own"].status == "missed: 1.58x slower"
+    assert by["rf200 cold start from Python: no slower than sklearn-api's own"].met is True
+    assert by["lgbm500 cold start from Java: <= 0.5 s"].met is True
+    assert by["rf200 cold start from Java: <= 0.5 s"].status == "missed: 1.60x too slow"
+    assert by["lgbm500 artifact folder: no larger than the pickle"].met is True
+    assert by["lgbm500 model.jar: at least 3x smaller than the pickle"].met is True
+    assert by["rf200 artifact folder: no larger than the pickle"].status == "missed: 3.20x too large"
+    assert by["rf200 model.jar: at least 3x smaller than the pickle"].status == "missed: 1.50x too large"
+    assert by["rf200 conversion: <= 20 s"].status == "missed: 4.25x too slow"
+    assert all(c.group == targets.PEERS for c in by.values() if "cold start" in c.target)
+
+
+def test_the_docs_section_sits_between_its_markers(tmp_path):
+    results = _results([_run("lgbm500", "jarscore", _latency(array=4.0)),
+                        _run("lgbm500", "lightgbm", _latency(array=60.0))], models=("lgbm500",))
+    results.update(command="jarscore bench", started="2026-11-30T00:00:00+00:00",
+                   machine={"cpu": "test cpu", "cores": 2})
+    results["models"]["lgbm500"].update(describe="d", inputs=50, sizes_bytes={"pickle": 10}, build={"convert_seconds": 1.0})
+    section = report.docs_section(results, report.ROOT / "benchmarks" / "results" / "x.json")
+    assert section.startswith(report.DOCS_START) and section.endswith(report.DOCS_END)
+    assert "[`x.json`](../benchmarks/results/x.json)" in section
+    assert "### jarscore against the native library and the best peer" in section
+    assert "### Targets" in section and "#### The fast kernel's earlier targets" in section
+
+
 def _cell(protocol: str, rows: int, concurrency: int, rps: float, p99_us: float) -> dict:
     return {"protocol": protocol, "rows": rows, "concurrency": concurrency, "requests_per_second": rps,
             "p50_us": p99_us / 2, "p99_us": p99_us, "failed": 0}

@@ -33,13 +33,13 @@ BY_NAME = {z.name: z for z in ZOO}
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("kernel-zoo")
+def artifacts(zoo_artifact):
+    """name -> (artifact folder, held-out rows): the session's zoo artifacts, which the parity tests
+    use too; tests that change an artifact change a copy."""
     built = {}
     for name in MODELS:
-        model, held_out = BY_NAME[name].fitted()
-        convert(model, root / name, sample=held_out, name=name, log=lambda line: None)
-        built[name] = (root / name, held_out)
+        _, held_out, folder = zoo_artifact(name)
+        built[name] = folder, held_out
     return built
 
 
