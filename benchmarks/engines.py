@@ -76,7 +76,7 @@ class JarscoreJpmmlEngine(JarscoreEngine):
 
 
 class JarscorePmmlEngine(JarscoreEngine):
-    """jarscore's Scorer on the artifact's model.pmml (JPMML-Evaluator interpreting, engine 'pmml').
+    """jarscore's Scorer on the artifact's PMML, unpacked (JPMML-Evaluator interpreting, engine 'pmml').
     A bare .pmml carries no manifest, so the training column order is applied here."""
     name = "jarscore-pmml"
 
@@ -195,7 +195,7 @@ class SklearnEngine(Engine):
 
 # other PMML runtimes ------------------------------------------------------------------------------
 class JpmmlEvaluatorEngine(Engine):
-    """The jpmml_evaluator package (JPype backend), interpreting the artifact's model.pmml."""
+    """The jpmml_evaluator package (JPype backend), interpreting the artifact's PMML, unpacked."""
     name = "jpmml_evaluator"
     kind = "pmml-runtime"
     transpile = False
