@@ -99,11 +99,14 @@ def test_every_python_engine_ran_once_and_jarscore_and_the_native_libraries_on_e
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_every_java_engine_ran(results, model):
+def test_every_java_engine_ran_on_the_pipeline_and_says_why_not_elsewhere(results, model):
     records = {r["engine"]: r for r in results["runs"] if r["model"] == model}
     for engine in JAVA_NAMES.values():
         record = records[engine]
         assert "failed" not in record, f"{model} x {engine}: {record.get('failed')}"
+        if model != "pipeline":
+            assert record["unavailable"] == "not in quick runs, which run JMH on pipeline only"
+            continue
         fig = record["latency"]["mapping"]
         _figure_ok(fig)
         assert fig["rounds"] > 0
