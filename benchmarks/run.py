@@ -248,7 +248,7 @@ def _quick_once(built: dict[str, BuiltModel], engines: list[str]) -> dict[str, s
     when it takes it (its row of numbers and strings is the harder path), else on the first model it
     takes. Peers choose their own model (``quick_model``)."""
     once = {}
-    ordered = sorted(built, key=lambda name: name != "pipeline")
+    ordered = _pipeline_first(built)
     for engine in engines:
         if engine == "jarscore" or engine in peers.PEERS or (ENGINES[engine].kind == "native"
                                                                         and len(ENGINES[engine].families) == 1):
@@ -259,6 +259,12 @@ def _quick_once(built: dict[str, BuiltModel], engines: list[str]) -> dict[str, s
     return once
 
 
+def _pipeline_first(models) -> list[str]:
+    """Model names with the pipeline first: quick runs time an engine once, on the pipeline when it
+    takes it (its row of numbers and strings is the harder path)."""
+    return sorted(models, key=lambda name: name != "pipeline")
+
+
 def _cold_start_jobs(engines: dict[str, list[str]], quick: bool) -> dict[str, list[str]]:
     """Full runs: every engine on every model. Quick runs start each engine once, on the pipeline when it
     takes it (its row of numbers and strings is the harder path), else on the first model it takes."""
@@ -266,7 +272,7 @@ def _cold_start_jobs(engines: dict[str, list[str]], quick: bool) -> dict[str, li
         return engines
     jobs: dict[str, list[str]] = {name: [] for name in engines}
     started: set[str] = set()
-    for name in sorted(engines, key=lambda name: name != "pipeline"):
+    for name in _pipeline_first(engines):
         jobs[name] = [engine for engine in engines[name] if engine not in started]
         started.update(jobs[name])
     return jobs
@@ -294,9 +300,7 @@ def _run_java(built: dict[str, BuiltModel], quick: bool, results: dict, log) -> 
         if "jmh_build_failed" in results:
             raise jvm_side.JvmBenchError(results["jmh_build_failed"])
         # Quick runs: JMH on one model, the pipeline when there is one (its rows hold strings too).
-        timed = list(built)
-        if quick:
-            timed = ["pipeline"] if "pipeline" in built else timed[:1]
+        timed = _pipeline_first(built)[:1] if quick else list(built)
         by_model = jvm_side.run_jmh({name: built[name].folder for name in timed}, quick, log)
         for name in built:
             if name not in by_model:
