@@ -16,11 +16,13 @@ import java.util.zip.ZipOutputStream;
 import io.jarscore.kernel.KernelCompiler;
 import io.jarscore.kernel.SourceCompiler;
 import io.jarscore.kernel.UnsupportedPmmlException;
+import io.jarscore.runtime.ModelFields;
 import org.dmg.pmml.PMML;
 
 /**
- * The fast kernel of a JAR: its classes, its tree tables and {@value #KERNEL_ENTRY} naming the
- * kernel class, or {@value #ABSENT_ENTRY} saying why there is none, added to the JPMML-Transpiler JAR.
+ * The fast kernel of a JAR: its classes, its tree tables, {@value #KERNEL_ENTRY} naming the kernel
+ * class and the model's fields ({@link ModelFields#ENTRY}), or {@value #ABSENT_ENTRY} saying why there
+ * is none, added to the JPMML-Transpiler JAR.
  */
 public final class KernelBuild {
 
@@ -39,7 +41,7 @@ public final class KernelBuild {
      * before JPMML-Transpiler rewrites the PMML object in place, and returns the rest of the build,
      * compiling them, to run while the transpiled classes compile.
      */
-    static Callable<Built> prepare(PMML pmml, String kernelClass, Path sourcesDir) throws IOException {
+    static Callable<Built> prepare(PMML pmml, String kernelClass, Path sourcesDir, ModelFields fields) throws IOException {
         KernelCompiler.Result result;
         try {
             result = KernelCompiler.compile(pmml, kernelClass);
@@ -60,6 +62,9 @@ public final class KernelBuild {
                 Map<String, byte[]> entries = new LinkedHashMap<>(SourceCompiler.compile(result.sources()));
                 entries.putAll(result.resources());
                 entries.put(KERNEL_ENTRY, kernelClass.getBytes(StandardCharsets.UTF_8));
+                if (fields != null) {
+                    entries.put(ModelFields.ENTRY, fields.toJson());
+                }
                 return new Built(entries, null);
             } catch (UnsupportedPmmlException e) {
                 return new Built(null, e.getMessage());

@@ -1,6 +1,7 @@
 package io.jarscore.transpile;
 
 import io.jarscore.runtime.Model;
+import io.jarscore.runtime.ModelFields;
 import io.jarscore.runtime.PmmlLimits;
 import java.io.IOException;
 import java.io.InputStream;
@@ -63,7 +64,8 @@ public final class TranspileCommand {
         }
         // One parse for both: the kernel's sources first, as JPMML-Transpiler rewrites the PMML in place;
         // javac then compiles the kernel on another thread while the transpiled classes compile here.
-        Callable<KernelBuild.Built> kernelBuild = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir);
+        ModelFields fields = recordedFields(pmml, pmmlFile);
+        Callable<KernelBuild.Built> kernelBuild = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields);
         ExecutorService background = Executors.newSingleThreadExecutor(r -> {
             Thread thread = new Thread(r, "jarscore-kernel-javac");
             thread.setDaemon(true);
@@ -82,6 +84,18 @@ public final class TranspileCommand {
             writeAtomically(jarFile, out -> KernelBuild.write(kernel.get(), archive.toByteArray(), out));
         } finally {
             background.shutdownNow();
+        }
+    }
+
+    /**
+     * The fields callers see, recorded with the kernel so that a load scores without the transpiled
+     * classes; null (the JAR then loads them first) when JPMML-Evaluator cannot describe the model.
+     */
+    private static ModelFields recordedFields(PMML pmml, Path pmmlFile) {
+        try {
+            return Model.describe(pmml, pmmlFile);
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 

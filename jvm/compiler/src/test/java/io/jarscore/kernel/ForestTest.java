@@ -17,6 +17,7 @@ import java.util.Random;
 import io.jarscore.runtime.Model;
 import org.dmg.pmml.PMML;
 import org.jpmml.model.PMMLUtil;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -242,5 +243,35 @@ class ForestTest {
             case 3 -> "<CompoundPredicate booleanOperator=\"or\">" + comparison + missing + "</CompoundPredicate>";
             default -> comparison;
         };
+    }
+
+    @Test
+    void aDamagedTableIsRefusedWithAReason() throws Exception {
+        // two trees of three nodes, two classes: only the layout matters here
+        Forest forest = new Forest(new long[12], new double[]{1, 2, 3, 4, 5, 6}, new int[]{0, 1, 0, 1, 0, 1},
+            new double[12], 2, 4, new int[]{0, 3}, new int[]{1, 1});
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        forest.write(out);
+        byte[] table = out.toByteArray();
+
+        java.io.ByteArrayOutputStream again = new java.io.ByteArrayOutputStream();
+        Forest.parse(table, "t.forest").write(again);
+        assertArrayEquals(table, again.toByteArray(), "a table reads back as it was written");
+
+        assertFails(java.util.Arrays.copyOf(table, table.length - 4), "t.forest ends early");
+        assertFails(java.util.Arrays.copyOf(table, 12), "t.forest ends early");
+        assertFails(java.util.Arrays.copyOf(table, table.length + 3), "3 bytes after its last tree");
+        byte[] foreign = table.clone();
+        foreign[0] = 'X';
+        assertFails(foreign, "is not a jarscore forest");
+        byte[] huge = table.clone();
+        huge[4] = 0x7f; // a node count no file of this size holds
+        assertFails(huge, "t.forest ends early");
+    }
+
+    private static void assertFails(byte[] table, String message) {
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            () -> Forest.parse(table, "t.forest"));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 }

@@ -186,6 +186,58 @@ class ModelTest {
     }
 
     @Test
+    void aKernelJarScoresBeforeItsTranspiledClassesLoad() throws Exception {
+        // The kernel JAR records the fields callers see, so a load needs none of the transpiled
+        // classes: here they cannot load at all (the PMML service entry is gone), and the kernel,
+        // checked against the outputs recorded for some rows, scores anyway. A row only JPMML can
+        // judge (an unknown category) then gets an error saying why JPMML is not there.
+        Path jar = tmp.resolve("model.jar");
+        List<String> names = rewriteAuditJar(jar, (name, bytes) -> name.equals("META-INF/services/org.dmg.pmml.PMML") ? null : bytes);
+        assertTrue(names.contains(ModelFields.ENTRY), "the kernel JAR records " + ModelFields.ENTRY);
+        int rows = 50;
+        Object[] columns = Corpus.inputColumns(audit, auditInput);
+        Object[] expected = audit.scoreColumns(columns, rows);
+        try (Model broken = Model.loadJar(jar)) {
+            assertEquals(audit.inputFields(), broken.inputFields());
+            assertEquals(audit.resultFields(), broken.resultFields());
+            assertEquals("classification", broken.miningFunction());
+            assertEquals("active", broken.verifyKernel(columns, rows, expected));
+            Object[] got = broken.scoreColumns(columns, rows);
+            assertArrayEquals((String[]) expected[0], (String[]) got[0]);
+            assertArrayEquals((double[]) expected[2], (double[]) got[2]);
+
+            Map<String, Object> row = firstAuditRow();
+            row.put("Employment", "Astronaut");
+            ScoringException e = assertThrows(ScoringException.class, () -> broken.score(row));
+            assertMessageNames(e, "JPMML-Evaluator", "did not load");
+        }
+        // Without recorded outputs the kernel is checked against JPMML, which is not there: an error, not trust.
+        try (Model broken = Model.loadJar(jar)) {
+            assertMessageNames(assertThrows(ScoringException.class, () -> broken.verifyKernel(columns, rows)),
+                "did not load");
+            assertTrue(broken.kernel() == null, "the kernel is not active");
+        }
+    }
+
+    /** The audit model's kernel JAR copied to {@code jar}, each entry through {@code edit} (null drops it); the entry names. */
+    private static List<String> rewriteAuditJar(Path jar, java.util.function.BiFunction<String, byte[], byte[]> edit) throws Exception {
+        List<String> names = new ArrayList<>();
+        try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(Files.newInputStream(Corpus.transpiled("LightGBMAudit")));
+             ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(jar))) {
+            for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                names.add(e.getName());
+                byte[] bytes = edit.apply(e.getName(), in.readAllBytes());
+                if (bytes != null) {
+                    out.putNextEntry(new ZipEntry(e.getName()));
+                    out.write(bytes);
+                    out.closeEntry();
+                }
+            }
+        }
+        return names;
+    }
+
+    @Test
     void interpretedAndTranspiledAgree() throws Exception {
         try (Model interpreted = Model.loadPmml(Corpus.get("LightGBMAudit").pmml())) {
             assertTrue(!interpreted.isTranspiled() && audit.isTranspiled());

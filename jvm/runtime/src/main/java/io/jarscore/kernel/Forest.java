@@ -1,12 +1,11 @@
 package io.jarscore.kernel;
 
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Optional;
@@ -652,30 +651,51 @@ public final class Forest {
             throw new IllegalStateException("kernel table " + resource + " is missing beside " + owner.getName()
                 + ": the model JAR is incomplete; convert the model again");
         }
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
-            int magic = in.readInt();
+        // One read of the whole table and bulk copies out of it: read value by value, a large table costs
+        // a cold start a tenth of a second (the JVM still interprets the loop then).
+        byte[] bytes;
+        try (InputStream in = raw) {
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read kernel table " + resource, e);
+        }
+        return parse(bytes, resource);
+    }
+
+    /** The forest {@link #write} wrote into {@code bytes}; {@code resource} names it in errors. */
+    static Forest parse(byte[] bytes, String resource) {
+        ByteBuffer in = ByteBuffer.wrap(bytes); // big-endian, as DataOutputStream writes it
+        try {
+            int magic = in.getInt();
             if (magic != MAGIC) {
                 throw new IllegalStateException("kernel table " + resource + (magic >>> 8 == MAGIC >>> 8
                     ? " was written by another jarscore version (format " + (char) (magic & 0xFF) + ", this one reads "
                         + (char) (MAGIC & 0xFF) + "): convert the model again"
                     : " is not a jarscore forest"));
             }
-            int nodes = in.readInt();
-            int trees = in.readInt();
-            int classes = in.readInt();
-            int width = in.readInt();
-            long[] node = new long[2 * nodes];
-            for (int i = 0; i < node.length; i++) {
-                node[i] = in.readLong();
+            int nodes = in.getInt();
+            int trees = in.getInt();
+            int classes = in.getInt();
+            int width = in.getInt();
+            if (nodes < 0 || trees < 0 || classes < 0 || 16L * nodes + 8L * nodes * classes + 8L * trees > bytes.length) {
+                throw new java.nio.BufferUnderflowException();
             }
+            long[] node = new long[2 * nodes];
+            in.asLongBuffer().get(node);
+            in.position(in.position() + Long.BYTES * node.length);
             double[] value = doubles(in, nodes);
             int[] label = ints(in, classes > 0 ? nodes : 0);
             double[] probability = doubles(in, nodes * classes);
             int[] roots = ints(in, trees);
             int[] depth = ints(in, trees);
+            if (in.hasRemaining()) {
+                throw new IllegalStateException("kernel table " + resource + " has " + in.remaining()
+                    + " bytes after its last tree: the model JAR is damaged; convert the model again");
+            }
             return new Forest(node, value, label, probability, classes, width, roots, depth);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read kernel table " + resource, e);
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException e) {
+            throw new IllegalStateException("kernel table " + resource + " ends early (" + bytes.length
+                + " bytes): the model JAR is damaged; convert the model again", e);
         }
     }
 
@@ -709,19 +729,17 @@ public final class Forest {
         out.flush();
     }
 
-    private static int[] ints(DataInputStream in, int n) throws IOException {
+    private static int[] ints(ByteBuffer in, int n) {
         int[] a = new int[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = in.readInt();
-        }
+        in.asIntBuffer().get(a);
+        in.position(in.position() + Integer.BYTES * n);
         return a;
     }
 
-    private static double[] doubles(DataInputStream in, int n) throws IOException {
+    private static double[] doubles(ByteBuffer in, int n) {
         double[] a = new double[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = in.readDouble();
-        }
+        in.asDoubleBuffer().get(a);
+        in.position(in.position() + Double.BYTES * n);
         return a;
     }
 }

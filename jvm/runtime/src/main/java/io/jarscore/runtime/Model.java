@@ -31,20 +31,19 @@ import org.jpmml.model.PMMLUtil;
 public final class Model implements AutoCloseable {
 
     private final String source;
-    private final Evaluator evaluator;
     private final URLClassLoader classLoader;
-    private final List<InputField> inputFields;
+    private final String miningFunction;
     /** What callers send: one entry per scalar input, folded (list-valued) fields expanded. */
     private final List<FieldSpec> inputSpecs;
-    /** For each caller input: the index of the model field it feeds, and its list element (-1: scalar). */
-    private final int[] slotField;
-    private final int[] slotElement;
-    /** Per model field: list length for folded fields, 0 for scalar ones. */
-    private final int[] vectorSize;
     private final List<String> resultNames;
     private final List<FieldSpec> resultSpecs;
-
     private final List<String> targetNames;
+
+    /**
+     * JPMML-Evaluator's side: built with the model, or (a JAR whose kernel recorded its fields) on
+     * another thread after the load, for the rows the kernel leaves to it.
+     */
+    private final java.util.concurrent.CompletableFuture<Jpmml> jpmml;
 
     /** The fast kernel while it is trusted; null when absent, refused or not yet verified. */
     private volatile KernelRunner kernel;
@@ -52,49 +51,93 @@ public final class Model implements AutoCloseable {
     private volatile String kernelStatus = "absent: not a transpiled JAR";
     private final java.util.concurrent.atomic.LongAdder kernelRows = new java.util.concurrent.atomic.LongAdder();
 
-    private Model(String source, PMML pmml, Evaluator evaluator, URLClassLoader classLoader,
-                  Map<String, TreeMap<Integer, VectorizedInputs.FieldDeclaration>> vectors) {
+    private Model(String source, ModelFields fields, java.util.concurrent.CompletableFuture<Jpmml> jpmml,
+                  URLClassLoader classLoader) {
         this.source = source;
-        this.evaluator = evaluator;
         this.classLoader = classLoader;
-        this.inputFields = inDataDictionaryOrder(pmml, evaluator.getInputFields());
-        List<FieldSpec> specs = new ArrayList<>();
-        List<int[]> slots = new ArrayList<>();
-        this.vectorSize = new int[inputFields.size()];
-        for (int k = 0; k < inputFields.size(); k++) {
-            InputField field = inputFields.get(k);
-            TreeMap<Integer, VectorizedInputs.FieldDeclaration> elements = vectors.get(field.getName());
-            if (elements == null) {
-                specs.add(describeInput(field));
-                slots.add(new int[]{k, -1});
-                continue;
-            }
-            vectorSize[k] = elements.lastKey() + 1;
-            for (Map.Entry<Integer, VectorizedInputs.FieldDeclaration> e : elements.entrySet()) {
-                VectorizedInputs.FieldDeclaration d = e.getValue();
-                specs.add(new FieldSpec(d.name(), d.dataType(), d.opType(), FieldSpec.isNumeric(d.dataType()), List.of()));
-                slots.add(new int[]{k, e.getKey()});
-            }
-        }
-        this.inputSpecs = List.copyOf(specs);
-        this.slotField = slots.stream().mapToInt(s -> s[0]).toArray();
-        this.slotElement = slots.stream().mapToInt(s -> s[1]).toArray();
-        List<FieldSpec> results = new ArrayList<>();
-        for (TargetField target : evaluator.getTargetFields()) {
-            if (target.isSynthetic()) {
-                continue; // models without a target (e.g. anomaly detection) report through output fields only
-            }
-            results.add(describeTarget(target));
-        }
-        this.targetNames = results.stream().map(FieldSpec::name).toList();
-        for (OutputField output : evaluator.getOutputFields()) {
-            results.add(describeOutput(output));
-        }
-        this.resultSpecs = List.copyOf(results);
-        this.resultNames = results.stream().map(FieldSpec::name).toList();
+        this.miningFunction = fields.miningFunction();
+        this.inputSpecs = fields.inputs();
+        this.resultSpecs = fields.results();
+        this.resultNames = fields.resultNames();
+        this.targetNames = fields.targets();
+        this.jpmml = jpmml;
     }
 
-    /** Loads a JAR written by the transpile tool into a class loader of its own. */
+    private Model(String source, Jpmml jpmml, URLClassLoader classLoader) {
+        this(source, jpmml.fields, java.util.concurrent.CompletableFuture.completedFuture(jpmml), classLoader);
+    }
+
+    /**
+     * JPMML-Evaluator's evaluator of the model and how the callers' inputs feed its fields: one
+     * entry per scalar input, JPMML-Transpiler's folded list fields expanded into their elements.
+     */
+    private static final class Jpmml {
+        final Evaluator evaluator;
+        final ModelFields fields;
+        final List<InputField> inputFields;
+        /** For each caller input: the index of the model field it feeds, and its list element (-1: scalar). */
+        final int[] slotField;
+        final int[] slotElement;
+        /** Per model field: list length for folded fields, 0 for scalar ones. */
+        final int[] vectorSize;
+
+        Jpmml(PMML pmml, Map<String, TreeMap<Integer, VectorizedInputs.FieldDeclaration>> vectors) {
+            this.evaluator = new ModelEvaluatorBuilder(pmml).build();
+            this.inputFields = inDataDictionaryOrder(pmml, evaluator.getInputFields());
+            List<FieldSpec> specs = new ArrayList<>();
+            List<int[]> slots = new ArrayList<>();
+            this.vectorSize = new int[inputFields.size()];
+            for (int k = 0; k < inputFields.size(); k++) {
+                InputField field = inputFields.get(k);
+                TreeMap<Integer, VectorizedInputs.FieldDeclaration> elements = vectors.get(field.getName());
+                if (elements == null) {
+                    specs.add(describeInput(field));
+                    slots.add(new int[]{k, -1});
+                    continue;
+                }
+                vectorSize[k] = elements.lastKey() + 1;
+                for (Map.Entry<Integer, VectorizedInputs.FieldDeclaration> e : elements.entrySet()) {
+                    VectorizedInputs.FieldDeclaration d = e.getValue();
+                    specs.add(new FieldSpec(d.name(), d.dataType(), d.opType(), FieldSpec.isNumeric(d.dataType()), List.of()));
+                    slots.add(new int[]{k, e.getKey()});
+                }
+            }
+            this.slotField = slots.stream().mapToInt(s -> s[0]).toArray();
+            this.slotElement = slots.stream().mapToInt(s -> s[1]).toArray();
+            List<FieldSpec> results = new ArrayList<>();
+            for (TargetField target : evaluator.getTargetFields()) {
+                if (target.isSynthetic()) {
+                    continue; // models without a target (e.g. anomaly detection) report through output fields only
+                }
+                results.add(describeTarget(target));
+            }
+            List<String> targets = results.stream().map(FieldSpec::name).toList();
+            for (OutputField output : evaluator.getOutputFields()) {
+                results.add(describeOutput(output));
+            }
+            this.fields = new ModelFields(evaluator.getMiningFunction().value(), specs, results, targets);
+        }
+    }
+
+    /**
+     * The fields of a PMML model as {@link #loadJar} reports them, for a kernel JAR to record when it
+     * is built; null when JPMML-Transpiler folds some of its inputs into list fields (their order
+     * then depends on the transpiled classes, so such a JAR is loaded with them).
+     */
+    public static ModelFields describe(PMML pmml, Path pmmlFile) {
+        if (!VectorizedInputs.fromPmml(pmmlFile).isEmpty()) {
+            return null;
+        }
+        return new Jpmml(pmml, Map.of()).fields;
+    }
+
+    /**
+     * Loads a JAR written by the transpile tool into a class loader of its own. A JAR whose kernel
+     * recorded the model's fields ({@link ModelFields#ENTRY}) scores through the kernel as soon as it
+     * is verified; its JPMML-Transpiler classes load on a thread of their own {@link #JPMML_DELAY_MILLIS}
+     * later, or as soon as a row the kernel leaves to JPMML comes (which waits for them). Other JARs
+     * load those classes first.
+     */
     public static Model loadJar(Path jar) {
         if (!Files.isRegularFile(jar)) {
             throw new ArtifactException("model JAR not found: " + jar);
@@ -106,18 +149,26 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("cannot open model JAR " + jar + ": " + e.getMessage(), e);
         }
         try {
-            PMML pmml = withOwnContextLoader(() -> PMMLUtil.load(loader));
-            Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
-            Model model = new Model(jar.toString(), pmml, evaluator, loader, VectorizedInputs.fromPmml(siblingPmml(jar)));
-            Object found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
+            ModelFields recorded = ModelFields.read(loader);
+            Object found = recorded == null ? null
+                : KernelRunner.find(loader, recorded.inputNames(), recorded.resultNames());
+            Model model;
+            if (found instanceof KernelRunner) {
+                java.util.concurrent.CompletableFuture<Jpmml> later = new java.util.concurrent.CompletableFuture<>();
+                model = new Model(jar.toString(), recorded, later, loader);
+                model.jpmmlBuild = () -> transpiled(loader, jar, recorded);
+                later.whenComplete((ready, failure) -> model.reportJpmml(failure));
+                JPMML_DELAY.execute(model::startJpmml);
+            } else {
+                model = new Model(jar.toString(), transpiled(loader, jar, null), loader);
+                found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
+            }
             if (found instanceof KernelRunner runner) {
                 model.candidate = runner;
                 model.kernelStatus = "unverified: call verifyKernel with rows to check it against JPMML";
+                runner.describeResults(model.resultSpecs);
             } else {
                 model.kernelStatus = (String) found;
-            }
-            if (model.candidate != null) {
-                model.candidate.describeResults(model.resultSpecs);
             }
             return model;
         } catch (Exception | LinkageError e) {
@@ -125,6 +176,97 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("cannot load a transpiled model from " + jar
                 + " (expected a JAR written by 'jarscore convert'): " + describe(e), e);
         }
+    }
+
+    private static final System.Logger LOG = System.getLogger(Model.class.getName());
+
+    /** Builds the JPMML side of kernel JARs after their load: one daemon thread for the process. */
+    private static final java.util.concurrent.ExecutorService JPMML_LOADER =
+        java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread thread = new Thread(r, "jarscore-jpmml-loader");
+            thread.setDaemon(true);
+            return thread;
+        });
+
+    /**
+     * JPMML over the JAR's transpiled classes. With {@code recorded} (the fields the kernel JAR was
+     * built with, which callers were already given), the two must name the same fields in the same order.
+     */
+    private static Jpmml transpiled(URLClassLoader loader, Path jar, ModelFields recorded) {
+        Jpmml jpmml;
+        try {
+            PMML pmml = withOwnContextLoader(() -> PMMLUtil.load(loader));
+            jpmml = new Jpmml(pmml, VectorizedInputs.fromPmml(siblingPmml(jar)));
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new ArtifactException(describe(e), e);
+        }
+        if (recorded != null && (!recorded.inputNames().equals(jpmml.fields.inputNames())
+                || !recorded.resultNames().equals(jpmml.fields.resultNames()))) {
+            throw new ArtifactException("the fields recorded in " + ModelFields.ENTRY + " (inputs " + recorded.inputNames()
+                + ", results " + recorded.resultNames() + ") differ from the transpiled model's (inputs "
+                + jpmml.fields.inputNames() + ", results " + jpmml.fields.resultNames() + ")");
+        }
+        return jpmml;
+    }
+
+    private volatile boolean closed;
+    /** Builds the JPMML side of a kernel JAR loaded without it; null once started (or for other models). */
+    private java.util.function.Supplier<Jpmml> jpmmlBuild;
+
+    /**
+     * How long a kernel JAR waits before loading its JPMML side when no row needs it sooner: long
+     * enough to keep it off a process's cold start (the first prediction is out well before), short
+     * enough that a service has it by the time a row the kernel cannot judge comes in.
+     */
+    static final long JPMML_DELAY_MILLIS = Long.getLong("jarscore.jpmml.delay.ms", 2_000);
+
+    private static final java.util.concurrent.Executor JPMML_DELAY = java.util.concurrent.CompletableFuture
+        .delayedExecutor(JPMML_DELAY_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS, JPMML_LOADER);
+
+    /** Starts building the JPMML side on its own thread unless that has started already. */
+    private void startJpmml() {
+        java.util.function.Supplier<Jpmml> build;
+        synchronized (jpmml) {
+            build = jpmmlBuild;
+            jpmmlBuild = null;
+        }
+        if (build != null && !closed) {
+            JPMML_LOADER.execute(() -> {
+                try {
+                    jpmml.complete(build.get());
+                } catch (Throwable e) { // whatever it is, callers waiting for JPMML must hear of it
+                    jpmml.completeExceptionally(e);
+                }
+            });
+        } else if (build != null) {
+            jpmml.completeExceptionally(new ArtifactException("the model was closed"));
+        }
+    }
+
+    private void reportJpmml(Throwable failure) {
+        if (failure != null && !closed) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: the JPMML side did not load; rows the kernel leaves to it"
+                + " will fail: {1}", source, describe(unwrap(failure)));
+        }
+    }
+
+    /** JPMML's side, waiting for a kernel JAR's background load to finish. */
+    private Jpmml jpmml() {
+        if (!jpmml.isDone()) {
+            startJpmml();
+        }
+        try {
+            return jpmml.join();
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            throw new ScoringException("model " + source + ": JPMML-Evaluator, which scores the rows the kernel"
+                + " leaves to it, did not load: " + describe(unwrap(e)), unwrap(e));
+        }
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 
     /** The artifact's PMML beside {@code jar}: model.pmml.gz (format 2) or model.pmml (format 1), or null. */
@@ -163,8 +305,7 @@ public final class Model implements AutoCloseable {
         PmmlLimits.check(pmmlFile);
         try (InputStream in = PmmlLimits.open(pmmlFile)) {
             PMML pmml = withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
-            Evaluator evaluator = new ModelEvaluatorBuilder(pmml).build();
-            return new Model(pmmlFile.toString(), pmml, evaluator, null, Map.of());
+            return new Model(pmmlFile.toString(), new Jpmml(pmml, Map.of()), null);
         } catch (Exception | LinkageError e) {
             throw new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
         }
@@ -179,7 +320,7 @@ public final class Model implements AutoCloseable {
     }
 
     public String miningFunction() {
-        return evaluator.getMiningFunction().value();
+        return miningFunction;
     }
 
     public List<FieldSpec> inputFields() {
@@ -733,6 +874,11 @@ public final class Model implements AutoCloseable {
     }
 
     private Object[] scoreRow(Object[] rawValues, int row) {
+        Jpmml jpmml = jpmml();
+        List<InputField> inputFields = jpmml.inputFields;
+        int[] vectorSize = jpmml.vectorSize;
+        int[] slotField = jpmml.slotField;
+        int[] slotElement = jpmml.slotElement;
         Object[] fieldValues = new Object[inputFields.size()];
         for (int k = 0; k < fieldValues.length; k++) {
             if (vectorSize[k] > 0) {
@@ -761,10 +907,10 @@ public final class Model implements AutoCloseable {
         }
         Map<String, ?> decoded;
         try {
-            decoded = EvaluatorUtil.decodeAll(evaluator.evaluate(arguments));
+            decoded = EvaluatorUtil.decodeAll(jpmml.evaluator.evaluate(arguments));
         } catch (RuntimeException e) {
             throw new ScoringException("row " + row + ": the model could not score " + quoteRow(rawValues)
-                + missingHint(fieldValues) + ": " + describe(e), e);
+                + missingHint(inputFields, fieldValues) + ": " + describe(e), e);
         }
         Object[] results = new Object[resultNames.size()];
         for (int j = 0; j < results.length; j++) {
@@ -784,7 +930,7 @@ public final class Model implements AutoCloseable {
      * inside JPMML with a NullPointerException whose own message names no field, and the JIT drops
      * that message altogether once the same failure repeats often.
      */
-    private String missingHint(Object[] fieldValues) {
+    private static String missingHint(List<InputField> inputFields, Object[] fieldValues) {
         List<String> missing = new ArrayList<>();
         for (int k = 0; k < fieldValues.length; k++) {
             if (fieldValues[k] == null) {
@@ -840,6 +986,7 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         if (classLoader != null) {
             closeQuietly(classLoader);
         }
