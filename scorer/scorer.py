@@ -28,7 +28,11 @@ _FLOAT64 = np.dtype(np.float64)
 
 
 def _verified(scorer: "Scorer") -> "Scorer":
-    """The artifact's scorer once it reproduces the manifest's verification rows; closed if it does not."""
+    """The artifact's scorer once it reproduces the manifest's verification rows; closed if it does not.
+    A kernel that became active by reproducing the recorded outputs of those rows (every output of
+    every row, in the JVM) has shown it already: the rows are not scored a second time."""
+    if scorer._kernel_matched_recorded:
+        return scorer
     try:
         check_recorded_outputs(scorer, scorer.manifest, f"artifact {scorer.source}")
     except BaseException:
@@ -82,6 +86,8 @@ class Scorer:
                  threads: int | None = None, kernel: bool = True):
         self._model = java_model
         self._closed = False
+        #: The kernel reproduced the manifest's recorded outputs for its verification rows (see _verified).
+        self._kernel_matched_recorded = False
         # Decided once: _score consults it on every call, and a JPype attribute lookup is not free.
         self._remote = not hasattr(java_model, "scoreColumns")
         self.engine = engine
@@ -142,6 +148,8 @@ class Scorer:
                 outputs = None
             if rows:
                 status = self._verify_kernel(pd.DataFrame(rows), outputs)
+                self._kernel_matched_recorded = status == "active" and isinstance(outputs, list) \
+                    and len(outputs) == len(rows)
         self._use_kernel(status)
 
     def _verify_kernel(self, rows: pd.DataFrame, outputs: list | None = None) -> str:
