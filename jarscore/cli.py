@@ -151,6 +151,10 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    # The suite lives in the checkout, beside the package: a console script does not have the
+    # current folder on sys.path, so 'jarscore bench' in the checkout's folder adds it.
+    if (Path.cwd() / "benchmarks" / "run.py").is_file() and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
     try:
         from benchmarks.run import main as bench_main
     except ModuleNotFoundError as exc:

@@ -336,3 +336,14 @@ def test_a_killed_convert_leaves_no_sklearn2pmml_jvm(data, tmp_path, sig):
                                 "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _kill_convert_during(convert, b"com.sklearn2pmml.Main", out.parent, sig)
     assert not out.exists()
+
+
+def test_bench_runs_from_the_checkout_folder_and_says_where_elsewhere(tmp_path):
+    """The console script has no current folder on sys.path; the suite sits in the checkout."""
+    script = Path(sys.executable).with_name("jarscore")
+    checkout = Path(__file__).resolve().parents[1]
+    inside = subprocess.run([str(script), "bench", "--help"], capture_output=True, text=True, cwd=checkout, timeout=120)
+    assert inside.returncode == 0 and "--engines" in inside.stdout, inside.stderr
+    outside = subprocess.run([str(script), "bench", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert outside.returncode == 2
+    assert "the benchmark suite is not part of the installed package" in outside.stderr
