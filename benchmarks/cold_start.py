@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -95,15 +96,37 @@ def python(engine: str, model: BuiltModel, runs: int) -> dict:
                     f"python -c: import, load, first predict ({engine})")
 
 
-def java(model: BuiltModel, runs: int) -> dict:
+def java(model: BuiltModel, runs: int, cds: bool = False) -> dict:
+    """``cds``: with an AppCDS archive of the classes the first run loaded (``-XX:ArchiveClassesAtExit``
+    in one untimed run, then ``-XX:SharedArchiveFile``), as docs/kernel.md tells a Java service to."""
     from jarscore.scorer import jvm
     row = model.parity_rows().iloc[0].to_dict()
     pairs = [f"{name}={'NaN' if isinstance(v, float) and v != v else v}" for name, v in row.items()]
-    classpath = f"{JMH_PROJECT}/target/classes:{JMH_PROJECT}/target/lib/*"
-    command = [jvm.java_executable(), *jvm.jvm_options(), "-cp", classpath, "io.jarscore.bench.ColdStart",
-               str(model.artifact), *pairs]
-    return _measure(lambda: command, model, "jarscore-java", runs,
-                    "java ColdStart: Models.load (with its checks) and one score(Map)", parse=_parse_java)
+    how = "java ColdStart: Models.load (with its checks) and one score(Map)"
+    if not cds:
+        classpath = f"{JMH_PROJECT}/target/classes:{JMH_PROJECT}/target/lib/*"
+        command = [jvm.java_executable(), *jvm.jvm_options(), "-cp", classpath, "io.jarscore.bench.ColdStart",
+                   str(model.artifact), *pairs]
+        return _measure(lambda: command, model, "jarscore-java", runs, how, parse=_parse_java)
+    with tempfile.TemporaryDirectory() as work:
+        # Class-data sharing takes JAR files only: the harness's classes go into one.
+        harness = Path(work) / "coldstart.jar"
+        classes = JMH_PROJECT / "target" / "classes"
+        with zipfile.ZipFile(harness, "w") as jar:
+            for file in sorted(classes.rglob("*")):
+                if file.is_file():
+                    jar.write(file, file.relative_to(classes).as_posix())
+        classpath = ":".join([str(harness), *sorted(str(p) for p in (JMH_PROJECT / "target" / "lib").glob("*.jar"))])
+        archive = Path(work) / "app.jsa"
+        base = [jvm.java_executable(), *jvm.jvm_options()]
+        tail = ["-cp", classpath, "io.jarscore.bench.ColdStart", str(model.artifact), *pairs]
+        trained = subprocess.run([*base, f"-XX:ArchiveClassesAtExit={archive}", *tail], capture_output=True,
+                                 text=True, timeout=300, cwd=work)
+        if trained.returncode != 0 or not archive.is_file():
+            return {"failed": f"no AppCDS archive (exit {trained.returncode}): {trained.stderr.strip()[-500:]}",
+                    "how": how}
+        return _measure(lambda: [*base, f"-XX:SharedArchiveFile={archive}", *tail], model, "jarscore-java-cds",
+                        runs, how + ", with an AppCDS archive made by one earlier run", parse=_parse_java)
 
 
 def _parse_java(stdout: str) -> dict:
@@ -130,17 +153,22 @@ def _measure(command: Callable[[], list[str]], model: BuiltModel, engine: str, r
     return {"median_seconds": statistics.median(seconds), "seconds": seconds, "how": how}
 
 
+#: The Java cold starts: plain, and with an AppCDS archive.
+JAVA = ("jarscore-java", "jarscore-java-cds")
+
+
 def run(built: dict[str, BuiltModel], engines: dict[str, list[str]], quick: bool,
         log: Callable[[str], None]) -> list[dict]:
-    """For every model, each engine in ``engines[model]``: ``jarscore-java`` from Java, the others
+    """For every model, each engine in ``engines[model]``: those of :data:`JAVA` from Java, the others
     (those with a snippet) from Python."""
     runs = RUNS["quick" if quick else "full"]
     out = []
     for name, model in built.items():
-        jobs = [(engine, "java" if engine == "jarscore-java" else "python") for engine in engines.get(name, [])
-                if engine == "jarscore-java" or engine in SNIPPETS]
+        jobs = [(engine, "java" if engine in JAVA else "python") for engine in engines.get(name, [])
+                if engine in JAVA or engine in SNIPPETS]
         for engine, language in jobs:
-            figures = java(model, runs) if language == "java" else python(engine, model, runs)
+            figures = java(model, runs, cds=engine == "jarscore-java-cds") if language == "java" \
+                else python(engine, model, runs)
             record = {"model": name, "engine": engine, "language": language, "runs": runs, **figures}
             out.append(record)
             log(f"bench: cold start {name} x {engine} ({language}): " +

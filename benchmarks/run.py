@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         _build_jmh(results, log)
     if "cold-start" in engines:
         # jarscore's and the native library's first (the targets compare them), the peers' at the end.
-        java = ["jarscore-java"] if "jmh_build_failed" not in results else []
+        java = ["jarscore-java", "jarscore-java-cds"] if "jmh_build_failed" not in results else []
         own = {name: ["jarscore", NATIVE[model.spec.family], *java] for name, model in built.items()}
         results["cold_start"] = cold_start.run(built, _cold_start_jobs(own, args.quick), args.quick, log)
         _save_progress(results, args.out_dir)

@@ -157,12 +157,15 @@ def test_cold_start_size_and_conversion_targets():
                                       build={"convert_seconds": 85.0})
     results["cold_start"] = [_cold("lgbm500", "jarscore", 1.9), _cold("lgbm500", "lightgbm", 1.2),
                              _cold("lgbm500", "jarscore-java", 0.4, "java"), _cold("rf200", "jarscore", 2.0),
-                             _cold("rf200", "sklearn-api", 2.5), _cold("rf200", "jarscore-java", 0.8, "java")]
+                             _cold("rf200", "sklearn-api", 2.5), _cold("rf200", "jarscore-java", 0.8, "java"),
+                             _cold("rf200", "jarscore-java-cds", 0.6, "java")]
     by = {c.target: c for c in targets.checks(results)}
     assert by["lgbm500 cold start from Python: no slower than lightgbm's own"].status == "missed: 1.58x slower"
     assert by["rf200 cold start from Python: no slower than sklearn-api's own"].met is True
     assert by["lgbm500 cold start from Java: <= 0.5 s"].met is True
-    assert by["rf200 cold start from Java: <= 0.5 s"].status == "missed: 1.60x too slow"
+    # judged with class-data sharing where the run has that figure, both shown
+    assert by["rf200 cold start from Java: <= 0.5 s"].status == "missed: 1.20x too slow"
+    assert by["rf200 cold start from Java: <= 0.5 s"].figure == "0.80 s, 0.60 s with AppCDS (medians)"
     assert by["lgbm500 artifact folder: no larger than the pickle"].met is True
     assert by["lgbm500 model.jar: at least 3x smaller than the pickle"].met is True
     assert by["rf200 artifact folder: no larger than the pickle"].status == "missed: 3.20x too large"
