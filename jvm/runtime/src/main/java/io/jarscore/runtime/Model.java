@@ -158,7 +158,8 @@ public final class Model implements AutoCloseable {
                 model = new Model(jar.toString(), recorded, later, loader);
                 model.jpmmlBuild = () -> transpiled(loader, jar, recorded);
                 later.whenComplete((ready, failure) -> model.reportJpmml(failure));
-                JPMML_DELAY.execute(model::startJpmml);
+                model.jpmmlTimer = JPMML_LOADER.schedule(model::startJpmml, JPMML_DELAY_MILLIS,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
             } else {
                 model = new Model(jar.toString(), transpiled(loader, jar, null), loader);
                 found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
@@ -181,12 +182,18 @@ public final class Model implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Model.class.getName());
 
     /** Builds the JPMML side of kernel JARs after their load: one daemon thread for the process. */
-    private static final java.util.concurrent.ExecutorService JPMML_LOADER =
-        java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor JPMML_LOADER = jpmmlLoader();
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor jpmmlLoader() {
+        java.util.concurrent.ScheduledThreadPoolExecutor loader = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
             Thread thread = new Thread(r, "jarscore-jpmml-loader");
             thread.setDaemon(true);
             return thread;
         });
+        // a closed model's pending start leaves the queue, and with it the last reference to its classes
+        loader.setRemoveOnCancelPolicy(true);
+        return loader;
+    }
 
     /**
      * JPMML over the JAR's transpiled classes. With {@code recorded} (the fields the kernel JAR was
@@ -222,8 +229,8 @@ public final class Model implements AutoCloseable {
      */
     static final long JPMML_DELAY_MILLIS = Long.getLong("jarscore.jpmml.delay.ms", 2_000);
 
-    private static final java.util.concurrent.Executor JPMML_DELAY = java.util.concurrent.CompletableFuture
-        .delayedExecutor(JPMML_DELAY_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS, JPMML_LOADER);
+    /** The pending delayed start of the JPMML side, cancelled by {@link #close}. */
+    private volatile java.util.concurrent.ScheduledFuture<?> jpmmlTimer;
 
     /** Starts building the JPMML side on its own thread unless that has started already. */
     private void startJpmml() {
@@ -250,6 +257,15 @@ public final class Model implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "{0}: the JPMML side did not load; rows the kernel leaves to it"
                 + " will fail: {1}", source, describe(unwrap(failure)));
         }
+    }
+
+    /**
+     * Loads the JPMML side now unless it is loaded already, and waits for it: for a caller that would
+     * rather pay for it before its first request than on the first row the kernel leaves to JPMML
+     * (see {@link #loadJar}). Throws {@link ScoringException} saying why when it cannot load.
+     */
+    public void loadJpmml() {
+        jpmml();
     }
 
     /** JPMML's side, waiting for a kernel JAR's background load to finish. */
@@ -987,6 +1003,14 @@ public final class Model implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        java.util.concurrent.ScheduledFuture<?> timer = jpmmlTimer;
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        synchronized (jpmml) {
+            jpmmlBuild = null;
+        }
+        jpmml.completeExceptionally(new ArtifactException("model " + source + " is closed"));
         if (classLoader != null) {
             closeQuietly(classLoader);
         }
