@@ -129,14 +129,15 @@ def test_peers_converted_or_say_why(results):
 def test_every_engine_started_cold_once_and_was_verified(results):
     records = {(r["engine"], r["language"]): r for r in results["cold_start"]}
     python = {"jarscore", "lightgbm", "xgboost", "sklearn-api", *PEERS}
-    assert set(records) == {(engine, "python") for engine in python} | {("jarscore-java", "java")}
+    assert set(records) == {(engine, "python") for engine in python} | {("jarscore-java", "java"),
+                                                                        ("jarscore-java-cds", "java")}
     assert len(results["cold_start"]) == len(records)
     for key, record in records.items():
         assert "failed" not in record, f"{key}: {record.get('failed')}"
         assert record["median_seconds"] > 0 and len(record["seconds"]) == record["runs"] == 1
     # on the pipeline where the engine takes it: a row of numbers and strings
     on_pipeline = {engine for (engine, _), record in records.items() if record["model"] == "pipeline"}
-    assert on_pipeline == {"jarscore", "sklearn-api", "onnxruntime", "jarscore-java"}
+    assert on_pipeline == {"jarscore", "sklearn-api", "onnxruntime", "jarscore-java", "jarscore-java-cds"}
 
 
 def test_report_and_plots_come_from_the_results_file(quick_run, results):
