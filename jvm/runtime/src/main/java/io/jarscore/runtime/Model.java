@@ -7,12 +7,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 import org.dmg.pmml.PMML;
 import org.jpmml.evaluator.Evaluator;
@@ -43,7 +50,7 @@ public final class Model implements AutoCloseable {
      * JPMML-Evaluator's side: built with the model, or (a JAR whose kernel recorded its fields) on
      * another thread after the load, for the rows the kernel leaves to it.
      */
-    private final java.util.concurrent.CompletableFuture<Jpmml> jpmml;
+    private final CompletableFuture<Jpmml> jpmml;
 
     /** The fast kernel while it is trusted; null when absent, refused or not yet verified. */
     private volatile KernelRunner kernel;
@@ -51,7 +58,7 @@ public final class Model implements AutoCloseable {
     private volatile String kernelStatus = "absent: not a transpiled JAR";
     private final java.util.concurrent.atomic.LongAdder kernelRows = new java.util.concurrent.atomic.LongAdder();
 
-    private Model(String source, ModelFields fields, java.util.concurrent.CompletableFuture<Jpmml> jpmml,
+    private Model(String source, ModelFields fields, CompletableFuture<Jpmml> jpmml,
                   URLClassLoader classLoader) {
         this.source = source;
         this.classLoader = classLoader;
@@ -64,7 +71,7 @@ public final class Model implements AutoCloseable {
     }
 
     private Model(String source, Jpmml jpmml, URLClassLoader classLoader) {
-        this(source, jpmml.fields, java.util.concurrent.CompletableFuture.completedFuture(jpmml), classLoader);
+        this(source, jpmml.fields, CompletableFuture.completedFuture(jpmml), classLoader);
     }
 
     /**
@@ -154,12 +161,12 @@ public final class Model implements AutoCloseable {
                 : KernelRunner.find(loader, recorded.inputNames(), recorded.resultNames());
             Model model;
             if (found instanceof KernelRunner) {
-                java.util.concurrent.CompletableFuture<Jpmml> later = new java.util.concurrent.CompletableFuture<>();
+                CompletableFuture<Jpmml> later = new CompletableFuture<>();
                 model = new Model(jar.toString(), recorded, later, loader);
                 model.jpmmlBuild = () -> transpiled(loader, jar, recorded);
                 later.whenComplete((ready, failure) -> model.reportJpmml(failure));
                 model.jpmmlTimer = JPMML_LOADER.schedule(model::startJpmml, JPMML_DELAY_MILLIS,
-                    java.util.concurrent.TimeUnit.MILLISECONDS);
+                    TimeUnit.MILLISECONDS);
             } else {
                 model = new Model(jar.toString(), transpiled(loader, jar, null), loader);
                 found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
@@ -182,10 +189,10 @@ public final class Model implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Model.class.getName());
 
     /** Builds the JPMML side of kernel JARs after their load: one daemon thread for the process. */
-    private static final java.util.concurrent.ScheduledThreadPoolExecutor JPMML_LOADER = jpmmlLoader();
+    private static final ScheduledThreadPoolExecutor JPMML_LOADER = jpmmlLoader();
 
-    private static java.util.concurrent.ScheduledThreadPoolExecutor jpmmlLoader() {
-        java.util.concurrent.ScheduledThreadPoolExecutor loader = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+    private static ScheduledThreadPoolExecutor jpmmlLoader() {
+        ScheduledThreadPoolExecutor loader = new ScheduledThreadPoolExecutor(1, r -> {
             Thread thread = new Thread(r, "jarscore-jpmml-loader");
             thread.setDaemon(true);
             return thread;
@@ -220,7 +227,7 @@ public final class Model implements AutoCloseable {
 
     private volatile boolean closed;
     /** Builds the JPMML side of a kernel JAR loaded without it; null once started (or for other models). */
-    private java.util.function.Supplier<Jpmml> jpmmlBuild;
+    private Supplier<Jpmml> jpmmlBuild;
 
     /**
      * How long a kernel JAR waits before loading its JPMML side when no row needs it sooner: long
@@ -230,11 +237,11 @@ public final class Model implements AutoCloseable {
     static final long JPMML_DELAY_MILLIS = Long.getLong("jarscore.jpmml.delay.ms", 2_000);
 
     /** The pending delayed start of the JPMML side, cancelled by {@link #close}. */
-    private volatile java.util.concurrent.ScheduledFuture<?> jpmmlTimer;
+    private volatile ScheduledFuture<?> jpmmlTimer;
 
     /** Starts building the JPMML side on its own thread unless that has started already. */
     private void startJpmml() {
-        java.util.function.Supplier<Jpmml> build;
+        Supplier<Jpmml> build;
         synchronized (jpmml) {
             build = jpmmlBuild;
             jpmmlBuild = null;
@@ -275,14 +282,14 @@ public final class Model implements AutoCloseable {
         }
         try {
             return jpmml.join();
-        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+        } catch (CompletionException | CancellationException e) {
             throw new ScoringException("model " + source + ": JPMML-Evaluator, which scores the rows the kernel"
                 + " leaves to it, did not load: " + describe(unwrap(e)), unwrap(e));
         }
     }
 
     private static Throwable unwrap(Throwable e) {
-        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 
     /** The artifact's PMML beside {@code jar}: model.pmml.gz (format 2) or model.pmml (format 1), or null. */
@@ -1003,7 +1010,7 @@ public final class Model implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        java.util.concurrent.ScheduledFuture<?> timer = jpmmlTimer;
+        ScheduledFuture<?> timer = jpmmlTimer;
         if (timer != null) {
             timer.cancel(false);
         }
