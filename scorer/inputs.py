@@ -4,14 +4,32 @@ model's input-field order, with a clear error for anything the model cannot take
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from numbers import Number, Real
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from jarscore.errors import InputError
+
+
+def _pandas():
+    """pandas if this process has imported it, else None: a DataFrame, Series or pd.NA can only come
+    from a caller that has, and a caller scoring numpy arrays does not pay for importing it."""
+    return sys.modules.get("pandas")
+
+
+def _series_or_array(values: Any, categorical: bool = False) -> bool:
+    if isinstance(values, np.ndarray):
+        return True
+    pd = _pandas()
+    return pd is not None and isinstance(values, (pd.Series, pd.Categorical) if categorical else pd.Series)
+
+
+def _pandas_missing(value: Any) -> bool:
+    pd = _pandas()
+    return pd is not None and (value is pd.NA or value is pd.NaT)
 
 
 @dataclass(frozen=True)
@@ -40,7 +58,8 @@ def columns_from(X: Any, fields: Sequence[Field], features: Sequence[str] | None
     A 2-D array may have the model's training columns (``features``, from the manifest: the same
     array the native model scores) or just the input fields, in input-field order."""
     names = [f.name for f in fields]
-    if isinstance(X, pd.DataFrame):
+    pd = _pandas()
+    if pd is not None and isinstance(X, pd.DataFrame):
         _check_names(list(map(str, X.columns)), names, what="column")
         raw = [X[f.name] for f in fields]
         rows = len(X)
@@ -113,9 +132,10 @@ def _numeric_column(field: Field, values: Any) -> np.ndarray:
 
 
 def _as_float_array(field: Field, values: Any) -> np.ndarray:
-    if isinstance(values, (pd.Series, np.ndarray)) and values.dtype.kind in "biuf":
+    array_like = _series_or_array(values)
+    if array_like and values.dtype.kind in "biuf":
         return np.asarray(values, dtype=np.float64)
-    items = values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else list(values)
+    items = values.tolist() if array_like else list(values)
     out = np.empty(len(items), dtype=np.float64)
     for i, value in enumerate(items):
         out[i] = _to_float(field, value, i)
@@ -129,7 +149,7 @@ def shown(value: Any, limit: int = 80) -> str:
 
 
 def _to_float(field: Field, value: Any, row: int) -> float:
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None or _pandas_missing(value):
         return math.nan
     if isinstance(value, (bool, np.bool_)):
         return float(value)
@@ -181,9 +201,9 @@ FACTORIZE_FROM_ROWS = 256
 
 
 def _string_column(field: Field, values: Any) -> StringColumn:
-    if isinstance(values, (pd.Series, np.ndarray)) and len(values) >= FACTORIZE_FROM_ROWS and _only_strings(values):
+    if _series_or_array(values) and len(values) >= FACTORIZE_FROM_ROWS and _only_strings(values):
         return _factorized_string_column(field, values)
-    items = values.tolist() if isinstance(values, (pd.Series, np.ndarray, pd.Categorical)) else list(values)
+    items = values.tolist() if _series_or_array(values, categorical=True) else list(values)
     valid = set(field.values)
     position: dict[str, int] = {}
     codes = [-1 if text is None else position.setdefault(text, len(position))
@@ -194,6 +214,8 @@ def _string_column(field: Field, values: Any) -> StringColumn:
 def _only_strings(values: pd.Series | np.ndarray) -> bool:
     """True when every value is a str or missing (numbers, bools or bytes take the per-value path,
     which names each as ``_to_string`` does: pandas would count 1, 1.0 and True as one value)."""
+    import pandas as pd
+
     if isinstance(values.dtype, pd.CategoricalDtype):
         return pd.api.types.infer_dtype(values.cat.categories, skipna=True) == "string"
     return values.dtype.kind in "OUT" and pd.api.types.infer_dtype(values, skipna=True) == "string"
@@ -203,6 +225,8 @@ def _factorized_string_column(field: Field, values: Any) -> StringColumn:
     """Strings (and missing values) only, as ``infer_dtype`` found: each distinct value is checked
     once, as ``_to_string`` checks it, and an error names the first row that holds it. pandas counts
     None, NaN and pd.NA as missing, as ``_to_string`` does."""
+    import pandas as pd
+
     if isinstance(values, pd.Series) and not isinstance(values.dtype, pd.CategoricalDtype):
         # the values themselves, not the Series: pandas factorizes an object array faster than a
         # Series of its "str" dtype, with the same codes
@@ -221,7 +245,7 @@ def _factorized_string_column(field: Field, values: Any) -> StringColumn:
 
 
 def _to_string(field: Field, value: Any, valid: set[str], row: int) -> str | None:
-    if value is None or value is pd.NA:
+    if value is None or _pandas_missing(value):
         return None
     if isinstance(value, float):
         if math.isnan(value):

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from jarscore.errors import ArtifactError, InputError, JarscoreError, NoProbabilitiesError, SignatureError
 from jarscore.scorer import jvm
@@ -147,12 +146,12 @@ class Scorer:
                 # an ulp from the kernel's: its kernel is checked against JPMML, as when it was written.
                 outputs = None
             if rows:
-                status = self._verify_kernel(pd.DataFrame(rows), outputs)
+                status = self._verify_kernel(rows, outputs)
                 self._kernel_matched_recorded = status == "active" and isinstance(outputs, list) \
                     and len(outputs) == len(rows)
         self._use_kernel(status)
 
-    def _verify_kernel(self, rows: pd.DataFrame, outputs: list | None = None) -> str:
+    def _verify_kernel(self, rows: Any, outputs: list | None = None) -> str:
         """The kernel's status once checked on ``rows``: against ``outputs`` (records by result field)
         when given and one per row, else against JPMML interpreting the PMML beside the JAR."""
         columns, count = columns_from(rows, self._inputs, self._features)
@@ -561,6 +560,8 @@ class Scorer:
         return np.asarray(labels, dtype=self.classes_.dtype)
 
     def _frame(self, results: list) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame({f.name: column for f, column in zip(self._results, results)})
 
     def _classes(self) -> list:

@@ -1,6 +1,8 @@
 """The Scorer API and the artifact it loads: shapes of input, metadata, manifest, integrity."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -118,3 +120,18 @@ def test_convert_logs_its_progress_and_never_prints(tmp_path, capfd, caplog):
     assert printed.out == "" and printed.err == ""
     lines = [r.getMessage() for r in caplog.records if r.name == "jarscore.converter"]
     assert lines[0].startswith("[1/4]") and any(line.startswith("[4/4] writing") for line in lines)
+
+
+def test_scoring_numpy_rows_does_not_import_pandas(small_model, tmp_path):
+    """A caller that scores arrays does not pay for importing pandas (a quarter second of a cold
+    start); the scores are the native model's."""
+    row = small_model.holdout.iloc[:1].to_numpy().tolist()
+    code = ("import json, sys\nimport numpy as np\nfrom jarscore import Scorer\n"
+            f"scorer = Scorer.load({str(small_model.artifact)!r})\n"
+            f"p = scorer.predict_proba(np.array({row!r}))[0, -1]\n"
+            "print(json.dumps({'p': float(p), 'pandas': 'pandas' in sys.modules, 'kernel': scorer.kernel}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert printed["kernel"] == "active" and printed["pandas"] is False
+    assert printed["p"] == pytest.approx(small_model.native.predict_proba(small_model.holdout.iloc[:1])[0, -1], rel=1e-9)
