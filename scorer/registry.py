@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from jarscore.errors import JarscoreError, ModelNotServedError, RepositoryError, VersionLoadError
-from jarscore.scorer import jvm
 from jarscore.scorer.artifact import JAR, Artifact, sha256_of
 from jarscore.scorer.labels import LABELS_FILE, read_labels
 from jarscore.scorer.metrics import Metrics, prometheus
@@ -579,14 +578,6 @@ class ModelRegistry:
         try:
             scorer = Scorer.load_artifact(artifact)
         except JarscoreError as exc:
-            raise VersionLoadError(name, version, directory, f"cannot load its JAR: {exc}") from exc
-        try:
-            # A served version has its JPMML side before it serves: a row the kernel leaves to JPMML
-            # must not wait for it, nor fail when a swap retires the version meanwhile.
-            with jvm.java_errors():
-                scorer._model.loadJpmml()
-        except JarscoreError as exc:
-            scorer.close()
             raise VersionLoadError(name, version, directory, f"cannot load its JAR: {exc}") from exc
         candidate = ModelVersion(artifact, name, version, scorer)
         self._validate(candidate)

@@ -719,14 +719,6 @@ public final class ModelRegistry implements AutoCloseable {
         } catch (RuntimeException | LinkageError e) {
             throw new VersionLoadException(name, version, dir, "cannot load its JAR: " + e.getMessage(), e);
         }
-        try {
-            // Served versions have their JPMML side before they serve: a request the kernel leaves
-            // to JPMML must not wait for it, nor fail when a swap retires the version meanwhile.
-            model.loadJpmml();
-        } catch (RuntimeException e) {
-            model.close();
-            throw new VersionLoadException(name, version, dir, "cannot load its JAR: " + e.getMessage(), e);
-        }
         ModelVersion candidate = new ModelVersion(artifact, model);
         validate(candidate);
         Served was = served.getOrDefault(name, Served.NONE);
