@@ -18,8 +18,8 @@ from benchmarks.suite import BuiltModel
 
 # jarscore -----------------------------------------------------------------------------------------
 class JarscoreEngine(Engine):
-    """jarscore's Scorer on the artifact's transpiled JAR: the fast kernel when it is active
-    (scorer.kernel == 'active'), else JPMML-Evaluator over the transpiled classes."""
+    """jarscore's Scorer on the artifact: the fast kernel when it is active (scorer.kernel ==
+    'active'), else JPMML-Evaluator (interpreting model.pmml.gz beside a kernel-only JAR)."""
     name = "jarscore"
     kind = "jarscore"
 
@@ -65,8 +65,9 @@ class JarscoreRemoteEngine(JarscoreEngine):
 
 
 class JarscoreJpmmlEngine(JarscoreEngine):
-    """jarscore's Scorer on the artifact's JAR with the fast kernel turned off: JPMML-Evaluator's
-    Map-based API over the transpiled classes (the path of a model without an active kernel)."""
+    """jarscore's Scorer on the artifact with the fast kernel turned off: JPMML-Evaluator's Map-based
+    API interpreting model.pmml.gz, as model.jar holds the kernel alone (the path of a row the kernel
+    leaves to JPMML)."""
     name = "jarscore-jpmml"
 
     def setup(self, model):

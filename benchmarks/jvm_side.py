@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from jarscore.errors import JarscoreError
 from jarscore.scorer import jvm
 from models.kafka_broker import BuildError, kafka_test_classpath, run_checked
 
@@ -42,6 +43,10 @@ def run_jmh(model_folders: dict[str, Path], quick: bool, log: Callable[[str], No
               else ["-wi", "3", "-w", "2s", "-i", "5", "-r", "2s"])
     out: dict = {}
     for model, folder in model_folders.items():
+        try:
+            transpiled_jar(folder, log)
+        except JarscoreError as exc:
+            log(f"bench: JMH {model}: no JPMML-Transpiler JAR for jpmml-transpiled: {exc}")
         log(f"bench: JMH {model}: {', '.join(JMH_ENGINES)}")
         with tempfile.TemporaryDirectory() as tmp:
             results = Path(tmp) / "jmh.json"
@@ -62,6 +67,18 @@ def run_jmh(model_folders: dict[str, Path], quick: bool, log: Callable[[str], No
         for engine in JMH_ENGINES:
             out[model].setdefault(JAVA_NAMES[engine], {"failed": "JMH reported no result for this engine"})
     return out
+
+
+def transpiled_jar(folder: Path, log: Callable[[str], None]) -> Path:
+    """FOLDER/transpiled/model.jar: the model's PMML through JPMML-Transpiler, which the jpmml-transpiled
+    engine scores (the artifact's model.jar holds the kernel alone). Built once per model build."""
+    from jarscore.converter.transpile import transpile
+
+    jar = folder / "transpiled" / "model.jar"
+    if not jar.is_file():
+        log(f"bench: transpiling {folder.name}'s PMML with JPMML-Transpiler for jpmml-transpiled")
+        transpile(folder / "artifact" / "model.pmml.gz", jar, "jarscore.bench.Transpiled", transpiled_classes=True)
+    return jar
 
 
 def _figures(record: dict) -> dict:

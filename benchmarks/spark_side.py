@@ -83,7 +83,7 @@ class JarscoreSpark(SparkEngine):
 
 class JarscoreSparkJpmml(JarscoreSpark):
     name = "jarscore-spark-jpmml"
-    describe = "the same stage with useKernel=False: JPMML-Evaluator on the transpiled classes, row by row"
+    describe = "the same stage with useKernel=False: JPMML-Evaluator interpreting the PMML, row by row"
     kernel = False
 
 

@@ -32,14 +32,20 @@ _log = logging.getLogger("jarscore.converter")
 
 def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | None = None,
             version: int | str | None = None, force: bool = False, keep_sources: bool = False,
-            log: Callable[[str], None] | None = None, sign_key: str | Path | None = None):
+            log: Callable[[str], None] | None = None, sign_key: str | Path | None = None,
+            transpiled_classes: bool = False):
     """Converts a fitted model (or a model file) into the artifact ``out_dir`` and returns it loaded
     as a :class:`jarscore.Scorer`. ``sample`` (DataFrame, 2-D array or CSV path) is scored by the native
     model, the PMML and the JAR; disagreement beyond tolerance raises ParityError and writes nothing.
     ``sign_key`` (an Ed25519 private key file from ``jarscore keygen``) signs the manifest, which
     lists every file's sha256, into ``signature.json``; the key is read before any work starts.
     Progress goes to ``log`` (one line per call), by default to the ``jarscore.converter`` logger at
-    INFO: the library never prints."""
+    INFO: the library never prints.
+
+    model.jar holds the fast kernel alone when the kernel compiler supports the model, and the rows
+    the kernel leaves to JPMML (unknown categories, for one) are interpreted from model.pmml.gz;
+    ``transpiled_classes`` adds JPMML-Transpiler's classes for those rows (faster for them, a larger
+    JAR and a longer conversion). A model without a kernel always gets them."""
     log = log or _log.info
     out_dir = Path(out_dir)
     private_key = load_private_key(sign_key) if sign_key is not None else None
@@ -58,15 +64,18 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
         else:
             write_pmml(source, work / PMML)
         log(f"[2/4] PMML -> JAR ({java_class})")
-        transpile(work / PMML, work / JAR, java_class, work / "sources" if keep_sources else None)
+        transpile(work / PMML, work / JAR, java_class, work / "sources" if keep_sources else None,
+                  transpiled_classes=transpiled_classes)
         # What this convert just wrote; trusted keys (if set) are for the artifacts it publishes.
         jar_scorer = Scorer.load(work / JAR, trusted_keys=())
+        pmml_scorer = Scorer.load(work / PMML, trusted_keys=())
         if sample_frame is not None and str(jar_scorer.kernel).startswith("unverified"):
             # the kernel, checked against JPMML interpreting the PMML, is what the parity check and
             # the recorded verification outputs then hold to the native model: a load checks the
             # kernel against those outputs and needs no JPMML pass of its own
-            jar_scorer._use_kernel(jar_scorer._verify_kernel(sample_frame.head(VERIFICATION_ROWS)))
-        pmml_scorer = Scorer.load(work / PMML, trusted_keys=())
+            rows = sample_frame.head(VERIFICATION_ROWS)
+            reference = _json_records(pmml_scorer.evaluate(rows[pmml_scorer.input_fields]))
+            jar_scorer._use_kernel(jar_scorer._verify_kernel(rows, reference))
         if isinstance(source, PmmlFile):
             kind = ModelKind("pmml", "classification" if jar_scorer.is_classifier else "regression", "PMML")
         try:

@@ -1,4 +1,4 @@
-"""PMML file to JAR through jarscore's JVM transpile tool (JPMML-Transpiler)."""
+"""PMML file to JAR through jarscore's JVM transpile tool (the kernel compiler, JPMML-Transpiler)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,14 @@ def class_name(name: str, version: int) -> str:
     return f"jarscore.models.{safe}_v{version}"
 
 
-def transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None) -> None:
+def transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None, *,
+              transpiled_classes: bool = False) -> None:
+    """Writes the model's JAR: the fast kernel alone where the kernel compiler supports the model,
+    unless ``transpiled_classes``; else JPMML-Transpiler's classes beside the kernel (or beside the
+    reason there is none)."""
     args = ["--pmml", str(pmml_path), "--jar", str(jar_path), "--class-name", java_class]
+    if transpiled_classes:
+        args.append("--transpiled-classes")
     if sources_dir is not None:
         args += ["--sources", str(sources_dir)]
     jvm.run_java(_TOOL, args, what=f"transpiling {pmml_path.name} to a JAR")

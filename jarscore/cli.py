@@ -53,7 +53,7 @@ def _convert(args: argparse.Namespace) -> int:
     try:
         scorer = convert(args.model, out, sample=args.sample, name=args.name, version=args.version,
                          force=args.force, keep_sources=args.keep_sources, sign_key=args.sign,
-                         log=heartbeat.line)
+                         transpiled_classes=args.transpiled_classes, log=heartbeat.line)
     finally:
         heartbeat.close()
     print(f"wrote {out}: {scorer.name} version {scorer.version}, inputs {scorer.input_fields}")
@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--force", action="store_true", help="replace --out if it exists")
     convert.add_argument("--keep-sources", action="store_true",
                          help="keep the generated Java sources in OUT/sources for debugging")
+    convert.add_argument("--transpiled-classes", action="store_true",
+                         help="also put JPMML-Transpiler's classes in model.jar for the rows the kernel leaves "
+                         "to JPMML (default: the kernel alone, those rows interpreted from model.pmml.gz)")
     convert.add_argument("--sign", metavar="KEY", help="sign the artifact with this Ed25519 private key "
                          "(from 'jarscore keygen'): writes signature.json")
     convert.set_defaults(run=_convert)

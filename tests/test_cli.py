@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import lightgbm
@@ -68,9 +69,12 @@ def test_pickled_pipeline_and_pmml_file(data, tmp_path):
     first = jarscore("convert", str(tmp_path / "rf.joblib"), "--out", str(tmp_path / "a"), "--sample", str(tmp_path / "sample.csv"))
     assert first.returncode == 0, first.stderr
     again = jarscore("convert", str(tmp_path / "a" / "model.pmml.gz"), "--out", str(tmp_path / "b"),
-                     "--sample", str(tmp_path / "sample.csv"))
+                     "--sample", str(tmp_path / "sample.csv"), "--transpiled-classes")
     assert again.returncode == 0, again.stderr
     assert "against the pmml model" in again.stderr
+    service = "META-INF/services/org.dmg.pmml.PMML"   # JPMML-Transpiler's classes: only when asked for
+    with zipfile.ZipFile(tmp_path / "a" / "model.jar") as first_jar, zipfile.ZipFile(tmp_path / "b" / "model.jar") as second:
+        assert service not in first_jar.namelist() and service in second.namelist()
 
 
 def test_convert_errors_exit_non_zero_with_a_message(tmp_path):

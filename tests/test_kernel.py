@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from jarscore.converter import convert
 from jarscore.converter.artifact import file_entry
-from jarscore.errors import JarscoreError
+from jarscore.errors import ArtifactError, InputError, JarscoreError
 from jarscore.scorer import Scorer, inputs, jvm
 from zoo import ZOO
 
@@ -44,9 +44,9 @@ def artifacts(zoo_artifact):
 
 
 def _pair(artifacts, name):
-    """The kernel, and the reference it must equal: JPMML-Evaluator on the transpiled classes, or for
-    float32 models (XGBoost) JPMML-Evaluator interpreting the PMML (the transpiled classes reorder
-    some float sums and can differ from both by an ulp)."""
+    """The kernel, and the reference it must equal: the same artifact with the kernel turned off
+    (JPMML-Evaluator interpreting model.pmml.gz, as model.jar holds the kernel alone), or for float32
+    models (XGBoost) the PMML loaded on its own."""
     directory, held_out = artifacts[name]
     reference = Scorer.load(directory / "model.pmml.gz") if name.startswith("xgboost") \
         else Scorer.load(directory, kernel=False)
@@ -472,6 +472,40 @@ def _swap_kernel(jar, donor):
     with zipfile.ZipFile(jar, "w") as z:
         for name, data in entries.items():
             z.writestr(name, data)
+
+
+def test_the_jar_holds_the_kernel_alone_unless_transpiled_classes_are_asked_for(zoo_artifact, tmp_path):
+    """By default model.jar holds the kernel and no JPMML-Transpiler classes: JPMML-Evaluator
+    interprets model.pmml.gz for the rows the kernel leaves to it, and answers them as the transpiled
+    classes of a transpiled_classes=True conversion do. A JAR taken out of its folder says what it misses."""
+    model, held_out, directory = zoo_artifact("sklearn-pipeline")
+    full = tmp_path / "full"
+    convert(model, full, sample=held_out, name="full", transpiled_classes=True, log=lambda line: None).close()
+    service = "META-INF/services/org.dmg.pmml.PMML"
+    with zipfile.ZipFile(directory / "model.jar") as kernel_only, zipfile.ZipFile(full / "model.jar") as both:
+        assert "META-INF/jarscore-kernel" in kernel_only.namelist() and service not in kernel_only.namelist()
+        assert "META-INF/jarscore-kernel" in both.namelist() and service in both.namelist()
+    assert (directory / "model.jar").stat().st_size * 2 < (full / "model.jar").stat().st_size
+
+    interpreted, transpiled = Scorer.load(directory, kernel=False), Scorer.load(full, kernel=False)
+    _assert_same(interpreted.evaluate(held_out), transpiled.evaluate(held_out), exact=False)
+    string_field = next(f.name for f in interpreted.inputs if not f.numeric)
+    unknown = held_out.head(3).copy()
+    unknown[string_field] = unknown[string_field].astype(object)
+    unknown.loc[unknown.index[1], string_field] = "no-such-category"
+    refusals = []
+    for scorer in (Scorer.load(directory), Scorer.load(full)):   # the kernel leaves the row to JPMML, which refuses it
+        with pytest.raises(InputError) as refused:
+            scorer.evaluate(unknown)
+        refusals.append(str(refused.value))
+        scorer.close()
+    assert refusals[0] == refusals[1] and "'no-such-category' is not valid" in refusals[0], refusals
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(directory / "model.jar", alone / "model.jar")
+    with pytest.raises(ArtifactError, match=r"holds the fast kernel only.*model\.pmml\.gz"):
+        Scorer.load(alone / "model.jar").evaluate(held_out.head(3))
 
 
 def test_unsupported_model_falls_back_loudly(conformance_dir, tmp_path, caplog):

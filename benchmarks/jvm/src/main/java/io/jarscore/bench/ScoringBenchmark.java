@@ -37,8 +37,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * One row per call, cycling through the model's held-out rows, for each engine on the same
  * artifact: jarscore's library ({@code Models.load}, which scores a Map through the verified
  * kernel), the bare kernel on pre-encoded rows, and JPMML-Evaluator used directly on the
- * artifact's PMML (model.pmml.gz, or model.pmml in format 1; interpreted) and on its model.jar
- * (transpiled classes).
+ * artifact's PMML (model.pmml.gz, or model.pmml in format 1; interpreted) and on the same PMML through
+ * JPMML-Transpiler (transpiled/model.jar beside the artifact, written by the suite).
  *
  * {@code model} is a benchmark cache folder holding {@code artifact/} and {@code rows.csv}
  * (written by {@code jarscore bench}).
@@ -80,7 +80,9 @@ public class ScoringBenchmark {
             case "jarscore-kernel" -> loadKernel(jar);
             case "jpmml-interpreted" -> evaluator = build(unmarshal(pmmlFile));
             case "jpmml-transpiled" -> {
-                loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, getClass().getClassLoader());
+                // the artifact's model.jar holds the kernel alone; jvm_side.transpiled_jar writes this one
+                Path transpiled = folder.resolve("transpiled/model.jar");
+                loader = new URLClassLoader(new URL[]{transpiled.toUri().toURL()}, getClass().getClassLoader());
                 evaluator = build(PMMLUtil.load(loader));
             }
             default -> throw new IllegalArgumentException("unknown engine '" + engine

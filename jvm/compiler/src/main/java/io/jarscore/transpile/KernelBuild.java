@@ -74,10 +74,13 @@ public final class KernelBuild {
         };
     }
 
-    /** Writes {@code transpiled} (JPMML-Transpiler's JAR, without its sources) plus the kernel to {@code out}. */
+    /**
+     * Writes {@code transpiled} (JPMML-Transpiler's JAR, without its sources; null for a kernel-only
+     * JAR) plus the kernel to {@code out}.
+     */
     static void write(Built kernel, byte[] transpiled, OutputStream out) throws IOException {
         try (ZipOutputStream zip = new ZipOutputStream(out);
-             ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(transpiled))) {
+             ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(transpiled == null ? new byte[0] : transpiled))) {
             for (ZipEntry entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
                 if (entry.getName().endsWith(".java")) {
                     // JPMML-Transpiler archives its Java sources beside the classes; nothing reads

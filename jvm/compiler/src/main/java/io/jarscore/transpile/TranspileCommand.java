@@ -23,11 +23,13 @@ import org.jpmml.model.PMMLUtil;
 import org.jpmml.transpiler.TranspilerUtil;
 
 /**
- * PMML file to JAR, through JPMML-Transpiler. The JAR holds the PMML class model as compiled Java
- * classes plus a service entry, and is loaded by {@link io.jarscore.runtime.Model#loadJar}. Beside them
- * it holds the fast kernel ({@link KernelBuild}) when the model is one the kernel compiler supports.
+ * PMML file to JAR, loaded by {@link io.jarscore.runtime.Model#loadJar}. When the kernel compiler
+ * supports the model, the JAR holds the fast kernel ({@link KernelBuild}) and the fields it records,
+ * and JPMML-Evaluator interprets the PMML beside the JAR for the rows the kernel leaves to it; with
+ * {@code --transpiled-classes}, or when there is no kernel, it also holds JPMML-Transpiler's classes
+ * (the PMML class model compiled, plus a service entry), which then take those rows.
  *
- * <pre>java -cp "jvm/bundle/target/jars/*" io.jarscore.transpile.TranspileCommand --pmml model.pmml --jar model.jar --class-name pkg.Name [--sources DIR]</pre>
+ * <pre>java -cp "jvm/bundle/target/jars/*" io.jarscore.transpile.TranspileCommand --pmml model.pmml --jar model.jar --class-name pkg.Name [--transpiled-classes] [--sources DIR]</pre>
  */
 public final class TranspileCommand {
 
@@ -37,7 +39,7 @@ public final class TranspileCommand {
     public static void main(String[] args) {
         try {
             Options options = Options.parse(args);
-            transpile(options.pmml, options.jar, options.className, options.sources);
+            transpile(options.pmml, options.jar, options.className, options.sources, options.transpiledClasses);
         } catch (UsageException e) {
             System.err.println("jarscore transpile: " + e.getMessage());
             System.err.println(Options.USAGE);
@@ -51,11 +53,14 @@ public final class TranspileCommand {
     }
 
     /**
-     * Transpiles {@code pmmlFile} into {@code jarFile}. The JAR is written next to its destination and
-     * moved into place only when complete. When {@code sourcesDir} is not null the generated Java sources
-     * are kept there for debugging.
+     * Writes {@code pmmlFile}'s JAR to {@code jarFile}: the kernel alone when it builds (and records the
+     * model's fields) unless {@code transpiledClasses}, else the kernel, or why there is none, beside
+     * JPMML-Transpiler's classes. The JAR is written next to its destination and moved into place only
+     * when complete. When {@code sourcesDir} is not null the generated Java sources are kept there for
+     * debugging. Returns whether the JAR holds JPMML-Transpiler's classes.
      */
-    public static void transpile(Path pmmlFile, Path jarFile, String className, Path sourcesDir) throws Exception {
+    public static boolean transpile(Path pmmlFile, Path jarFile, String className, Path sourcesDir,
+                                    boolean transpiledClasses) throws Exception {
         // Limits before JAXB: a hostile file is refused in one streaming pass, not after a gigabyte of heap.
         PmmlLimits.check(pmmlFile);
         PMML pmml;
@@ -66,6 +71,14 @@ public final class TranspileCommand {
         // javac then compiles the kernel on another thread while the transpiled classes compile here.
         ModelFields fields = recordedFields(pmml, pmmlFile);
         Callable<KernelBuild.Built> kernelBuild = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields);
+        if (!transpiledClasses && fields != null) {
+            KernelBuild.Built kernel = kernelBuild.call();
+            if (kernel.entries() != null) {
+                writeAtomically(jarFile, out -> KernelBuild.write(kernel, null, out));
+                return false;
+            }
+            kernelBuild = () -> kernel;   // no kernel: JPMML-Transpiler's classes take every row
+        }
         ExecutorService background = Executors.newSingleThreadExecutor(r -> {
             Thread thread = new Thread(r, "jarscore-kernel-javac");
             thread.setDaemon(true);
@@ -82,6 +95,7 @@ public final class TranspileCommand {
             java.io.ByteArrayOutputStream archive = new java.io.ByteArrayOutputStream();
             TranspilerUtil.archive(codeModel, archive);
             writeAtomically(jarFile, out -> KernelBuild.write(kernel.get(), archive.toByteArray(), out));
+            return true;
         } finally {
             background.shutdownNow();
         }
@@ -212,17 +226,22 @@ public final class TranspileCommand {
 
     static final class Options {
         static final String USAGE =
-            "usage: --pmml FILE --jar FILE --class-name NAME [--sources DIR]";
+            "usage: --pmml FILE --jar FILE --class-name NAME [--transpiled-classes] [--sources DIR]";
 
         Path pmml;
         Path jar;
         String className;
         Path sources;
+        boolean transpiledClasses;
 
         static Options parse(String[] args) throws UsageException {
             Options options = new Options();
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
+                if (flag.equals("--transpiled-classes")) {
+                    options.transpiledClasses = true;
+                    continue;
+                }
                 if (i + 1 >= args.length) {
                     throw new UsageException("option " + flag + " needs a value");
                 }

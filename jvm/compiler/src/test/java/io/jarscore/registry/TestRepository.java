@@ -81,7 +81,7 @@ public final class TestRepository {
         if (dir == null) {
             dir = Files.createTempDirectory("jarscore-registry-v" + version + "-");
             Path pmml = corpus().resolve("pmml/" + CASES.get(version) + ".pmml");
-            TranspileCommand.transpile(pmml, dir.resolve(Artifact.JAR), "jarscore.models.iris_m" + version, null);
+            TranspileCommand.transpile(pmml, dir.resolve(Artifact.JAR), "jarscore.models.iris_m" + version, null, true);
             Files.copy(pmml, dir.resolve(Artifact.PMML));
             try (OutputStream packed = new GZIPOutputStream(Files.newOutputStream(dir.resolve(Artifact.PMML_GZ)))) {
                 Files.copy(pmml, packed);

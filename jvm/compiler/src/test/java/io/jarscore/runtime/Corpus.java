@@ -107,9 +107,22 @@ final class Corpus {
         return value == null ? 0 : (Double) value;
     }
 
-    /** The case's PMML transpiled into DIR/model.jar (once per test run), with the PMML as DIR/model.pmml. */
-    static synchronized Path transpiled(String caseName) throws Exception {
-        Path jar = TRANSPILED.get(caseName);
+    /**
+     * The case's PMML transpiled into DIR/model.jar (once per test run), with the PMML as DIR/model.pmml:
+     * JPMML-Transpiler's classes beside the kernel.
+     */
+    static Path transpiled(String caseName) throws Exception {
+        return jar(caseName, true);
+    }
+
+    /** As {@link #transpiled}, but the JAR the converter writes by default: the kernel only, when there is one. */
+    static Path kernelOnly(String caseName) throws Exception {
+        return jar(caseName, false);
+    }
+
+    private static synchronized Path jar(String caseName, boolean transpiledClasses) throws Exception {
+        String key = caseName + (transpiledClasses ? "" : "-kernel-only");
+        Path jar = TRANSPILED.get(key);
         if (jar == null) {
             if (transpileDir == null) {
                 transpileDir = Files.createTempDirectory("jarscore-test-");
@@ -118,10 +131,10 @@ final class Corpus {
             }
             // The artifact layout: DIR/model.jar next to DIR/model.pmml (which Model.loadJar reads for
             // the x_0, x_1, ... fields that JPMML-Transpiler folds into one list-valued field x).
-            jar = transpileDir.resolve(caseName).resolve("model.jar");
-            TranspileCommand.transpile(get(caseName).pmml(), jar, "jarscore.test." + caseName, null);
+            jar = transpileDir.resolve(key).resolve("model.jar");
+            TranspileCommand.transpile(get(caseName).pmml(), jar, "jarscore.test." + caseName, null, transpiledClasses);
             Files.copy(get(caseName).pmml(), jar.resolveSibling("model.pmml"));
-            TRANSPILED.put(caseName, jar);
+            TRANSPILED.put(key, jar);
         }
         return jar;
     }

@@ -208,14 +208,48 @@ class ModelTest {
 
             Map<String, Object> row = firstAuditRow();
             row.put("Employment", "Astronaut");
-            ScoringException e = assertThrows(ScoringException.class, () -> broken.score(row));
+            ArtifactException e = assertThrows(ArtifactException.class, () -> broken.score(row));
             assertMessageNames(e, "JPMML-Evaluator", "did not load");
         }
         // Without recorded outputs the kernel is checked against JPMML, which is not there: an error, not trust.
         try (Model broken = Model.loadJar(jar)) {
-            assertMessageNames(assertThrows(ScoringException.class, () -> broken.verifyKernel(columns, rows)),
+            assertMessageNames(assertThrows(ArtifactException.class, () -> broken.verifyKernel(columns, rows)),
                 "did not load");
             assertTrue(broken.kernel() == null, "the kernel is not active");
+        }
+    }
+
+    @Test
+    void aKernelOnlyJarInterpretsItsPmmlForTheRowsTheKernelLeaves() throws Exception {
+        Path jar = Corpus.kernelOnly("LightGBMAudit");
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
+            assertTrue(zip.getEntry("META-INF/services/org.dmg.pmml.PMML") == null, "no transpiled classes");
+        }
+        Map<String, Object> row = firstAuditRow();
+        row.put("Employment", "Astronaut");   // outside the kernel's table: JPMML's to judge
+        try (Model model = Model.loadJar(jar)) {
+            int rows = 50;
+            Object[] columns = Corpus.inputColumns(model, auditInput);
+            assertEquals("active", model.verifyKernel(columns, rows));
+            // JPMML refuses the value; the interpreter says so as the transpiled classes do
+            String refusal = assertThrows(ScoringException.class, () -> audit.score(row)).getMessage();
+            assertEquals(refusal, assertThrows(ScoringException.class, () -> model.score(row)).getMessage());
+            assertEquals(audit.score(firstAuditRow()), model.score(firstAuditRow()));
+            long kernelRows = model.kernelRowsScored();
+            model.scoreColumns(columns, rows);
+            assertEquals(kernelRows + rows, model.kernelRowsScored(), "rows in the tables are the kernel's");
+        }
+        // Alone, without the PMML: the kernel's rows score, the others fail saying what is missing.
+        Path alone = tmp.resolve("alone/model.jar");
+        Files.createDirectories(alone.getParent());
+        Files.copy(jar, alone);
+        try (Model model = Model.loadJar(alone)) {
+            Object[] columns = Corpus.inputColumns(model, auditInput);
+            Object[] expected = audit.scoreColumns(columns, 50);
+            assertEquals("active", model.verifyKernel(columns, 50, expected));
+            assertArrayEquals((double[]) expected[2], (double[]) model.scoreColumns(columns, 50)[2]);
+            ArtifactException e = assertThrows(ArtifactException.class, () -> model.score(row));
+            assertMessageNames(e, "holds the fast kernel only", "model.pmml.gz", alone.getParent().toString());
         }
     }
 

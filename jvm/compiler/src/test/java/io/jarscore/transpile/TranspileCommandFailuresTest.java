@@ -43,7 +43,7 @@ class TranspileCommandFailuresTest {
         Path jar = dir.resolve("out/model.jar");
         long start = System.nanoTime();
         ArtifactException refused = assertThrows(ArtifactException.class,
-            () -> TranspileCommand.transpile(file, jar, "test.Hostile", null));
+            () -> TranspileCommand.transpile(file, jar, "test.Hostile", null, true));
         long millis = (System.nanoTime() - start) / 1_000_000;
         assertTrue(refused.getMessage().contains("maxAttributeLength = 1048576"), refused.getMessage());
         assertTrue(refused.getMessage().contains("-Djarscore.pmml.maxAttributeLength=N"), refused.getMessage());

@@ -141,9 +141,10 @@ public final class Model implements AutoCloseable {
     /**
      * Loads a JAR written by the transpile tool into a class loader of its own. A JAR whose kernel
      * recorded the model's fields ({@link ModelFields#ENTRY}) scores through the kernel as soon as it
-     * is verified; its JPMML-Transpiler classes load on a thread of their own {@link #JPMML_DELAY_MILLIS}
-     * later, or as soon as a row the kernel leaves to JPMML comes (which waits for them). Other JARs
-     * load those classes first.
+     * is verified; its JPMML side loads on a thread of their own {@link #JPMML_DELAY_MILLIS} later, or
+     * as soon as a row the kernel leaves to JPMML comes (which waits for it). Other JARs load their
+     * JPMML side first. The JPMML side is JPMML-Transpiler's classes when the JAR holds them, else
+     * (a kernel-only JAR) JPMML-Evaluator interpreting the artifact's PMML beside the JAR.
      */
     public static Model loadJar(Path jar) {
         if (!Files.isRegularFile(jar)) {
@@ -163,13 +164,15 @@ public final class Model implements AutoCloseable {
             if (found instanceof KernelRunner) {
                 CompletableFuture<Jpmml> later = new CompletableFuture<>();
                 model = new Model(jar.toString(), recorded, later, loader);
-                model.jpmmlBuild = () -> transpiled(loader, jar, recorded);
+                model.jpmmlBuild = () -> jpmmlSide(loader, jar, recorded);
                 later.whenComplete((ready, failure) -> model.reportJpmml(failure));
                 model.jpmmlTimer = JPMML_LOADER.schedule(model::startJpmml, JPMML_DELAY_MILLIS,
                     TimeUnit.MILLISECONDS);
             } else {
-                model = new Model(jar.toString(), transpiled(loader, jar, null), loader);
-                found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
+                model = new Model(jar.toString(), jpmmlSide(loader, jar, recorded), loader);
+                if (found == null) {
+                    found = KernelRunner.find(loader, model.inputNames(), model.resultNames);
+                }
             }
             if (found instanceof KernelRunner runner) {
                 model.candidate = runner;
@@ -202,15 +205,27 @@ public final class Model implements AutoCloseable {
         return loader;
     }
 
+    /** The service entry through which JPMML-Model finds a JAR's transpiled PMML class. */
+    private static final String PMML_SERVICE = "META-INF/services/" + PMML.class.getName();
+
     /**
-     * JPMML over the JAR's transpiled classes. With {@code recorded} (the fields the kernel JAR was
-     * built with, which callers were already given), the two must name the same fields in the same order.
+     * JPMML-Evaluator's side of a JAR: over its transpiled classes when it holds them, else (a
+     * kernel-only JAR, which records its fields) interpreting the PMML beside it. With {@code recorded} (the fields the kernel
+     * JAR was built with, which callers were already given), the two must name the same fields in the
+     * same order.
      */
-    private static Jpmml transpiled(URLClassLoader loader, Path jar, ModelFields recorded) {
+    private static Jpmml jpmmlSide(URLClassLoader loader, Path jar, ModelFields recorded) {
         Jpmml jpmml;
         try {
-            PMML pmml = withOwnContextLoader(() -> PMMLUtil.load(loader));
-            jpmml = new Jpmml(pmml, VectorizedInputs.fromPmml(siblingPmml(jar)));
+            if (loader.findResource(PMML_SERVICE) != null) {
+                PMML pmml = withOwnContextLoader(() -> PMMLUtil.load(loader));
+                jpmml = new Jpmml(pmml, VectorizedInputs.fromPmml(siblingPmml(jar)));
+            } else if (recorded != null) {
+                jpmml = interpreted(jar);
+            } else {
+                throw new ArtifactException("it holds neither JPMML-Transpiler's classes (" + PMML_SERVICE
+                    + ") nor a kernel with the model's fields (" + ModelFields.ENTRY + ")");
+            }
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {
@@ -269,10 +284,29 @@ public final class Model implements AutoCloseable {
     /**
      * Loads the JPMML side now unless it is loaded already, and waits for it: for a caller that would
      * rather pay for it before its first request than on the first row the kernel leaves to JPMML
-     * (see {@link #loadJar}). Throws {@link ScoringException} saying why when it cannot load.
+     * (see {@link #loadJar}). Throws {@link ArtifactException} saying why when it cannot load.
      */
     public void loadJpmml() {
         jpmml();
+    }
+
+    /** JPMML-Evaluator interpreting the PMML beside a kernel-only JAR. */
+    private static Jpmml interpreted(Path jar) throws Exception {
+        Path pmmlFile = siblingPmml(jar);
+        if (pmmlFile == null) {
+            throw new ArtifactException(jar.getFileName() + " holds the fast kernel only, and the rows the kernel"
+                + " leaves to JPMML-Evaluator need the model's PMML beside it (model.pmml.gz or model.pmml in "
+                + jar.toAbsolutePath().getParent() + "), which is not there");
+        }
+        PmmlLimits.check(pmmlFile);
+        return interpret(pmmlFile);
+    }
+
+    /** JPMML-Evaluator's interpreter over {@code pmmlFile}, which {@link PmmlLimits#check} has passed. */
+    private static Jpmml interpret(Path pmmlFile) throws Exception {
+        try (InputStream in = PmmlLimits.open(pmmlFile)) {
+            return new Jpmml(withOwnContextLoader(() -> PMMLUtil.unmarshal(in)), Map.of());
+        }
     }
 
     /** JPMML's side, waiting for a kernel JAR's background load to finish. */
@@ -283,7 +317,7 @@ public final class Model implements AutoCloseable {
         try {
             return jpmml.join();
         } catch (CompletionException | CancellationException e) {
-            throw new ScoringException("model " + source + ": JPMML-Evaluator, which scores the rows the kernel"
+            throw new ArtifactException("model " + source + ": JPMML-Evaluator, which scores the rows the kernel"
                 + " leaves to it, did not load: " + describe(unwrap(e)), unwrap(e));
         }
     }
@@ -326,9 +360,8 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("PMML file not found: " + pmmlFile);
         }
         PmmlLimits.check(pmmlFile);
-        try (InputStream in = PmmlLimits.open(pmmlFile)) {
-            PMML pmml = withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
-            return new Model(pmmlFile.toString(), new Jpmml(pmml, Map.of()), null);
+        try {
+            return new Model(pmmlFile.toString(), interpret(pmmlFile), null);
         } catch (Exception | LinkageError e) {
             throw new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
         }
