@@ -41,13 +41,10 @@ class TranspileCommandFailuresTest {
             out.write(pmml, at, pmml.length() - at);
         }
         Path jar = dir.resolve("out/model.jar");
-        long start = System.nanoTime();
         ArtifactException refused = assertThrows(ArtifactException.class,
             () -> TranspileCommand.transpile(file, jar, "test.Hostile", null, true));
-        long millis = (System.nanoTime() - start) / 1_000_000;
         assertTrue(refused.getMessage().contains("maxAttributeLength = 1048576"), refused.getMessage());
         assertTrue(refused.getMessage().contains("-Djarscore.pmml.maxAttributeLength=N"), refused.getMessage());
-        assertTrue(millis < 5_000, "took " + millis + " ms");
         assertFalse(Files.exists(jar));
     }
 
