@@ -19,7 +19,7 @@ from jarscore.converter.kinds import ModelKind, identify, qualified_name
 from jarscore.converter.loading import PmmlFile, load_model
 from jarscore.converter.parity import check
 from jarscore.converter.to_pmml import write_pmml
-from jarscore.converter.transpile import class_name, transpile
+from jarscore.converter.transpile import class_name, start_transpile
 from jarscore import __version__
 from jarscore.errors import ConversionError
 from jarscore.scorer import Scorer, jvm
@@ -64,21 +64,18 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
         else:
             write_pmml(source, work / PMML)
         log(f"[2/4] PMML -> JAR ({java_class})")
-        transpile(work / PMML, work / JAR, java_class, work / "sources" if keep_sources else None,
-                  transpiled_classes=transpiled_classes)
-        # What this convert just wrote; trusted keys (if set) are for the artifacts it publishes.
-        jar_scorer = Scorer.load(work / JAR, trusted_keys=())
-        pmml_scorer = Scorer.load(work / PMML, trusted_keys=())
-        if sample_frame is not None and str(jar_scorer.kernel).startswith("unverified"):
-            # the kernel, checked against JPMML interpreting the PMML, is what the parity check and
-            # the recorded verification outputs then hold to the native model: a load checks the
-            # kernel against those outputs and needs no JPMML pass of its own
-            rows = sample_frame.head(VERIFICATION_ROWS)
-            reference = _json_records(pmml_scorer.evaluate(rows[pmml_scorer.input_fields]))
-            jar_scorer._use_kernel(jar_scorer._verify_kernel(rows, reference))
-        if isinstance(source, PmmlFile):
-            kind = ModelKind("pmml", "classification" if jar_scorer.is_classifier else "regression", "PMML")
+        jar_scorer, pmml_scorer = _transpile_and_load(work, java_class, work / "sources" if keep_sources else None,
+                                                      transpiled_classes)
         try:
+            if sample_frame is not None and str(jar_scorer.kernel).startswith("unverified"):
+                # the kernel, checked against JPMML interpreting the PMML, is what the parity check and
+                # the recorded verification outputs then hold to the native model: a load checks the
+                # kernel against those outputs and needs no JPMML pass of its own
+                rows = sample_frame.head(VERIFICATION_ROWS)
+                reference = _json_records(pmml_scorer.evaluate(rows[pmml_scorer.input_fields]))
+                jar_scorer._use_kernel(jar_scorer._verify_kernel(rows, reference))
+            if isinstance(source, PmmlFile):
+                kind = ModelKind("pmml", "classification" if jar_scorer.is_classifier else "regression", "PMML")
             log("[3/4] parity check")
             parity, verification = _verify(kind, source, sample_frame, pmml_scorer, jar_scorer, log)
             kernel = _kernel_entry(jar_scorer)
@@ -94,6 +91,32 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
             entry = sign_manifest(work, private_key)
             log(f"      signed with key {entry['key_id']}")
     return Scorer.load(out_dir, trusted_keys=())
+
+
+def _transpile_and_load(work: Path, java_class: str, sources: Path | None,
+                        transpiled_classes: bool) -> tuple[Scorer, Scorer]:
+    """The JAR and the PMML that conversion checks, loaded: (jar scorer, PMML scorer). The transpile
+    tool's JVM writes the JAR while JPMML-Evaluator parses the PMML in this process, so the two
+    parses of the PMML overlap. The JAR's own JPMML side loads only if a row needs it: the PMML
+    scorer is JPMML here. What this convert just wrote is loaded without a signature check (trusted
+    keys are for the artifacts it publishes)."""
+    transpiling = start_transpile(work / PMML, work / JAR, java_class, sources,
+                                  transpiled_classes=transpiled_classes)
+    try:
+        pmml_scorer = Scorer.load(work / PMML, trusted_keys=())
+    except Exception:
+        transpiling.wait()  # a PMML the transpiler refuses fails there, with the transpiler's reasons
+        raise
+    except BaseException:
+        transpiling.kill()
+        raise
+    try:
+        transpiling.wait()
+        jar_scorer = Scorer._load_jar_jpmml_on_demand(work / JAR)
+    except BaseException:
+        pmml_scorer.close()
+        raise
+    return jar_scorer, pmml_scorer
 
 
 def _verify(kind, source, sample, pmml_scorer, jar_scorer, log):

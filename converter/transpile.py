@@ -18,14 +18,20 @@ def class_name(name: str, version: int) -> str:
     return f"jarscore.models.{safe}_v{version}"
 
 
-def transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None, *,
-              transpiled_classes: bool = False) -> None:
-    """Writes the model's JAR: the fast kernel alone where the kernel compiler supports the model,
-    unless ``transpiled_classes``; else JPMML-Transpiler's classes beside the kernel (or beside the
-    reason there is none)."""
+def start_transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None, *,
+                    transpiled_classes: bool = False) -> jvm.JavaCommand:
+    """Starts writing the model's JAR in a JVM of its own and returns at once (``wait()`` for it): the
+    fast kernel alone where the kernel compiler supports the model, unless ``transpiled_classes``;
+    else JPMML-Transpiler's classes beside the kernel (or beside the reason there is none)."""
     args = ["--pmml", str(pmml_path), "--jar", str(jar_path), "--class-name", java_class]
     if transpiled_classes:
         args.append("--transpiled-classes")
     if sources_dir is not None:
         args += ["--sources", str(sources_dir)]
-    jvm.run_java(_TOOL, args, what=f"transpiling {pmml_path.name} to a JAR")
+    return jvm.start_java(_TOOL, args, what=f"transpiling {pmml_path.name} to a JAR")
+
+
+def transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None, *,
+              transpiled_classes: bool = False) -> None:
+    """Writes the model's JAR (see :func:`start_transpile`) and returns when it is written."""
+    start_transpile(pmml_path, jar_path, java_class, sources_dir, transpiled_classes=transpiled_classes).wait()

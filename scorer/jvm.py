@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -183,13 +184,63 @@ def die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
 
 
+class JavaCommand:
+    """A jarscore JVM command running in a child process (:func:`start_java`): :meth:`wait` for it,
+    or :meth:`kill` it. Its output goes to temporary files, so a child that writes much never blocks
+    on a full pipe while this process does other work."""
+
+    def __init__(self, main_class: str, args: list[str], *, what: str):
+        self.what = what
+        command = [java_executable(), "-cp", os.pathsep.join(classpath()), main_class, *args]
+        self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()
+        try:
+            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err,
+                                             preexec_fn=die_with_parent)
+        except BaseException:
+            self._close_output()
+            raise
+
+    def wait(self) -> None:
+        """Waits for the command to end; raises JvmError with its stderr (else its stdout) when it failed.
+        Interrupted (Ctrl-C), it kills the child before the interruption goes on."""
+        try:
+            code = self._process.wait()
+        except BaseException:
+            self.kill()
+            raise
+        try:
+            if code != 0:
+                detail = self._read(self._err) or self._read(self._out) or f"exit code {code}"
+                raise JvmError(f"{self.what} failed: {detail}")
+        finally:
+            self._close_output()
+
+    def kill(self) -> None:
+        """Stops the command if it still runs, and waits until it has."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._close_output()
+
+    @staticmethod
+    def _read(file) -> str:
+        file.seek(0)
+        return file.read().decode("utf-8", errors="replace").strip()
+
+    def _close_output(self) -> None:
+        self._out.close()
+        self._err.close()
+
+
+def start_java(main_class: str, args: list[str], *, what: str) -> JavaCommand:
+    """Starts a jarscore JVM command in a child process and returns at once."""
+    return JavaCommand(main_class, args, what=what)
+
+
 def run_java(main_class: str, args: list[str], *, what: str) -> None:
     """Runs a jarscore JVM command in a child process; raises JvmError with its stderr on failure."""
-    command = [java_executable(), "-cp", os.pathsep.join(classpath()), main_class, *args]
-    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=die_with_parent)
-    if result.returncode != 0:
-        detail = result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}"
-        raise JvmError(f"{what} failed: {detail}")
+    start_java(main_class, args, what=what).wait()
 
 
 # -Xss4m: deep trees evaluated by JPMML recurse once per level. -XX:-OmitStackTraceInFastThrow: the

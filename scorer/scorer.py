@@ -231,6 +231,14 @@ class Scorer:
         raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar, a .pmml or a .pmml.gz file")
 
     @classmethod
+    def _load_jar_jpmml_on_demand(cls, path: Path) -> "Scorer":
+        """A bare model.jar whose JPMML side loads only when a row needs it, never on the timer: for a
+        caller that holds JPMML-Evaluator on the same PMML already (conversion's parity check)."""
+        with jvm.java_errors():
+            model = jvm.jclass(_MODEL_CLASS).loadJar(_java_path(path), True)
+        return cls(model, engine="jar", manifest=None, source=path)
+
+    @classmethod
     def load_artifact(cls, artifact: Artifact, *, threads: int | None = None, kernel: bool = True,
                       warmup: float = 0.0) -> "Scorer":
         """Loads an artifact already read and checked by :func:`scorer.artifact.read_artifact`."""

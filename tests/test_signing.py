@@ -131,7 +131,9 @@ def test_convert_signs_and_score_checks_the_signature(converted_signed, tmp_path
 def test_a_signature_covers_model_pmml_gz_in_python_and_java(converted_signed, tmp_path):
     """The format 2 form of the shared case "model.pmml changed and its hash fixed up": one split of
     model.pmml.gz moves and the manifest is fixed up to match; both languages refuse it with the key,
-    and load it without (sizes and sha256 are all that is checked then)."""
+    and load it without (sizes and sha256 are all that is checked then). Converted without a sample,
+    the artifact records no verification rows, so its kernel stays unchecked and JPMML-Evaluator
+    interprets model.pmml.gz: the moved split shows in the answers."""
     signed, public, _, _ = converted_signed
     artifact = shutil.copytree(signed, tmp_path / "iris")
     packed = artifact / "model.pmml.gz"
@@ -152,6 +154,10 @@ def test_a_signature_covers_model_pmml_gz_in_python_and_java(converted_signed, t
     with pytest.raises(Exception, match=r"ArtifactSignatureException.*does not match manifest\.json"):
         Models.load(Path_.of(str(artifact), []), trusted)
     with Scorer.load(artifact, trusted_keys=[]) as scorer:
+        assert scorer.kernel.startswith("unverified")
+        # petal width 1.8 passed the split at 1.75 (virginica), and falls short of it at 1.85
+        assert list(scorer.predict(pd.DataFrame(IRIS_ROWS))) == ["versicolor", "setosa"]
+    with Scorer.load(signed, trusted_keys=[public]) as scorer:
         assert list(scorer.predict(pd.DataFrame(IRIS_ROWS))) == ["virginica", "setosa"]
 
 

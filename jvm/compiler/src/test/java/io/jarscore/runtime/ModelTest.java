@@ -253,6 +253,35 @@ class ModelTest {
         }
     }
 
+    @Test
+    void aJarLoadedWithJpmmlOnDemandReadsItsPmmlOnlyWhenARowNeedsIt() throws Exception {
+        Path kernelOnly = Corpus.kernelOnly("LightGBMAudit");
+        Path pmml = Model.siblingPmml(kernelOnly);
+        Map<String, Object> astronaut = firstAuditRow();
+        astronaut.put("Employment", "Astronaut");   // outside the kernel's table: JPMML's to judge
+        String refusal = assertThrows(ScoringException.class, () -> audit.score(astronaut)).getMessage();
+
+        Path jar = tmp.resolve("on-demand/model.jar");
+        Files.createDirectories(jar.getParent());
+        Files.copy(kernelOnly, jar);
+        Files.copy(pmml, jar.resolveSibling(pmml.getFileName()));
+        try (Model model = Model.loadJar(jar, true)) {
+            // past the delay after which a default load reads the PMML, the PMML goes away: the row
+            // that needs JPMML now finds none, so nothing read it before
+            Object[] columns = Corpus.inputColumns(model, auditInput);
+            Object[] expected = audit.scoreColumns(columns, 50);
+            assertEquals("active", model.verifyKernel(columns, 50, expected));
+            Thread.sleep(Model.JPMML_DELAY_MILLIS + 1_000);
+            Files.delete(jar.resolveSibling(pmml.getFileName()));
+            assertArrayEquals((double[]) expected[2], (double[]) model.scoreColumns(columns, 50)[2]);
+            assertMessageNames(assertThrows(ArtifactException.class, () -> model.score(astronaut)),
+                "holds the fast kernel only", "model.pmml");
+        }
+        try (Model model = Model.loadJar(kernelOnly, true)) {
+            assertEquals(refusal, assertThrows(ScoringException.class, () -> model.score(astronaut)).getMessage());
+        }
+    }
+
     /** The audit model's kernel JAR copied to {@code jar}, each entry through {@code edit} (null drops it); the entry names. */
     private static List<String> rewriteAuditJar(Path jar, java.util.function.BiFunction<String, byte[], byte[]> edit) throws Exception {
         List<String> names = new ArrayList<>();

@@ -147,6 +147,16 @@ public final class Model implements AutoCloseable {
      * (a kernel-only JAR) JPMML-Evaluator interpreting the artifact's PMML beside the JAR.
      */
     public static Model loadJar(Path jar) {
+        return loadJar(jar, false);
+    }
+
+    /**
+     * As {@link #loadJar(Path)}; with {@code jpmmlOnDemand}, a kernel JAR's JPMML side loads only when
+     * a row needs it or {@link #loadJpmml} is called, never on the timer: for a short check of a JAR
+     * by a caller that holds JPMML-Evaluator on the same PMML already (conversion does), where the
+     * timer would parse the PMML once more for nothing.
+     */
+    public static Model loadJar(Path jar, boolean jpmmlOnDemand) {
         if (!Files.isRegularFile(jar)) {
             throw new ArtifactException("model JAR not found: " + jar);
         }
@@ -166,8 +176,10 @@ public final class Model implements AutoCloseable {
                 model = new Model(jar.toString(), recorded, later, loader);
                 model.jpmmlBuild = () -> jpmmlSide(loader, jar, recorded);
                 later.whenComplete((ready, failure) -> model.reportJpmml(failure));
-                model.jpmmlTimer = JPMML_LOADER.schedule(model::startJpmml, JPMML_DELAY_MILLIS,
-                    TimeUnit.MILLISECONDS);
+                if (!jpmmlOnDemand) {
+                    model.jpmmlTimer = JPMML_LOADER.schedule(model::startJpmml, JPMML_DELAY_MILLIS,
+                        TimeUnit.MILLISECONDS);
+                }
             } else {
                 model = new Model(jar.toString(), jpmmlSide(loader, jar, recorded), loader);
                 if (found == null) {
