@@ -19,8 +19,8 @@ import io.jarscore.registry.TestRepository;
 
 /**
  * A Java service that declares only {@code io.jarscore:jarscore-runtime} builds and scores: a
- * throwaway Maven project holding the README's example, built offline by the {@code mvn} on PATH
- * against the local repository this build uses, then run with {@code java -cp} on a real artifact.
+ * throwaway Maven project holding the README's example, built by the {@code mvn} on PATH against
+ * the local repository this build uses (Maven Central for what it lacks), then run with {@code java -cp} on a real artifact.
  * It needs the runtime installed there first ({@value #INSTALL}); without it the test fails.
  */
 class RuntimeConsumerTest {
@@ -41,7 +41,9 @@ class RuntimeConsumerTest {
             Files.writeString(sources.resolve(ReadmeExample.CLASS_NAME + ".java"), ReadmeExample.source());
 
             Path classpathFile = work.resolve("classpath.txt");
-            run(project, List.of(maven(), "-B", "-q", "-o", "-Dmaven.repo.local=" + repository, "-Dmaven.test.skip=true",
+            // Online, as a service's own build is: pmml-model asks for jackson-annotations by a version
+            // range, and a local repository that this build filled holds no metadata to resolve it from.
+            run(project, List.of(maven(), "-B", "-q", "-Dmaven.repo.local=" + repository, "-Dmaven.test.skip=true",
                 "package", "dependency:build-classpath", "-Dmdep.outputFile=" + classpathFile), "mvn package");
             String dependencies = Files.readString(classpathFile).strip();
             assertTrue(dependencies.contains("jarscore-runtime-" + version + ".jar"), dependencies);
