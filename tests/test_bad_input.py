@@ -176,8 +176,10 @@ def test_regressor_has_no_predict_proba(tmp_path):
 
 
 def test_a_missing_value_the_model_cannot_take_names_the_field_however_often(tmp_path):
-    """A pipeline with no imputer before its encoder fails inside JPMML on a missing string; the error
-    names the field, and keeps its message after thousands of failures (the JIT would drop it)."""
+    """A pipeline with no imputer before its encoder fails inside JPMML-Transpiler's classes on a
+    missing string; the error names the field, and keeps its message after thousands of failures
+    (the JIT would drop it). Without those classes, JPMML-Evaluator interprets the PMML, where a
+    missing value matches none of the field's CategoricalPredictors: the city adds nothing."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
@@ -187,7 +189,7 @@ def test_a_missing_value_the_model_cannot_take_names_the_field_however_often(tmp
     y = ((X.f0 + X.city.map({"paris": 1, "oslo": -1, "rome": 0})) > 0).astype(int)
     model = Pipeline([("prep", ColumnTransformer([("c", OneHotEncoder(), ["city"])], remainder="passthrough")),
                       ("lr", LogisticRegression())]).fit(X[:500], y[:500])
-    scorer = convert(model, tmp_path / "art", sample=X[500:], log=lambda line: None)
+    scorer = convert(model, tmp_path / "art", sample=X[500:], log=lambda line: None, transpiled_classes=True)
     messages = []
     for _ in range(6000):
         with pytest.raises(InputError) as caught:
@@ -197,3 +199,9 @@ def test_a_missing_value_the_model_cannot_take_names_the_field_however_often(tmp
     assert messages[-1] == messages[0], "the message of the 6000th failure is the first's"
     np.testing.assert_allclose(scorer.predict_proba(X[500:])[:, 1], model.predict_proba(X[500:])[:, 1],
                                rtol=1e-9, atol=1e-9)
+
+    kernel_only = convert(model, tmp_path / "kernel-only", sample=X[500:], log=lambda line: None)
+    lr = model.named_steps["lr"]
+    f0 = list(model.named_steps["prep"].get_feature_names_out()).index("remainder__f0")
+    without_city = 1 / (1 + np.exp(-(lr.intercept_[0] + lr.coef_[0][f0] * 0.3)))
+    np.testing.assert_allclose(kernel_only.predict_proba([{"f0": 0.3, "city": None}])[0, 1], without_city, rtol=1e-9)
