@@ -112,7 +112,7 @@ def _transpile_and_load(work: Path, java_class: str, sources: Path | None,
         raise
     try:
         transpiling.wait()
-        jar_scorer = Scorer._load_jar_jpmml_on_demand(work / JAR)
+        jar_scorer = Scorer._load_jar(work / JAR, jpmml_on_demand=True)
     except BaseException:
         pmml_scorer.close()
         raise

@@ -28,7 +28,7 @@ def start_transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_di
         args.append("--transpiled-classes")
     if sources_dir is not None:
         args += ["--sources", str(sources_dir)]
-    return jvm.start_java(_TOOL, args, what=f"transpiling {pmml_path.name} to a JAR")
+    return jvm.JavaCommand(_TOOL, args, what=f"transpiling {pmml_path.name} to a JAR")
 
 
 def transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None, *,

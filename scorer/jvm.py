@@ -185,8 +185,8 @@ def die_with_parent() -> None:
 
 
 class JavaCommand:
-    """A jarscore JVM command running in a child process (:func:`start_java`): :meth:`wait` for it,
-    or :meth:`kill` it. Its output goes to temporary files, so a child that writes much never blocks
+    """A jarscore JVM command, started in a child process when this is made: :meth:`wait` for it, or
+    :meth:`kill` it. Its output goes to temporary files, so a child that writes much never blocks
     on a full pipe while this process does other work."""
 
     def __init__(self, main_class: str, args: list[str], *, what: str):
@@ -233,14 +233,9 @@ class JavaCommand:
         self._err.close()
 
 
-def start_java(main_class: str, args: list[str], *, what: str) -> JavaCommand:
-    """Starts a jarscore JVM command in a child process and returns at once."""
-    return JavaCommand(main_class, args, what=what)
-
-
 def run_java(main_class: str, args: list[str], *, what: str) -> None:
     """Runs a jarscore JVM command in a child process; raises JvmError with its stderr on failure."""
-    start_java(main_class, args, what=what).wait()
+    JavaCommand(main_class, args, what=what).wait()
 
 
 # -Xss4m: deep trees evaluated by JPMML recurse once per level. -XX:-OmitStackTraceInFastThrow: the

@@ -221,9 +221,7 @@ class Scorer:
         if not path.exists():
             raise ArtifactError(f"no model at {path}: expected an artifact directory, a .jar, a .pmml or a .pmml.gz file")
         if path.suffix == ".jar":
-            with jvm.java_errors():
-                model = Model.loadJar(java_path)
-            return cls(model, engine="jar", manifest=None, source=path)
+            return cls._load_jar(path)
         if path.suffix == ".pmml" or path.name.endswith(".pmml.gz"):
             with jvm.java_errors():
                 model = Model.loadPmml(java_path)
@@ -231,11 +229,11 @@ class Scorer:
         raise ArtifactError(f"cannot load {path}: expected an artifact directory, a .jar, a .pmml or a .pmml.gz file")
 
     @classmethod
-    def _load_jar_jpmml_on_demand(cls, path: Path) -> "Scorer":
-        """A bare model.jar whose JPMML side loads only when a row needs it, never on the timer: for a
-        caller that holds JPMML-Evaluator on the same PMML already (conversion's parity check)."""
+    def _load_jar(cls, path: Path, *, jpmml_on_demand: bool = False) -> "Scorer":
+        """A bare model.jar. ``jpmml_on_demand``: its JPMML side loads only when a row needs it, never
+        on the timer, for a caller that holds JPMML-Evaluator on the same PMML already (conversion)."""
         with jvm.java_errors():
-            model = jvm.jclass(_MODEL_CLASS).loadJar(_java_path(path), True)
+            model = jvm.jclass(_MODEL_CLASS).loadJar(_java_path(path), jpmml_on_demand)
         return cls(model, engine="jar", manifest=None, source=path)
 
     @classmethod
