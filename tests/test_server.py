@@ -65,6 +65,12 @@ def models(registry_sources, tmp_path_factory) -> dict[str, Model]:
     return out
 
 
+def _default_interrupt() -> None:
+    """Ctrl-C as a terminal's foreground process gets it: a test run started in the background of a
+    script inherits SIGINT ignored, and the server, rightly, keeps ignoring it then."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Server:
     """``python -m jarscore serve ROOT --http-port 0 --grpc-port 0 ...`` until stop()."""
 
@@ -74,7 +80,8 @@ class Server:
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "jarscore", "serve", str(root), "--http-port", "0", "--grpc-port", "0",
-                 "--ports-file", str(ports), *options], stdout=log, stderr=subprocess.STDOUT)
+                 "--ports-file", str(ports), *options], stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=_default_interrupt)
         deadline = time.monotonic() + WAIT
         while not ports.is_file():
             if self.process.poll() is not None or time.monotonic() > deadline:
