@@ -10,6 +10,8 @@ JVM_INPUTS := $(shell find jvm -name pom.xml -not -path '*/target/*' 2>/dev/null
 MVN := mvn -q -B
 
 .PHONY: setup demo test test-python test-java dist bench bench-quick clean
+# One Maven build at a time: test-java and setup both build jvm/.
+.NOTPARALLEL:
 
 setup: $(STAMPS)/python
 
@@ -38,10 +40,15 @@ $(STAMPS)/python: $(STAMPS)/jvm pyproject.toml setup.py
 demo: setup
 	$(PY) -m models.demo
 
-test: setup test-java test-python
+# test-java builds, tests and installs jvm/ in one Maven pass, which also brings the jvm stamp up to
+# date, so the setup test-python needs then builds only the Python side.
+test: test-java test-python
 
-test-java: setup
-	cd jvm && $(MVN) verify
+test-java: $(STAMPS)/deps
+	@echo "test: building and testing jvm/ with Maven"
+	jvm/install-pypi-jars.sh $(PY)
+	cd jvm && $(MVN) install
+	@touch $(STAMPS)/jvm
 
 test-python: setup
 	$(PY) -m pytest -q tests

@@ -29,12 +29,32 @@ def _run(command: list[str], cwd: Path, what: str, timeout: float) -> str:
     return run_checked(command, cwd, what, timeout, error=JvmBenchError)
 
 
+#: Touched by `make setup` and `make test` once they have installed jvm/ into the local Maven repository.
+JVM_STAMP = ROOT / ".setup-stamps" / "jvm"
+
+
 def build_jmh(log: Callable[[str], None]) -> None:
-    """Installs jvm/'s modules (jarscore-runtime among them) into the local Maven repository and packages
-    the JMH project."""
-    log("bench: building the JMH project (jvm/ installed into ~/.m2, then benchmarks/jvm)")
-    _run(["mvn", "-q", "-B", "-DskipTests", "install"], ROOT / "jvm", "mvn install in jvm/", 900)
+    """Installs jvm/'s modules (jarscore-runtime among them) into the local Maven repository, unless
+    make installed them from the sources as they are, and packages the JMH project."""
+    if jvm_installed():
+        log("bench: building the JMH project (jvm/ as `make` installed it, then benchmarks/jvm)")
+    else:
+        log("bench: building the JMH project (jvm/ installed into the local Maven repository, then benchmarks/jvm)")
+        _run(["mvn", "-q", "-B", "-DskipTests", "install"], ROOT / "jvm", "mvn install in jvm/", 900)
     _run(["mvn", "-q", "-B", "package"], JMH_PROJECT, "mvn package in benchmarks/jvm", 900)
+
+
+def jvm_installed(stamp: Path = JVM_STAMP) -> bool:
+    """Whether make's jvm stamp is newer than every file it is made from (the Makefile's JVM_INPUTS:
+    jvm/'s pom.xml files and everything under src/main)."""
+    try:
+        installed = stamp.stat().st_mtime
+    except OSError:
+        return False
+    jvm_dir = stamp.parent.parent / "jvm"
+    inputs = [p for p in jvm_dir.rglob("pom.xml") if "target" not in p.relative_to(jvm_dir).parts]
+    inputs += [p for p in jvm_dir.glob("*/src/main/**/*") if p.is_file()]
+    return bool(inputs) and all(p.stat().st_mtime <= installed for p in inputs)
 
 
 def run_jmh(model_folders: dict[str, Path], quick: bool, log: Callable[[str], None]) -> dict:

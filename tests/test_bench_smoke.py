@@ -6,6 +6,7 @@ from it. How fast anything was is not tested here; that is what the full run rep
 from __future__ import annotations
 
 import json
+import os
 import math
 import subprocess
 import sys
@@ -181,3 +182,20 @@ def test_kafka_section_comes_from_the_results():
     assert report._kafka_section({}) == []
     failed = report._kafka_section({"kafka": {"model": "lgbm500", "failed": "mvn test-compile failed\nmore"}})
     assert failed[-2] == "Did not run: mvn test-compile failed"
+
+
+def test_the_jmh_build_installs_jvm_unless_make_installed_these_sources(tmp_path):
+    from benchmarks.jvm_side import jvm_installed
+
+    source = tmp_path / "jvm" / "runtime" / "src" / "main" / "java" / "Model.java"
+    source.parent.mkdir(parents=True)
+    source.write_text("class Model {}")
+    (tmp_path / "jvm" / "pom.xml").write_text("<project/>")
+    stamp = tmp_path / ".setup-stamps" / "jvm"
+    assert not jvm_installed(stamp), "never installed"
+    stamp.parent.mkdir()
+    stamp.touch()
+    os.utime(stamp, (source.stat().st_mtime + 10,) * 2)
+    assert jvm_installed(stamp)
+    os.utime(source, (stamp.stat().st_mtime + 10,) * 2)
+    assert not jvm_installed(stamp), "a source changed after the install"
