@@ -311,7 +311,7 @@ def start() -> None:
         _jvm_pid = os.getpid()
         if _sigint_to_python:
             _restore_python_sigint()
-        version = int(str(jpype.java.lang.Runtime.version().feature()))
+        version = _java_feature()
         if version < _MIN_JAVA:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
 
@@ -352,16 +352,25 @@ def _adopt_running_jvm() -> None:
     with _start_lock:
         if _runtime_loader is not None:
             return
-        version = int(str(jpype.java.lang.Runtime.version().feature()))
+        version = _java_feature()
         if version < _MIN_JAVA:
             raise JvmError(f"the JVM running in this process (started before jarscore) is Java {version}; "
                            f"jarscore needs Java {_MIN_JAVA}+")
         _check_running_options()
-        urls = [jpype.java.io.File(jar).toURI().toURL() for jar in classpath()]
+        File = jpype.JClass("java.io.File")
+        urls = [File(jar).toURI().toURL() for jar in classpath()]
         URLClassLoader = jpype.JClass("java.net.URLClassLoader")
         platform = jpype.JClass("java.lang.ClassLoader").getPlatformClassLoader()
         _runtime_loader = URLClassLoader("jarscore", jpype.JArray(jpype.JClass("java.net.URL"))(urls), platform)
         _jvm_pid = os.getpid()
+
+
+def _java_feature() -> int:
+    """The running JVM's feature release (17, 25). Through JClass: the first ``jpype.java`` package
+    lookup costs about 0.3 s of start-up."""
+    import jpype
+
+    return int(str(jpype.JClass("java.lang.Runtime").version().feature()))
 
 
 def _check_running_options() -> None:

@@ -18,8 +18,6 @@ import java.util.Map;
 import io.jarscore.runtime.ArtifactException;
 import io.jarscore.runtime.Model;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * An artifact directory checked for completeness as {@code docs/artifact-format.md} says: with trusted
@@ -43,7 +41,6 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
     public static final int FORMAT = 2;
     /** Per format, the files its manifest must list. */
     private static final Map<Integer, List<String>> FORMATS = Map.of(1, List.of(JAR, PMML), 2, List.of(JAR, PMML_GZ));
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     public Path jar() {
         return directory.resolve(JAR);
@@ -175,7 +172,7 @@ public record Artifact(String name, int version, Path directory, Map<String, Obj
         trusted.verify(directory, manifestBytes);
         Object parsed;
         try {
-            parsed = JSON.readValue(manifestBytes, new TypeReference<Object>() { });
+            parsed = io.jarscore.runtime.JsonTree.parse(manifestBytes);
         } catch (IOException e) {
             throw new ArtifactException("cannot read " + manifestFile + ": " + e.getMessage(), e);
         }

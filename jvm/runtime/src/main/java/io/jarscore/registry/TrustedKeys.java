@@ -28,8 +28,6 @@ import java.util.regex.Pattern;
 
 import io.jarscore.runtime.ArtifactException;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The Ed25519 public keys whose signatures make an artifact loadable ({@code docs/artifact-format.md},
@@ -54,7 +52,6 @@ public final class TrustedKeys {
     private static final int SIGNATURE_BYTES = 64;
     private static final Pattern PEM = Pattern.compile(
         "-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\\s]+)-----END PUBLIC KEY-----");
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final TrustedKeys NONE = new TrustedKeys(Map.of(), List.of());
 
     private final Map<String, PublicKey> keys;
@@ -173,7 +170,7 @@ public final class TrustedKeys {
         Path file = directory.resolve(SIGNATURE);
         Object parsed;
         try {
-            parsed = JSON.readValue(Files.readAllBytes(file), new TypeReference<Object>() { });
+            parsed = io.jarscore.runtime.JsonTree.parse(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             throw refused(directory, "it is not signed (" + SIGNATURE + " is missing) and trusted keys are"
                 + " configured; sign it with 'jarscore sign'");

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
@@ -20,8 +20,6 @@ public record ModelFields(String miningFunction, List<FieldSpec> inputs, List<Fi
 
     /** The JAR entry holding the fields as JSON. */
     public static final String ENTRY = "META-INF/jarscore-fields.json";
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     public ModelFields {
         inputs = List.copyOf(inputs);
@@ -39,7 +37,8 @@ public record ModelFields(String miningFunction, List<FieldSpec> inputs, List<Fi
 
     public byte[] toJson() {
         try {
-            return JSON.writeValueAsBytes(this);
+            // made here, not once for the class: loading a model reads its fields with JsonTree
+            return new ObjectMapper().writeValueAsBytes(this);
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the model's fields: " + e.getMessage(), e);
         }
@@ -51,35 +50,34 @@ public record ModelFields(String miningFunction, List<FieldSpec> inputs, List<Fi
             if (in == null) {
                 return null;
             }
-            // The tree, not a binding to the record: a cold JVM spends tens of milliseconds
-            // introspecting a record for Jackson, and this runs on every load.
-            JsonNode root = JSON.readTree(in);
-            String miningFunction = root.path("miningFunction").textValue();
-            if (miningFunction == null) {
+            Map<?, ?> root = JsonTree.parse(in) instanceof Map<?, ?> object ? object : Map.of();
+            if (!(root.get("miningFunction") instanceof String miningFunction)) {
                 throw new IOException(ENTRY + " names no miningFunction");
             }
             List<String> targets = new ArrayList<>();
-            root.path("targets").forEach(name -> targets.add(name.asText()));
+            if (root.get("targets") instanceof List<?> names) {
+                names.forEach(name -> targets.add(String.valueOf(name)));
+            }
             return new ModelFields(miningFunction, specs(root, "inputs"), specs(root, "results"), targets);
         }
     }
 
-    private static List<FieldSpec> specs(JsonNode root, String key) throws IOException {
-        JsonNode list = root.get(key);
-        if (list == null || !list.isArray()) {
+    private static List<FieldSpec> specs(Map<?, ?> root, String key) throws IOException {
+        if (!(root.get(key) instanceof List<?> list)) {
             throw new IOException(ENTRY + " has no list of " + key);
         }
         List<FieldSpec> specs = new ArrayList<>();
-        for (JsonNode spec : list) {
-            String name = spec.path("name").textValue();
-            String dataType = spec.path("dataType").textValue();
-            String opType = spec.path("opType").textValue();
-            if (name == null || dataType == null || opType == null || !spec.path("numeric").isBoolean()) {
+        for (Object entry : list) {
+            Map<?, ?> spec = entry instanceof Map<?, ?> m ? m : Map.of();
+            if (!(spec.get("name") instanceof String name) || !(spec.get("dataType") instanceof String dataType)
+                || !(spec.get("opType") instanceof String opType) || !(spec.get("numeric") instanceof Boolean numeric)) {
                 throw new IOException(ENTRY + ": " + key + " entry " + specs.size() + " lacks name, dataType, opType or numeric");
             }
             List<String> values = new ArrayList<>();
-            spec.path("values").forEach(value -> values.add(value.asText()));
-            specs.add(new FieldSpec(name, dataType, opType, spec.get("numeric").booleanValue(), List.copyOf(values)));
+            if (spec.get("values") instanceof List<?> given) {
+                given.forEach(value -> values.add(String.valueOf(value)));
+            }
+            specs.add(new FieldSpec(name, dataType, opType, numeric, List.copyOf(values)));
         }
         return specs;
     }
