@@ -1,13 +1,14 @@
 """The standard benchmark models, built by the suite itself from fixed seeds (no downloads).
 
 Each model is trained, saved natively (pickle, plus the library's own text/JSON format), converted
-into a jarscore artifact, and cached under ``benchmarks/.cache/<model>-<size>/`` keyed by its spec,
+into a jarscore artifact, and cached under ``benchmarks/.cache/<model>-<size>/`` ($JARSCORE_BENCH_CACHE) keyed by its spec,
 so a rerun measures instead of retraining. The conversion time is recorded the first time."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import resource
 import time
@@ -18,7 +19,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+#: Trained models, artifacts and peers' builds; $JARSCORE_BENCH_CACHE moves it (the smoke test gives its
+#: run a cache of its own, so that it can run beside tests that build into this one).
+CACHE = Path(os.environ.get("JARSCORE_BENCH_CACHE") or Path(__file__).resolve().parent / ".cache")
 STAGES = ("to PMML", "transpile", "parity", "write")     # the converter's [1/4]..[4/4] steps
 SEED = 20261122
 PARITY_ROWS = 1000        # held-out rows each engine is checked on before it is timed

@@ -1,4 +1,8 @@
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -69,3 +73,51 @@ def zoo_artifact(tmp_path_factory):
         return converted[name]
 
     return get
+
+
+# The benchmark suite's quick run (tests/test_bench_smoke.py) takes minutes, a good part of them
+# waiting on processes it starts; it starts as soon as the tests are collected and runs beside them,
+# in a cache of its own (the other benchmark tests build into benchmarks/.cache). Its fixture waits.
+QUICK_BENCH_MODELS = ["lgbm500", "xgb500", "pipeline"]
+_quick_bench: dict = {}
+
+
+def pytest_collection_finish(session):
+    if any(item.path.name == "test_bench_smoke.py" and "quick_run" in item.fixturenames for item in session.items):
+        work = Path(tempfile.mkdtemp(prefix="jarscore-quick-bench-"))
+        log = open(work / "bench.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks", "--quick", "--models", *QUICK_BENCH_MODELS,
+             "--out-dir", str(work / "results")],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "JARSCORE_BENCH_CACHE": str(work / "cache")})
+        _quick_bench.update(work=work, process=process, log=log)
+
+
+def pytest_sessionfinish(session):
+    if _quick_bench:
+        process = _quick_bench["process"]
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        _quick_bench["log"].close()
+        shutil.rmtree(_quick_bench["work"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def quick_bench() -> Path:
+    """The results file of the quick run started at collection, once it has finished."""
+    if not _quick_bench:
+        pytest.fail("the quick benchmark run was not started (pytest_collection_finish starts it for test_bench_smoke)")
+    process, work = _quick_bench["process"], _quick_bench["work"]
+    try:
+        process.wait(timeout=1200)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    _quick_bench["log"].flush()
+    output = (work / "bench.log").read_text(errors="replace")
+    assert process.returncode == 0, f"python -m benchmarks --quick exited {process.returncode}:\n{output[-3000:]}"
+    files = list((work / "results").glob("*-quick.json"))
+    assert len(files) == 1, f"expected one results file in {work / 'results'}, found {files}"
+    return files[0]

@@ -6,10 +6,8 @@ from it. How fast anything was is not tested here; that is what the full run rep
 from __future__ import annotations
 
 import json
-import os
 import math
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
@@ -19,23 +17,19 @@ from benchmarks.engines import ENGINES
 from benchmarks.jvm_side import JAVA_NAMES
 from benchmarks.peers import PEERS
 from benchmarks.suite import standard_specs
+from conftest import QUICK_BENCH_MODELS
 
-ROOT = Path(__file__).resolve().parent.parent
 # rf200 is the slowest model to build and score and exercises no engine the others leave out (the
 # sklearn family runs on pipeline); the full run covers it.
 MODELS = [name for name in standard_specs(quick=True) if name != "rf200"]
+assert MODELS == QUICK_BENCH_MODELS, "conftest.py starts the quick run on these"
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bench")
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--models", *MODELS,
-                           "--out-dir", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    files = list(out.glob("*-quick.json"))
-    assert len(files) == 1, f"expected one results file in {out}, found {files}"
-    return files[0]
+def quick_run(quick_bench) -> Path:
+    """The results file of `python -m benchmarks --quick --models MODELS`, which conftest.py starts
+    when the tests are collected."""
+    return quick_bench
 
 
 @pytest.fixture(scope="module")
