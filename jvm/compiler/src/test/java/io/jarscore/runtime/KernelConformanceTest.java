@@ -38,7 +38,7 @@ class KernelConformanceTest {
     static final Set<String> REFUSED = Set.of();
 
     /** Rows of a case scored with each field in turn made missing in every other row. */
-    static final int FIELD_ROWS = 400;
+    static final int FIELD_ROWS = 200;
 
     static Stream<Corpus.Case> cases() {
         return Corpus.all().stream();
