@@ -55,6 +55,26 @@ class BlockTest {
     }
 
     @Test
+    void largeTreesGoInLargerBlocksAndStillMatchRowByRow() {
+        Random random = new Random(51);
+        ForestBuilder builder = new ForestBuilder(3);
+        for (int t = 0; t < 12; t++) {
+            builder.tree(LeafScanTest.balanced(builder, random, 10), 10); // 2047 nodes a tree
+        }
+        Forest forest = builder.build(FEATURES);
+        assertEquals(Block.BIG_TREE_ROWS, forest.blockRows);
+        // more rows than one large block, and a last block that is not full
+        assertBlocksMatch(forest, Forest.LEAVES, 0, 12, 2 * Block.BIG_TREE_ROWS + 77, 52);
+        assertBlocksMatch(forest, Forest.LEAVES, 4, 9, Block.BIG_TREE_ROWS - 1, 53);
+
+        ForestBuilder small = new ForestBuilder(0);
+        for (int t = 0; t < 12; t++) {
+            small.tree(LeafScanTest.balanced(small, random, 6), 6);
+        }
+        assertEquals(Block.ROWS, small.build(FEATURES).blockRows);
+    }
+
+    @Test
     void classificationLeavesMatchRowByRow() {
         Forest scanned = LeafScanTest.leafWiseForest(new Random(41), 3, 200);
         assertBlocksMatch(scanned, Forest.LEAVES, 0, 100, 300, 42);

@@ -12,6 +12,12 @@ final class Block {
     /** Rows scored together: enough to spread a scan's per-input work, few enough to stay in cache. */
     static final int ROWS = 64;
     /**
+     * Rows scored together through a forest of large trees ({@link Forest#BIG_TREE_NODES}): each
+     * tree's nodes come from outside the core's own cache once per block, so a block four times
+     * larger pays for them once where four blocks paid four times.
+     */
+    static final int BIG_TREE_ROWS = 256;
+    /**
      * Fewer rows than this are scored one by one: a block pays for itself only over many rows, and
      * a few rows (one, the 20 verification rows at load) would otherwise load the Vector API's
      * classes and run them in the interpreter before the JIT has compiled them.
@@ -20,6 +26,8 @@ final class Block {
 
     final double[][] rows;
     final int slots;
+    /** The most rows the block holds: {@link #ROWS} or {@link #BIG_TREE_ROWS}. */
+    final int capacity;
     int count;
     /** The row {@link Forest}'s sums are asked about, or -1 outside {@link Forest#scoreBlocks}. */
     int current = -1;
@@ -30,9 +38,10 @@ final class Block {
     /** The rows widened for the walk ({@link Forest#widen}), one after another. */
     double[] widened;
 
-    Block(int slots) {
+    Block(int slots, int capacity) {
         this.slots = slots;
-        this.rows = new double[ROWS][slots];
+        this.capacity = capacity;
+        this.rows = new double[capacity][slots];
     }
 
     void plan(int[] plan, int trees) {
@@ -45,9 +54,9 @@ final class Block {
         leaves = new int[entries][];
         for (int e = 0; e < entries; e++) {
             if (plan[3 * e] == Forest.LEAVES) {
-                leaves[e] = new int[ROWS * (plan[3 * e + 2] - plan[3 * e + 1])];
+                leaves[e] = new int[capacity * (plan[3 * e + 2] - plan[3 * e + 1])];
             } else {
-                sums[e] = new double[ROWS];
+                sums[e] = new double[capacity];
             }
         }
     }

@@ -33,6 +33,12 @@ public final class Forest {
     private static final int MAGIC = 0x4A53_4633;
     /** Trees walked together: independent chains of loads the CPU overlaps. */
     private static final int GROUP = 8;
+    /**
+     * Average nodes per tree from which a forest is scored in blocks of {@link Block#BIG_TREE_ROWS}:
+     * 16 KiB of nodes a tree, a quarter of the core's first-level cache; a forest of such trees
+     * does not stay in the second level between two blocks.
+     */
+    static final int BIG_TREE_NODES = 1024;
     /** What an entry of a kernel's plan ({@link #scoreBlocks}) asks for: {@link #sum}, {@link #sumFloat}, leaves. */
     public static final int SUM = 0;
     public static final int SUM_FLOAT = 1;
@@ -68,6 +74,8 @@ public final class Forest {
     private volatile double[] learnedMedians;
     /** Known values a slot needs in {@link #learn}'s rows for its median to count. */
     static final int LEARN_LEAST = 8;
+    /** The rows of {@link #scoreBlocks}'s blocks: {@link Block#BIG_TREE_ROWS} for large trees, else {@link Block#ROWS}. */
+    final int blockRows;
     /** The block {@link #scoreBlocks} is scoring on this thread, while it calls the kernel row by row. */
     private final ThreadLocal<Block> blocks = new ThreadLocal<>();
 
@@ -85,6 +93,8 @@ public final class Forest {
         this.width = width;
         this.roots = roots;
         this.depth = depth;
+        this.blockRows = roots.length > 0 && value.length >= (long) BIG_TREE_NODES * roots.length
+            ? Block.BIG_TREE_ROWS : Block.ROWS;
         this.inOrder = Order.of(IntStream.range(0, roots.length).toArray(), roots, depth);
         this.byDepth = Order.of(IntStream.range(0, roots.length).boxed()
             .sorted(Comparator.comparingInt(t -> depth[t])).mapToInt(Integer::intValue).toArray(), roots, depth);
@@ -434,7 +444,7 @@ public final class Forest {
 
     /**
      * Scores rows {@code fromRow..toRow-1} of {@code in} through {@code kernel} a block of
-     * {@link Block#ROWS} rows at a time: the slots of the block's rows first, then, for each entry
+     * {@link #blockRows} rows at a time: the slots of the block's rows first, then, for each entry
      * of {@code plan} (triples: {@link #SUM}, {@link #SUM_FLOAT} or {@link #LEAVES}, then a range
      * of trees), what the forest finds for all of them at once (sums from zero, or leaves, which a
      * sum onto a running total adds up in tree order), then each row's
@@ -456,13 +466,13 @@ public final class Forest {
         }
         Block block = blocks.get();
         if (block == null || block.slots != kernel.slotCount()) {
-            block = new Block(kernel.slotCount());
+            block = new Block(kernel.slotCount(), blockRows);
             blocks.set(block);
         }
         block.plan(plan, roots.length);
-        int[] rowOf = new int[Block.ROWS];
-        for (int start = fromRow; start < toRow; start += Block.ROWS) {
-            int end = Math.min(toRow, start + Block.ROWS);
+        int[] rowOf = new int[block.capacity];
+        for (int start = fromRow; start < toRow; start += block.capacity) {
+            int end = Math.min(toRow, start + block.capacity);
             int count = 0;
             for (int r = start; r < end; r++) {
                 block.clear(count);
@@ -514,8 +524,8 @@ public final class Forest {
     private void walkBlock(Block block, int from, int to, int[] leaves) {
         int count = block.count;
         int stride = 2 * width + 1;
-        if (block.widened == null || block.widened.length < Block.ROWS * stride) {
-            block.widened = new double[Block.ROWS * stride];
+        if (block.widened == null || block.widened.length < block.capacity * stride) {
+            block.widened = new double[block.capacity * stride];
         }
         double[] w = block.widened;
         for (int r = 0; r < count; r++) {
