@@ -61,13 +61,18 @@ def tree_rss_bytes() -> int:
 def _estimate(call, args, seconds: float = 0.2, limit: int = 200, least: int = 3) -> float:
     """Median seconds per call from a short probe outside pytest-benchmark (it also warms the
     engine, so a first cold call does not decide the plan)."""
+    return float(np.median(_probe(call, args, seconds, limit, least)))
+
+
+def _probe(call, args, seconds: float, limit: int, least: int) -> list[float]:
+    """Seconds of each call: at least ``least`` calls, more until ``seconds`` or ``limit``."""
     times = []
     deadline = time.perf_counter() + seconds
     while len(times) < limit and (len(times) < least or time.perf_counter() < deadline):
         started = time.perf_counter()
         call(*args)
         times.append(time.perf_counter() - started)
-    return float(np.median(times))
+    return times
 
 
 def _rounds(per_call: float, budget: float, least: int, most: int) -> int:
@@ -108,12 +113,16 @@ def _add_batch_cases(engine, model, plan, skipped):
         batch = engine.batch_input(model.rows(size, seed_offset=size % 97))
         try:
             big = size >= 100_000      # already gated by the smaller batch's warm rate
-            per_call = _estimate(engine.score_batch, (batch,), seconds=0.0 if big else 0.3,
-                                 limit=1 if big else 5, least=1 if big else 3)
+            times = _probe(engine.score_batch, (batch,), seconds=0.0 if big else 0.3,
+                           limit=1 if big else 5, least=1 if big else 3)
         except NotApplicable as reason:
             skipped[case_id] = str(reason)
             break
-        per_row = per_call / size
+        per_call = float(np.median(times))
+        # The next size is skipped only when even this size's fastest call says it would be too slow:
+        # the probe's first calls run before the JIT (a JVM engine's median of three can be twice
+        # its warm time, and a batch that fits the limit was skipped for it).
+        per_row = min(times) / size
         rounds = _rounds(per_call, plan["batch_seconds"], plan["batch_rounds_min"], plan["batch_rounds_max"])
         # A big batch that takes under a second a call gets a warm-up call and five timed ones, as
         # three rounds after one cold estimate left its median to the first calls' JIT and heap

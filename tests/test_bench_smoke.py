@@ -193,3 +193,44 @@ def test_the_jmh_build_installs_jvm_unless_make_installed_these_sources(tmp_path
     assert jvm_installed(stamp)
     os.utime(source, (stamp.stat().st_mtime + 10,) * 2)
     assert not jvm_installed(stamp), "a source changed after the install"
+
+
+
+def test_a_batch_size_is_skipped_only_when_even_the_smaller_sizes_fastest_call_is_too_slow(monkeypatch):
+    """The probe of the smaller batch starts cold: its first calls must not skip a size that its
+    warm calls would score within --max-call-seconds."""
+    import time
+
+    from benchmarks import micro_cases, worker
+
+    class ColdFirst:
+        """Takes 0.2 s per 1 000 rows for its first two calls, then 0.1 ms."""
+        def __init__(self):
+            self.calls = 0
+
+        def batch_input(self, rows):
+            return rows
+
+        def score_batch(self, rows):
+            self.calls += 1
+            time.sleep((0.2 if self.calls <= 2 else 0.0001) * len(rows) / 1000)
+
+    class Model:
+        def rows(self, size, seed_offset):
+            return range(size)
+
+    monkeypatch.setattr(micro_cases, "CASES", [])
+    plan = {"batch_sizes": [1_000, 100_000, 1_000_000], "max_call_seconds": 15, "batch_seconds": 2.5,
+            "batch_rounds_min": 3, "batch_rounds_max": 50}
+    skipped = {}
+    worker._add_batch_cases(ColdFirst(), Model(), plan, skipped)
+    # the median of the three calls of 1 000 rows is 0.2 s: by it, 100 000 rows would take 20 s
+    assert skipped == {}
+    assert [case.id for case in micro_cases.CASES] == ["batch-1000", "batch-100000", "batch-1000000"]
+
+    # a size that even the fastest call puts over the limit is skipped, and says so
+    plan["max_call_seconds"] = 0.005
+    skipped = {}
+    worker._add_batch_cases(ColdFirst(), Model(), plan, skipped)
+    assert set(skipped) == {"batch-100000", "batch-1000000"}
+    assert "over --max-call-seconds 0.005" in skipped["batch-100000"]
