@@ -75,6 +75,44 @@ class BlockTest {
     }
 
     @Test
+    void treesWithComplementSplitsMatchRowByRowWithAndWithoutMissingInputs() {
+        Random random = new Random(61);
+        for (int classes : new int[] {0, 3}) {
+            ForestBuilder builder = new ForestBuilder(classes);
+            for (int t = 0; t < 40; t++) {
+                builder.tree(complementTree(builder, random, 5), 10);
+            }
+            Forest forest = builder.build(FEATURES);
+            assertTrue(forest.knownRoots != null, "complement splits have copies without them");
+            assertTrue(forest.knownDepth[0] < 10, "the copy of a tree is shallower: " + forest.knownDepth[0]);
+            int kind = classes > 0 ? Forest.LEAVES : Forest.SUM;
+            assertBlocksMatch(forest, kind, 0, forest.trees(), 300, 62, false);  // blocks with missing inputs
+            assertBlocksMatch(forest, kind, 0, forest.trees(), 300, 63, true);   // every input known: the copies
+            assertBlocksMatch(forest, kind, 5, 33, 150, 64, true);
+        }
+    }
+
+    /**
+     * A tree as the kernel compiler makes scikit-learn's: each split {@code x <= t} is followed, on
+     * its false side, by the complement {@code -x <= nextDown(-t)} (x > t), whose false side is
+     * the tree's no-true-child answer (nothing).
+     */
+    private static int complementTree(ForestBuilder b, Random random, int levels) {
+        if (levels == 0) {
+            return b.classes() == 0 ? b.leaf(random.nextGaussian())
+                : b.leaf(random.nextInt(3), new double[] {random.nextDouble(), random.nextDouble(), random.nextDouble()});
+        }
+        int feature = random.nextInt(FEATURES);
+        double t = random.nextInt(5) - 2 + 0.5 * random.nextInt(2);
+        int split = b.split(feature, 1.0, t);
+        int complement = b.split(feature, -1.0, Math.nextDown(-t));
+        int nothing = b.classes() == 0 ? b.leaf(Double.NaN) : b.leaf(-1, null);
+        b.link(complement, complementTree(b, random, levels - 1), nothing);
+        b.link(split, complementTree(b, random, levels - 1), complement);
+        return split;
+    }
+
+    @Test
     void classificationLeavesMatchRowByRow() {
         Forest scanned = LeafScanTest.leafWiseForest(new Random(41), 3, 200);
         assertBlocksMatch(scanned, Forest.LEAVES, 0, 100, 300, 42);
@@ -94,10 +132,18 @@ class BlockTest {
      * row, and asserts the outputs are the same bits. Every seventh row is refused by the kernel.
      */
     private static void assertBlocksMatch(Forest forest, int kind, int from, int to, int rows, long seed) {
+        assertBlocksMatch(forest, kind, from, to, rows, seed, false);
+    }
+
+    /** {@link #assertBlocksMatch}; {@code known}: no input is missing. */
+    private static void assertBlocksMatch(Forest forest, int kind, int from, int to, int rows, long seed, boolean known) {
         Random random = new Random(seed);
         double[] in = new double[rows * FEATURES];
         for (int i = 0; i < in.length; i++) {
             in[i] = LeafScanTest.value(random);
+            if (known && Double.isNaN(in[i])) {
+                in[i] = random.nextGaussian();
+            }
         }
         TestKernel kernel = new TestKernel(forest, kind, from, to);
         double[] blocked = new double[rows * kernel.outputCount()];

@@ -37,7 +37,7 @@ class ForestTest {
 
     @ParameterizedTest(name = "{0} math, {1}, seed {2}")
     @CsvSource({
-        "double, regression, 10", "double, regression, 2", "double, regression, 3",
+        "double, regression, 10", "double, regression, 15", "double, regression, 3",
         "float, regression, 4", "float, regression, 5", "float, regression, 6",
         "double, classification, 7", "double, classification, 8", "double, majorityVote, 9"})
     void tableTreesScoreAsJpmmlDoes(String math, String kind, long seed) throws Exception {
@@ -60,6 +60,7 @@ class ForestTest {
         field.setAccessible(true);
         Forest forest = (Forest) field.get(null);
         assertEquals(TREES, forest.trees(), "all trees in the table");
+        assertNotNull(forest.knownRoots, "splits followed by their complement have copies without the complement");
 
         java.nio.file.Path file = java.nio.file.Files.createTempFile("forest", ".pmml");
         java.nio.file.Files.writeString(file, text);
@@ -74,11 +75,15 @@ class ForestTest {
                     values.put("x" + f, Double.isNaN(in[f]) ? null : in[f]);
                 }
                 kernel.score(in, 0, out, 0);
-                // the whole forest is walked in depth order, parts of it in model order: same leaves
+                // the whole forest is walked in depth order (or scanned), parts of it in model order; a row
+                // with every input known takes the copies: the same leaves, as their values tell
                 int[] parts = new int[TREES];
                 System.arraycopy(forest.leaves(in, 0, 5), 0, parts, 0, 5);
                 System.arraycopy(forest.leaves(in, 5, TREES), 0, parts, 5, TREES - 5);
-                assertArrayEquals(parts, forest.leaves(in, 0, TREES), "leaves of row " + java.util.Arrays.toString(in));
+                assertArrayEquals(payloads(forest, forest.walked(forest.widen(in), 0, TREES)), payloads(forest, parts),
+                    "leaves of row " + java.util.Arrays.toString(in));
+                assertArrayEquals(payloads(forest, parts), payloads(forest, forest.leaves(in, 0, TREES)),
+                    "leaves of row " + java.util.Arrays.toString(in));
                 Map<String, Object> want;
                 try {
                     want = reference.score(values);
@@ -112,6 +117,19 @@ class ForestTest {
             java.nio.file.Files.deleteIfExists(file);
         }
         assertTrue(answered >= 40, "enough rows get a prediction to compare: " + answered);
+    }
+
+    /** What the leaves answer: per leaf its value, class and probabilities. */
+    private static double[] payloads(Forest forest, int[] leaves) {
+        int per = 2 + forest.classes;
+        double[] out = new double[leaves.length * per];
+        for (int i = 0; i < leaves.length; i++) {
+            int leaf = leaves[i];
+            out[i * per] = forest.value[leaf];
+            out[i * per + 1] = forest.classes > 0 ? forest.label[leaf] : 0;
+            System.arraycopy(forest.probability, leaf * forest.classes, out, i * per + 2, forest.classes);
+        }
+        return out;
     }
 
     static final int TREES = 13; // not a multiple of the group size: the odd trees take the single-tree path
@@ -203,6 +221,21 @@ class ForestTest {
             distribution(s, random);
         }
         if (depth == 0) {
+            return;
+        }
+        if (random.nextInt(3) == 0) {
+            // a split as scikit-learn writes it: a comparison, then its complement
+            String[][] complements = {{"lessOrEqual", "greaterThan"}, {"lessThan", "greaterOrEqual"},
+                {"greaterThan", "lessOrEqual"}, {"greaterOrEqual", "lessThan"}};
+            String[] pair = complements[random.nextInt(complements.length)];
+            int f = random.nextInt(FEATURES);
+            double t = GRID[random.nextInt(GRID.length)];
+            for (String op : pair) {
+                s.append("<Node").append(score(random, classification)).append("><SimplePredicate field=\"x").append(f)
+                    .append("\" operator=\"").append(op).append("\" value=\"").append(t).append("\"/>");
+                children(s, random, random.nextInt(4) == 0 ? 0 : depth - 1, classification);
+                s.append("</Node>");
+            }
             return;
         }
         int count = 1 + random.nextInt(3);

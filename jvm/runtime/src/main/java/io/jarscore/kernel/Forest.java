@@ -61,6 +61,16 @@ public final class Forest {
     final int width;
     final int[] roots;
     final int[] depth;
+    /** Nodes of the table as stored; {@link #collapse}'s copies, if any, follow them. */
+    private final int stored;
+    /**
+     * Per tree, the root and depth of its copy for rows without a missing input ({@link #collapse}),
+     * or null where no tree has a split to drop.
+     */
+    final int[] knownRoots;
+    final int[] knownDepth;
+    private final Order knownInOrder;
+    private final Order knownByDepth;
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
@@ -85,19 +95,165 @@ public final class Forest {
                 node[2 * n] = 0L; // -0.0 - 0.0 is -0.0: a threshold of -0.0 would send x = 0 the "greater" way
             }
         }
-        this.node = node;
-        this.value = value;
-        this.label = label;
-        this.probability = probability;
+        this.stored = value.length;
         this.classes = classes;
         this.width = width;
         this.roots = roots;
         this.depth = depth;
+        Collapsed known = Collapsed.of(node, value, label, probability, classes, width, roots);
+        if (known == null) {
+            this.node = node;
+            this.value = value;
+            this.label = label;
+            this.probability = probability;
+            this.knownRoots = null;
+            this.knownDepth = null;
+        } else {
+            this.node = known.node;
+            this.value = known.value;
+            this.label = known.label;
+            this.probability = known.probability;
+            this.knownRoots = known.roots;
+            this.knownDepth = known.depth;
+        }
         this.blockRows = roots.length > 0 && value.length >= (long) BIG_TREE_NODES * roots.length
             ? Block.BIG_TREE_ROWS : Block.ROWS;
         this.inOrder = Order.of(IntStream.range(0, roots.length).toArray(), roots, depth);
         this.byDepth = Order.of(IntStream.range(0, roots.length).boxed()
             .sorted(Comparator.comparingInt(t -> depth[t])).mapToInt(Integer::intValue).toArray(), roots, depth);
+        if (knownRoots == null) {
+            this.knownInOrder = null;
+            this.knownByDepth = null;
+        } else {
+            this.knownInOrder = Order.of(IntStream.range(0, roots.length).toArray(), knownRoots, knownDepth);
+            this.knownByDepth = Order.of(IntStream.range(0, roots.length).boxed()
+                .sorted(Comparator.comparingInt(t -> knownDepth[t])).mapToInt(Integer::intValue).toArray(),
+                knownRoots, knownDepth);
+        }
+    }
+
+    /**
+     * The trees again, for rows whose inputs are all known, without the splits such a row always
+     * passes the same way. A PMML tree node's children are tried in turn, so scikit-learn's split
+     * "x <= t, else x > t" is two table splits: the second sends a missing x to the tree's
+     * no-true-child answer, and any known x that failed the first to its own child. A known row
+     * never needs that second split; in the copy the first split's "false" is the second's "true".
+     * That halves the steps and more than halves the nodes of scikit-learn's trees. The copies
+     * (nodes, and leaves with their values copied) follow the stored nodes; null when no split
+     * can be dropped.
+     */
+    private record Collapsed(long[] node, double[] value, int[] label, double[] probability, int[] roots, int[] depth) {
+
+        static Collapsed of(long[] node, double[] value, int[] label, double[] probability, int classes, int width,
+                            int[] roots) {
+            int nodes = value.length;
+            int dropped = 0;
+            for (int n = 0; n < nodes; n++) {
+                int next = (int) node[2 * n + 1] + 1;
+                dropped += isSplit(node, width, n) && isSplit(node, width, next) && isSplitAfter(node, width, n, next) ? 1 : 0;
+            }
+            if (dropped == 0) {
+                return null;
+            }
+            // each copy has at most the nodes of its tree; count exactly as the copy is made
+            Collapsed out = new Collapsed(Arrays.copyOf(node, 4 * nodes), Arrays.copyOf(value, 2 * nodes),
+                classes > 0 ? Arrays.copyOf(label, 2 * nodes) : label, Arrays.copyOf(probability, 2 * nodes * classes),
+                new int[roots.length], new int[roots.length]);
+            int[] count = {nodes};
+            int[] stack = new int[64];
+            for (int t = 0; t < roots.length; t++) {
+                out.roots[t] = count[0]++;
+                // pairs of (stored node, its copy) to fill; a copy's successors are allocated in pairs
+                int top = 0;
+                stack[top++] = roots[t];
+                stack[top++] = out.roots[t];
+                while (top > 0) {
+                    int copy = stack[--top];
+                    int n = stack[--top];
+                    long meta = node[2 * n + 1];
+                    if ((int) meta == n) {
+                        out.node[2 * copy] = node[2 * n];
+                        out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (copy & 0xFFFF_FFFFL);
+                        out.value[copy] = value[n];
+                        if (classes > 0) {
+                            out.label[copy] = label[n];
+                            System.arraycopy(probability, n * classes, out.probability, copy * classes, classes);
+                        }
+                        continue;
+                    }
+                    int whenTrue = (int) meta;
+                    int whenFalse = whenTrue + 1;
+                    if (isSplit(node, width, whenFalse) && isSplitAfter(node, width, n, whenFalse)) {
+                        whenFalse = (int) node[2 * whenFalse + 1];
+                    }
+                    int first = count[0];
+                    count[0] += 2;
+                    out.node[2 * copy] = node[2 * n];
+                    out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (first & 0xFFFF_FFFFL);
+                    if (top + 4 > stack.length) {
+                        stack = Arrays.copyOf(stack, 2 * stack.length);
+                    }
+                    stack[top++] = whenFalse;
+                    stack[top++] = first + 1;
+                    stack[top++] = whenTrue;
+                    stack[top++] = first;
+                }
+            }
+            int total = count[0];
+            Collapsed trimmed = new Collapsed(Arrays.copyOf(out.node, 2 * total), Arrays.copyOf(out.value, total),
+                classes > 0 ? Arrays.copyOf(out.label, total) : label, Arrays.copyOf(out.probability, total * classes),
+                out.roots, out.depth);
+            for (int t = 0; t < roots.length; t++) {
+                trimmed.depth[t] = depthBelow(trimmed.node, trimmed.roots[t]);
+            }
+            return trimmed;
+        }
+
+        /** Whether node {@code n} is a split (a leaf is its own successor). */
+        private static boolean isSplit(long[] node, int width, int n) {
+            long meta = node[2 * n + 1];
+            return (int) meta != n && (int) (meta >>> 32) < 2 * width;
+        }
+
+        /**
+         * Whether every known value that fails split {@code a} passes split {@code b}, which reads
+         * the same input negated (or plain where {@code a} reads it negated): {@code u > ta} must
+         * give {@code -u <= tb}, that is {@code tb >= nextDown(-ta)}.
+         */
+        private static boolean isSplitAfter(long[] node, int width, int a, int b) {
+            int slotA = (int) (node[2 * a + 1] >>> 32);
+            int slotB = (int) (node[2 * b + 1] >>> 32);
+            boolean mirrored = slotA < width ? slotB == slotA + width : slotB == slotA - width;
+            double ta = Double.longBitsToDouble(node[2 * a]);
+            double tb = Double.longBitsToDouble(node[2 * b]);
+            return mirrored && tb >= Math.nextDown(-ta);
+        }
+
+        /** The steps from {@code n} to its deepest leaf. */
+        private static int depthBelow(long[] node, int root) {
+            int deepest = 0;
+            int[] stack = new int[128];
+            int top = 0;
+            stack[top++] = root;
+            stack[top++] = 0;
+            while (top > 0) {
+                int d = stack[--top];
+                int n = stack[--top];
+                int first = (int) node[2 * n + 1];
+                if (first == n) {
+                    deepest = Math.max(deepest, d);
+                    continue;
+                }
+                if (top + 4 > stack.length) {
+                    stack = Arrays.copyOf(stack, 2 * stack.length);
+                }
+                stack[top++] = first;
+                stack[top++] = d + 1;
+                stack[top++] = first + 1;
+                stack[top++] = d + 1;
+            }
+            return deepest;
+        }
     }
 
     /**
@@ -201,8 +357,22 @@ public final class Forest {
         return roots.length;
     }
 
+    /** Nodes of the stored table (the copies for known rows not counted). */
     public int nodes() {
-        return value.length;
+        return stored;
+    }
+
+    /** Whether none of the inputs the splits read is missing: such a row may take the copies ({@link #knownRoots}). */
+    private boolean allKnown(double[] v) {
+        if (knownRoots == null) {
+            return false;
+        }
+        for (int i = 0; i < width; i++) {
+            if (v[i] != v[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The kernel's slots, their negations and a zero: what the splits read. */
@@ -266,15 +436,17 @@ public final class Forest {
      * {@code root[k]}; {@code steps[g]} is the depth of the deepest tree at positions
      * {@code g*GROUP..g*GROUP+GROUP-1}.
      */
-    private record Order(int[] tree, int[] root, int[] steps) {
+    private record Order(int[] tree, int[] root, int[] depth, int[] steps) {
         static Order of(int[] tree, int[] roots, int[] depth) {
             int[] root = new int[tree.length];
+            int[] depthAt = new int[tree.length];
             int[] steps = new int[(tree.length + GROUP - 1) / GROUP];
             for (int k = 0; k < tree.length; k++) {
                 root[k] = roots[tree[k]];
+                depthAt[k] = depth[tree[k]];
                 steps[k / GROUP] = Math.max(steps[k / GROUP], depth[tree[k]]);
             }
-            return new Order(tree, root, steps);
+            return new Order(tree, root, depthAt, steps);
         }
     }
 
@@ -287,7 +459,11 @@ public final class Forest {
         int[] tree = order.tree;
         if (end - from < GROUP) {
             for (int k = from; k < end; k++) {
-                leaves[tree[k] - base] = leaf(tree[k], w);
+                int n = order.root[k];
+                for (int d = order.depth[k]; d > 0; d--) {
+                    n = step(n, w);
+                }
+                leaves[tree[k] - base] = n;
             }
             return;
         }
@@ -329,7 +505,7 @@ public final class Forest {
      */
     int[] leaves(double[] v, int from, int to) {
         LeafScan scan = scan(from, to);
-        return scan != null ? scan.leaves(v) : walked(widen(v), from, to);
+        return scan != null ? scan.leaves(v) : walked(widen(v), from, to, allKnown(v));
     }
 
     /** The scan of trees {@code from..to-1}, or null where they are walked (decided at the range's first call). */
@@ -337,10 +513,16 @@ public final class Forest {
         return scans.computeIfAbsent(rangeKey(from, to), key -> scanFor(from, to)).orElse(null);
     }
 
-    /** {@link #leaves} by walking, for the widened row {@code w}. */
+    /** {@link #leaves} by walking the stored trees, for the widened row {@code w}. */
     int[] walked(double[] w, int from, int to) {
+        return walked(w, from, to, false);
+    }
+
+    /** {@link #leaves} by walking, for the widened row {@code w}; through the copies when {@code known} ({@link #allKnown}). */
+    int[] walked(double[] w, int from, int to, boolean known) {
         int[] leaves = new int[to - from];
-        Order order = from == 0 && to == roots.length ? byDepth : inOrder;
+        boolean whole = from == 0 && to == roots.length;
+        Order order = known ? (whole ? knownByDepth : knownInOrder) : whole ? byDepth : inOrder;
         for (int k = from; k < to; ) {
             int end = Math.min(to, (k / GROUP + 1) * GROUP);
             walk(w, order, k, end, leaves, from);
@@ -371,7 +553,7 @@ public final class Forest {
             return scan.sum(v, acc); // the same additions, without the array of leaves
         }
         double[] w = widen(v);
-        for (int leaf : walked(w, from, to)) {
+        for (int leaf : walked(w, from, to, allKnown(v))) {
             acc += value[leaf];
         }
         return acc;
@@ -406,7 +588,7 @@ public final class Forest {
         }
         double[] w = widen(v);
         float sum = (float) acc;
-        for (int leaf : walked(w, from, to)) {
+        for (int leaf : walked(w, from, to, allKnown(v))) {
             sum += (float) value[leaf];
         }
         return sum;
@@ -536,10 +718,14 @@ public final class Forest {
             }
             w[r * stride + 2 * width] = 0.0;
         }
+        boolean known = knownRoots != null;
+        for (int r = 0; r < count && known; r++) {
+            known = allKnown(block.rows[r]);
+        }
         int trees = to - from;
         for (int t = from; t < to; t++) {
-            int root = roots[t];
-            int steps = depth[t];
+            int root = known ? knownRoots[t] : roots[t];
+            int steps = known ? knownDepth[t] : depth[t];
             int r = 0;
             for (; r + GROUP <= count; r += GROUP) {
                 int o = r * stride;
@@ -712,23 +898,23 @@ public final class Forest {
     void write(OutputStream target) throws IOException {
         DataOutputStream out = new DataOutputStream(target);
         out.writeInt(MAGIC);
-        out.writeInt(value.length);
+        out.writeInt(stored); // the copies for known rows are made again at load
         out.writeInt(roots.length);
         out.writeInt(classes);
         out.writeInt(width);
-        for (long x : node) {
-            out.writeLong(x);
+        for (int i = 0; i < 2 * stored; i++) {
+            out.writeLong(node[i]);
         }
-        for (double x : value) {
-            out.writeDouble(x);
+        for (int i = 0; i < stored; i++) {
+            out.writeDouble(value[i]);
         }
         if (classes > 0) {
-            for (int x : label) {
-                out.writeInt(x);
+            for (int i = 0; i < stored; i++) {
+                out.writeInt(label[i]);
             }
         }
-        for (double x : probability) {
-            out.writeDouble(x);
+        for (int i = 0; i < stored * classes; i++) {
+            out.writeDouble(probability[i]);
         }
         for (int x : roots) {
             out.writeInt(x);
