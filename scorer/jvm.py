@@ -76,8 +76,9 @@ _sigint_to_python = False
 def leave_sigint_to_python() -> None:
     """Ctrl-C stays with the SIGINT handler set in Python once the JVM starts, instead of the JVM's,
     which ends the process at once with no word and no clean-up: the JVM starts with -Xrs (no handlers
-    of its own for SIGINT, SIGTERM, SIGHUP, SIGQUIT), and Python's handler is set again after it
-    started in case anything else took the signal. The command line asks for this; a library caller
+    of its own for SIGINT, SIGTERM, SIGHUP, SIGQUIT) and JPype with ``interrupt=False`` (its handler
+    hands the signal to Python), and Python's handler is set again after it started in case anything
+    else took the signal. The command line asks for this; a library caller
     keeps JPype's default."""
     global _sigint_to_python
     _sigint_to_python = True
@@ -304,7 +305,11 @@ def start() -> None:
             options.append("-Xrs")   # the JVM installs no SIGINT handler even while it starts
         try:
             with _stderr_without(_INCUBATOR_WARNING):
-                jpype.startJVM(jvm_path, *options, classpath=jars, convertStrings=False)
+                # interrupt=False: JPype's own SIGINT handler, which it installs as the JVM starts,
+                # hands Ctrl-C to Python instead of halting the process with exit 130 and no word (a
+                # Ctrl-C between its install and the restore below did that)
+                jpype.startJVM(jvm_path, *options, classpath=jars, convertStrings=False,
+                               interrupt=not _sigint_to_python)
         except Exception as exc:  # a bad option: the JVM refuses to start and says why on stderr
             raise JvmError(f"the JVM did not start with the options {options} "
                            f"(defaults, $JARSCORE_JVM_OPTS, configure_jvm()): {exc}") from exc
