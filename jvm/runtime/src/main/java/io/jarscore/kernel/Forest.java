@@ -61,10 +61,10 @@ public final class Forest {
     final int width;
     final int[] roots;
     final int[] depth;
-    /** Nodes of the table as stored; {@link #collapse}'s copies, if any, follow them. */
+    /** Nodes of the table as stored; the copies of {@link Collapsed}, if any, follow them. */
     private final int stored;
     /**
-     * Per tree, the root and depth of its copy for rows without a missing input ({@link #collapse}),
+     * Per tree, the root and depth of its copy for rows without a missing input ({@link Collapsed}),
      * or null where no tree has a split to drop.
      */
     final int[] knownRoots;
