@@ -147,12 +147,12 @@ public final class Forest {
         static Collapsed of(long[] node, double[] value, int[] label, double[] probability, int classes, int width,
                             int[] roots) {
             int nodes = value.length;
-            int dropped = 0;
-            for (int n = 0; n < nodes; n++) {
+            boolean any = false;
+            for (int n = 0; n < nodes && !any; n++) {
                 int next = (int) node[2 * n + 1] + 1;
-                dropped += isSplit(node, width, n) && isSplit(node, width, next) && isSplitAfter(node, width, n, next) ? 1 : 0;
+                any = isSplit(node, width, n) && isSplit(node, width, next) && isSplitAfter(node, width, n, next);
             }
-            if (dropped == 0) {
+            if (!any) {
                 return null;
             }
             // each copy has at most the nodes of its tree; count exactly as the copy is made
@@ -411,9 +411,10 @@ public final class Forest {
         return (int) meta + (int) (Double.doubleToRawLongBits(difference) >>> 63);
     }
 
-    private int leaf(int t, double[] w) {
-        int n = roots[t];
-        for (int d = depth[t]; d > 0; d--) {
+    /** The leaf a tree from {@code root}, {@code steps} deep, reaches for the widened row {@code w}. */
+    private int leaf(int root, int steps, double[] w) {
+        int n = root;
+        for (int d = steps; d > 0; d--) {
             n = step(n, w);
         }
         return n;
@@ -421,12 +422,12 @@ public final class Forest {
 
     /** The value of regression tree {@code t} (NaN when it predicts nothing). */
     public double value(int t, double[] v) {
-        return value[leaf(t, widen(v))];
+        return value[leaf(roots[t], depth[t], widen(v))];
     }
 
     /** Classification tree {@code t}: fills {@code p} with the leaf's probabilities, returns its class or -1. */
     public int label(int t, double[] v, double[] p) {
-        int n = leaf(t, widen(v));
+        int n = leaf(roots[t], depth[t], widen(v));
         System.arraycopy(probability, n * classes, p, 0, classes);
         return label[n];
     }
@@ -459,11 +460,7 @@ public final class Forest {
         int[] tree = order.tree;
         if (end - from < GROUP) {
             for (int k = from; k < end; k++) {
-                int n = order.root[k];
-                for (int d = order.depth[k]; d > 0; d--) {
-                    n = step(n, w);
-                }
-                leaves[tree[k] - base] = n;
+                leaves[tree[k] - base] = leaf(order.root[k], order.depth[k], w);
             }
             return;
         }
