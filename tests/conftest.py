@@ -77,21 +77,13 @@ def zoo_artifact(tmp_path_factory):
 
 # The benchmark suite's quick run (tests/test_bench_smoke.py) takes minutes, a good part of them
 # waiting on processes it starts; it starts as soon as the tests are collected and runs beside them,
-# in a cache of its own (the other benchmark tests build into benchmarks/.cache). The tests that read
-# its results run last, and their fixture waits for it.
+# in a cache of its own (the other benchmark tests build into benchmarks/.cache). Its fixture waits.
 QUICK_BENCH_MODELS = ["lgbm500", "xgb500", "pipeline"]
 _quick_bench: dict = {}
 
 
-def pytest_collection_modifyitems(session, config, items):
-    readers = [item for item in items if "quick_bench" in item.fixturenames]
-    if readers:
-        moved = set(map(id, readers))
-        items[:] = [item for item in items if id(item) not in moved] + readers
-
-
 def pytest_collection_finish(session):
-    if any("quick_bench" in item.fixturenames for item in session.items):
+    if any(item.path.name == "test_bench_smoke.py" and "quick_run" in item.fixturenames for item in session.items):
         work = Path(tempfile.mkdtemp(prefix="jarscore-quick-bench-"))
         log = open(work / "bench.log", "w")
         process = subprocess.Popen(
