@@ -155,29 +155,50 @@ public final class Forest {
             if (!any) {
                 return null;
             }
-            // each copy has at most the nodes of its tree; count exactly as the copy is made
-            Collapsed out = new Collapsed(Arrays.copyOf(node, 4 * nodes), Arrays.copyOf(value, 2 * nodes),
-                classes > 0 ? Arrays.copyOf(label, 2 * nodes) : label, Arrays.copyOf(probability, 2 * nodes * classes),
+            // the copies' size first, so that the arrays are made once, at their size
+            int total = nodes + copyTrees(node, value, label, probability, classes, width, roots, null);
+            Collapsed out = new Collapsed(Arrays.copyOf(node, 2 * total), Arrays.copyOf(value, total),
+                classes > 0 ? Arrays.copyOf(label, total) : label, Arrays.copyOf(probability, total * classes),
                 new int[roots.length], new int[roots.length]);
-            int[] count = {nodes};
+            copyTrees(node, value, label, probability, classes, width, roots, out);
+            for (int t = 0; t < roots.length; t++) {
+                out.depth[t] = depthBelow(out.node, out.roots[t]);
+            }
+            return out;
+        }
+
+        /**
+         * Copies each tree without its droppable splits into {@code out}'s arrays after the stored
+         * nodes, setting {@code out.roots}; with {@code out} null, only counts. Returns the nodes
+         * copied. A copy's successors are placed in pairs, as the stored table's are.
+         */
+        private static int copyTrees(long[] node, double[] value, int[] label, double[] probability, int classes,
+                                     int width, int[] roots, Collapsed out) {
+            int nodes = value.length;
+            int count = nodes;
             int[] stack = new int[64];
             for (int t = 0; t < roots.length; t++) {
-                out.roots[t] = count[0]++;
-                // pairs of (stored node, its copy) to fill; a copy's successors are allocated in pairs
+                int root = count++;
+                if (out != null) {
+                    out.roots[t] = root;
+                }
+                // pairs of (stored node, its copy) to fill
                 int top = 0;
                 stack[top++] = roots[t];
-                stack[top++] = out.roots[t];
+                stack[top++] = root;
                 while (top > 0) {
                     int copy = stack[--top];
                     int n = stack[--top];
                     long meta = node[2 * n + 1];
                     if ((int) meta == n) {
-                        out.node[2 * copy] = node[2 * n];
-                        out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (copy & 0xFFFF_FFFFL);
-                        out.value[copy] = value[n];
-                        if (classes > 0) {
-                            out.label[copy] = label[n];
-                            System.arraycopy(probability, n * classes, out.probability, copy * classes, classes);
+                        if (out != null) {
+                            out.node[2 * copy] = node[2 * n];
+                            out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (copy & 0xFFFF_FFFFL);
+                            out.value[copy] = value[n];
+                            if (classes > 0) {
+                                out.label[copy] = label[n];
+                                System.arraycopy(probability, n * classes, out.probability, copy * classes, classes);
+                            }
                         }
                         continue;
                     }
@@ -186,10 +207,12 @@ public final class Forest {
                     if (isSplit(node, width, whenFalse) && isSplitAfter(node, width, n, whenFalse)) {
                         whenFalse = (int) node[2 * whenFalse + 1];
                     }
-                    int first = count[0];
-                    count[0] += 2;
-                    out.node[2 * copy] = node[2 * n];
-                    out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (first & 0xFFFF_FFFFL);
+                    int first = count;
+                    count += 2;
+                    if (out != null) {
+                        out.node[2 * copy] = node[2 * n];
+                        out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (first & 0xFFFF_FFFFL);
+                    }
                     if (top + 4 > stack.length) {
                         stack = Arrays.copyOf(stack, 2 * stack.length);
                     }
@@ -199,14 +222,7 @@ public final class Forest {
                     stack[top++] = first;
                 }
             }
-            int total = count[0];
-            Collapsed trimmed = new Collapsed(Arrays.copyOf(out.node, 2 * total), Arrays.copyOf(out.value, total),
-                classes > 0 ? Arrays.copyOf(out.label, total) : label, Arrays.copyOf(out.probability, total * classes),
-                out.roots, out.depth);
-            for (int t = 0; t < roots.length; t++) {
-                trimmed.depth[t] = depthBelow(trimmed.node, trimmed.roots[t]);
-            }
-            return trimmed;
+            return count - nodes;
         }
 
         /** Whether node {@code n} is a split (a leaf is its own successor). */
