@@ -118,18 +118,10 @@ public final class Forest {
         }
         this.blockRows = roots.length > 0 && value.length >= (long) BIG_TREE_NODES * roots.length
             ? Block.BIG_TREE_ROWS : Block.ROWS;
-        this.inOrder = Order.of(IntStream.range(0, roots.length).toArray(), roots, depth);
-        this.byDepth = Order.of(IntStream.range(0, roots.length).boxed()
-            .sorted(Comparator.comparingInt(t -> depth[t])).mapToInt(Integer::intValue).toArray(), roots, depth);
-        if (knownRoots == null) {
-            this.knownInOrder = null;
-            this.knownByDepth = null;
-        } else {
-            this.knownInOrder = Order.of(IntStream.range(0, roots.length).toArray(), knownRoots, knownDepth);
-            this.knownByDepth = Order.of(IntStream.range(0, roots.length).boxed()
-                .sorted(Comparator.comparingInt(t -> knownDepth[t])).mapToInt(Integer::intValue).toArray(),
-                knownRoots, knownDepth);
-        }
+        this.inOrder = Order.inModelOrder(roots, depth);
+        this.byDepth = Order.byDepth(roots, depth);
+        this.knownInOrder = knownRoots == null ? null : Order.inModelOrder(knownRoots, knownDepth);
+        this.knownByDepth = knownRoots == null ? null : Order.byDepth(knownRoots, knownDepth);
     }
 
     /**
@@ -454,6 +446,15 @@ public final class Forest {
      * {@code g*GROUP..g*GROUP+GROUP-1}.
      */
     private record Order(int[] tree, int[] root, int[] depth, int[] steps) {
+        static Order inModelOrder(int[] roots, int[] depth) {
+            return of(IntStream.range(0, roots.length).toArray(), roots, depth);
+        }
+
+        static Order byDepth(int[] roots, int[] depth) {
+            return of(IntStream.range(0, roots.length).boxed().sorted(Comparator.comparingInt(t -> depth[t]))
+                .mapToInt(Integer::intValue).toArray(), roots, depth);
+        }
+
         static Order of(int[] tree, int[] roots, int[] depth) {
             int[] root = new int[tree.length];
             int[] depthAt = new int[tree.length];
@@ -723,18 +724,17 @@ public final class Forest {
             block.widened = new double[block.capacity * stride];
         }
         double[] w = block.widened;
+        boolean missing = false; // in any row: then the block walks the stored trees
         for (int r = 0; r < count; r++) {
             double[] v = block.rows[r];
             for (int i = 0, o = r * stride; i < width; i++) {
+                missing |= v[i] != v[i];
                 w[o + i] = known(v[i]);
                 w[o + width + i] = known(-v[i]);
             }
             w[r * stride + 2 * width] = 0.0;
         }
-        boolean known = knownRoots != null;
-        for (int r = 0; r < count && known; r++) {
-            known = allKnown(block.rows[r]);
-        }
+        boolean known = knownRoots != null && !missing;
         int trees = to - from;
         for (int t = from; t < to; t++) {
             int root = known ? knownRoots[t] : roots[t];
