@@ -76,8 +76,8 @@ _sigint_to_python = False
 def leave_sigint_to_python() -> None:
     """Ctrl-C stays with the SIGINT handler set in Python once the JVM starts, instead of the JVM's,
     which ends the process at once with no word and no clean-up: the JVM starts with -Xrs (no handlers
-    of its own for SIGINT, SIGTERM, SIGHUP, SIGQUIT) and JPype with ``interrupt=False`` (its handler
-    hands the signal to Python), and Python's handler is set again after it started in case anything
+    of its own for SIGINT, SIGTERM, SIGHUP, SIGQUIT) and JPype with ``interrupt=False`` (no handler
+    of its own either), and Python's handler is set again after it started in case anything
     else took the signal. The command line asks for this; a library caller
     keeps JPype's default."""
     global _sigint_to_python
@@ -305,9 +305,9 @@ def start() -> None:
             options.append("-Xrs")   # the JVM installs no SIGINT handler even while it starts
         try:
             with _stderr_without(_INCUBATOR_WARNING):
-                # interrupt=False: JPype's own SIGINT handler, which it installs as the JVM starts,
-                # hands Ctrl-C to Python instead of halting the process with exit 130 and no word (a
-                # Ctrl-C between its install and the restore below did that)
+                # interrupt=False: JPype installs no SIGINT handler of its own as the JVM starts; its
+                # handler halts the process with exit 130 and no word, which a Ctrl-C between its
+                # install and the restore below would meet
                 jpype.startJVM(jvm_path, *options, classpath=jars, convertStrings=False,
                                interrupt=not _sigint_to_python)
         except Exception as exc:  # a bad option: the JVM refuses to start and says why on stderr
