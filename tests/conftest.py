@@ -121,3 +121,16 @@ def quick_bench() -> Path:
     files = list((work / "results").glob("*-quick.json"))
     assert len(files) == 1, f"expected one results file in {work / 'results'}, found {files}"
     return files[0]
+
+
+@pytest.fixture(scope="session")
+def bench_cache(request) -> Path:
+    """The benchmark cache for tests that build the suite's quick models: the quick run's own once it
+    has finished, when this session started one (its models and peers' builds are then reused, not
+    built a second time beside it), else benchmarks/.cache."""
+    if not _quick_bench:
+        from benchmarks.suite import CACHE
+
+        return CACHE
+    request.getfixturevalue("quick_bench")
+    return _quick_bench["work"] / "cache"

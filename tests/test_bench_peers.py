@@ -1,12 +1,13 @@
 """The peers' parity check is real: each peer, loaded with the right model, agrees with the native
 library on the held-out rows, and loaded with another model it is refused before anything is timed.
-On the suite's small (quick) LightGBM and XGBoost models, which share their held-out rows."""
+On the suite's small (quick) LightGBM and XGBoost models, which share their held-out rows; built in
+the session's quick benchmark run's cache (conftest's bench_cache), where that run has built them."""
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks import peers
+from benchmarks import peers, suite
 from benchmarks.interface import ParityError, check_parity
 from benchmarks.suite import build, standard_specs
 
@@ -14,13 +15,18 @@ PAIRS = [("onnxruntime", "lgbm500", "xgb500"), ("lleaves", "lgbm500", "xgb500"),
 
 
 @pytest.fixture(scope="module")
-def models():
+def models(bench_cache):
     specs = standard_specs(quick=True)
-    built = {name: build(specs[name], log=lambda line: None) for name in ("lgbm500", "xgb500")}
-    for name, model in built.items():
-        wanted = [peer for peer, own, _ in PAIRS if own == name]
-        records = peers.prepare(wanted, model, quick_run=False, timeout=600, log=lambda line: None)
-        assert all("seconds" in record for record in records.values()), records
+    with pytest.MonkeyPatch.context() as patch:
+        # build() reads the module's cache folder; the peers' converters, in processes of their own, the variable
+        patch.setattr(suite, "CACHE", bench_cache)
+        patch.setenv("JARSCORE_BENCH_CACHE", str(bench_cache))
+        built = {name: build(specs[name], log=lambda line: None) for name in ("lgbm500", "xgb500")}
+        for name, model in built.items():
+            assert model.folder.parent == bench_cache
+            wanted = [peer for peer, own, _ in PAIRS if own == name]
+            records = peers.prepare(wanted, model, quick_run=False, timeout=600, log=lambda line: None)
+            assert all("seconds" in record for record in records.values()), records
     return built
 
 
