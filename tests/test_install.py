@@ -47,7 +47,7 @@ def user(tmp_path_factory, wheel) -> Path:
     """A fresh virtual environment with the wheel, and an empty working folder beside it."""
     home = tmp_path_factory.mktemp("user")
     _run([sys.executable, "-m", "venv", str(home / "venv")], cwd=home)
-    # The exact versions of constraints.txt, so pip's cache (filled by `make setup`) serves them.
+    # pip, as the README says, at the exact versions of constraints.txt that the rest of the suite runs on.
     _run([str(home / VENV_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check",
           "-c", str(ROOT / "constraints.txt"), f"{wheel}[convert]", "lightgbm", "xgboost-cpu"], cwd=home, timeout=900)
     work = home / "work"
