@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="smaller models and short budgets: a smoke run of a few minutes, not for quoting")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
     parser.add_argument("--max-call-seconds", type=float, default=None,
-                        help="skip a batch size when one call would take longer than this (default 15, quick 2)")
+                        help="skip a batch size when one call would take longer than this (default 30, quick 2)")
     parser.add_argument("--row-rounds-min", type=int, default=None,
                         help="fewest timed calls per single-row case (default 2000, quick 200); fewer leave the "
                              "far percentiles unreported but keep slow engines short on a loaded machine")

@@ -197,23 +197,24 @@ def test_the_jmh_build_installs_jvm_unless_make_installed_these_sources(tmp_path
 
 
 def test_a_batch_size_is_skipped_only_when_even_the_smaller_sizes_fastest_call_is_too_slow(monkeypatch):
-    """The probe of the smaller batch starts cold: its first calls must not skip a size that its
-    warm calls would score within --max-call-seconds."""
+    """The probe of the smaller batch starts cold: its first calls, or all of them, must not skip a
+    size that its warm calls would score within --max-call-seconds."""
     import time
 
     from benchmarks import micro_cases, worker
 
     class ColdFirst:
-        """Takes 0.2 s per 1 000 rows for its first two calls, then 0.1 ms."""
-        def __init__(self):
+        """Takes 0.2 s per 1 000 rows for its first ``cold`` calls, then 0.1 ms."""
+        def __init__(self, cold=2):
             self.calls = 0
+            self.cold = cold
 
         def batch_input(self, rows):
             return rows
 
         def score_batch(self, rows):
             self.calls += 1
-            time.sleep((0.2 if self.calls <= 2 else 0.0001) * len(rows) / 1000)
+            time.sleep((0.2 if self.calls <= self.cold else 0.0001) * len(rows) / 1000)
 
     class Model:
         def rows(self, size, seed_offset):
@@ -227,6 +228,15 @@ def test_a_batch_size_is_skipped_only_when_even_the_smaller_sizes_fastest_call_i
     # the median of the three calls of 1 000 rows is 0.2 s: by it, 100 000 rows would take 20 s
     assert skipped == {}
     assert [case.id for case in micro_cases.CASES] == ["batch-1000", "batch-100000", "batch-1000000"]
+
+    # every call of the probe cold: the smaller batch is called again, warm, before a size is skipped
+    monkeypatch.setattr(micro_cases, "CASES", [])
+    engine = ColdFirst(cold=3)
+    skipped = {}
+    worker._add_batch_cases(engine, Model(), plan, skipped)
+    assert skipped == {}
+    assert [case.id for case in micro_cases.CASES] == ["batch-1000", "batch-100000", "batch-1000000"]
+    assert engine.calls > 3 + 1 + 1      # the probe's three, then more than none before the big sizes' one each
 
     # a size that even the fastest call puts over the limit is skipped, and says so
     plan["max_call_seconds"] = 0.005
