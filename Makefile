@@ -18,13 +18,16 @@ setup: $(STAMPS)/python
 
 # The exact versions of every dependency (constraints.txt) first: the Maven build takes the
 # JPMML-Transpiler jars from the jpmml_evaluator wheel. uv installs the set (about 35 s from an empty
-# cache here, pip about 115 s); pip installs uv itself and, later, jarscore.
+# cache here, pip about 115 s); pip installs uv itself and, later, jarscore. --compile-bytecode, as
+# pip does by default: without .pyc files every Python process the tests start (and every cold start
+# the benchmark times) compiles scikit-learn, pandas and scipy from source again when
+# PYTHONDONTWRITEBYTECODE is set, as it is on CI machines here.
 $(STAMPS)/deps: constraints.txt
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	@echo "setup: installing the pinned Python dependencies (constraints.txt) into $(VENV)"
 	$(PIP) uv==$(UV_VERSION)
-	$(PY) -m uv pip install -q --python $(PY) -r constraints.txt
+	$(PY) -m uv pip install -q --compile-bytecode --python $(PY) -r constraints.txt
 	@touch $@
 
 # jvm/bundle/target/jars is what the Python package loads; `install` puts the modules into the local

@@ -3,11 +3,14 @@ suite in it (no warm-up, no harness imports). Python: ``python -c`` with what a 
 (imports, load, one row); Java: a fresh ``java`` running ``io.jarscore.bench.ColdStart`` (the README's
 quick start: ``Models.load`` and one ``score``). Each process prints the wall clock right after its
 first prediction and the prediction itself, which must match the native library's on that row;
-the figure is the median over several processes."""
+the figure is the median over several processes. In a full run one untimed process goes first, so
+that every timed one finds what a restarted service finds: the files in the OS's cache and Python's
+bytecode caches written (``PYTHONDONTWRITEBYTECODE`` is not passed on)."""
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -21,8 +24,9 @@ from benchmarks.jvm_side import JMH_PROJECT
 from benchmarks.suite import BuiltModel
 from jarscore.converter.kinds import FLOAT32_TOLERANCE
 
-#: Fresh processes per engine and model.
+#: Fresh processes per engine and model, timed; and untimed before them.
 RUNS = {"full": 3, "quick": 1}
+PRIMING = {"full": 1, "quick": 0}
 
 _HEAD = "import json, sys, time\nimport numpy as np\nargs = json.loads(sys.argv[1])\n"
 _ROW = {False: "X = np.array([args['row']])\n",
@@ -89,14 +93,14 @@ def _verify(model: BuiltModel, engine: str, value: float) -> None:
         raise ValueError(f"its first prediction {value!r} differs from the native library's {want!r}")
 
 
-def python(engine: str, model: BuiltModel, runs: int) -> dict:
+def python(engine: str, model: BuiltModel, runs: int, priming: int = 0) -> dict:
     code = _HEAD + _ROW[model.spec.mixed] + SNIPPETS[engine] + _TAIL
     argument = json.dumps({**files(engine, model), "row": _first_row(model)})
     return _measure(lambda: [sys.executable, "-c", code, argument], model, engine, runs,
-                    f"python -c: import, load, first predict ({engine})")
+                    f"python -c: import, load, first predict ({engine})", priming=priming)
 
 
-def java(model: BuiltModel, runs: int, cds: bool = False) -> dict:
+def java(model: BuiltModel, runs: int, cds: bool = False, priming: int = 0) -> dict:
     """``cds``: with an AppCDS archive of the classes the first run loaded (``-XX:ArchiveClassesAtExit``
     in one untimed run, then ``-XX:SharedArchiveFile``), as docs/kernel.md tells a Java service to."""
     from jarscore.scorer import jvm
@@ -107,7 +111,7 @@ def java(model: BuiltModel, runs: int, cds: bool = False) -> dict:
         classpath = f"{JMH_PROJECT}/target/classes:{JMH_PROJECT}/target/lib/*"
         command = [jvm.java_executable(), *jvm.jvm_options(), "-cp", classpath, "io.jarscore.bench.ColdStart",
                    str(model.artifact), *pairs]
-        return _measure(lambda: command, model, "jarscore-java", runs, how, parse=_parse_java)
+        return _measure(lambda: command, model, "jarscore-java", runs, how, parse=_parse_java, priming=priming)
     with tempfile.TemporaryDirectory() as work:
         # Class-data sharing takes JAR files only: the harness's classes go into one.
         harness = Path(work) / "coldstart.jar"
@@ -126,7 +130,8 @@ def java(model: BuiltModel, runs: int, cds: bool = False) -> dict:
             return {"failed": f"no AppCDS archive (exit {trained.returncode}): {trained.stderr.strip()[-500:]}",
                     "how": how}
         return _measure(lambda: [*base, f"-XX:SharedArchiveFile={archive}", *tail], model, "jarscore-java-cds",
-                        runs, how + ", with an AppCDS archive made by one earlier run", parse=_parse_java)
+                        runs, how + ", with an AppCDS archive made by one earlier run", parse=_parse_java,
+                        priming=priming)
 
 
 def _parse_java(stdout: str) -> dict:
@@ -136,12 +141,18 @@ def _parse_java(stdout: str) -> dict:
 
 
 def _measure(command: Callable[[], list[str]], model: BuiltModel, engine: str, runs: int, how: str,
-             parse: Callable[[str], dict] = json.loads) -> dict:
+             parse: Callable[[str], dict] = json.loads, priming: int = 0) -> dict:
+    """``runs`` processes timed after ``priming`` untimed ones, each checked alike."""
     seconds = []
+    # Without .pyc files (an install that did not compile them, a variable that forbids writing them)
+    # every process compiles scikit-learn, pandas and scipy from source: 3 s of imports became 10 s.
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    if priming:
+        how += f", timed after {priming} untimed process{'es' if priming > 1 else ''}"
     with tempfile.TemporaryDirectory() as empty:   # no checkout on sys.path: what a user's process sees
-        for _ in range(runs):
+        for attempt in range(priming + runs):
             spawned = time.time()
-            done = subprocess.run(command(), capture_output=True, text=True, timeout=300, cwd=empty)
+            done = subprocess.run(command(), capture_output=True, text=True, timeout=300, cwd=empty, env=env)
             if done.returncode != 0:
                 return {"failed": f"exit {done.returncode}: {done.stderr.strip()[-500:]}", "how": how}
             try:
@@ -149,7 +160,8 @@ def _measure(command: Callable[[], list[str]], model: BuiltModel, engine: str, r
                 _verify(model, engine, printed["p"])
             except (ValueError, KeyError, IndexError, StopIteration) as exc:
                 return {"failed": f"no verified prediction: {exc}; stdout {done.stdout.strip()[-300:]!r}", "how": how}
-            seconds.append(printed["at"] - spawned)
+            if attempt >= priming:
+                seconds.append(printed["at"] - spawned)
     return {"median_seconds": statistics.median(seconds), "seconds": seconds, "how": how}
 
 
@@ -161,14 +173,14 @@ def run(built: dict[str, BuiltModel], engines: dict[str, list[str]], quick: bool
         log: Callable[[str], None]) -> list[dict]:
     """For every model, each engine in ``engines[model]``: those of :data:`JAVA` from Java, the others
     (those with a snippet) from Python."""
-    runs = RUNS["quick" if quick else "full"]
+    runs, priming = RUNS["quick" if quick else "full"], PRIMING["quick" if quick else "full"]
     out = []
     for name, model in built.items():
         jobs = [(engine, "java" if engine in JAVA else "python") for engine in engines.get(name, [])
                 if engine in JAVA or engine in SNIPPETS]
         for engine, language in jobs:
-            figures = java(model, runs, cds=engine == "jarscore-java-cds") if language == "java" \
-                else python(engine, model, runs)
+            figures = java(model, runs, cds=engine == "jarscore-java-cds", priming=priming) if language == "java" \
+                else python(engine, model, runs, priming)
             record = {"model": name, "engine": engine, "language": language, "runs": runs, **figures}
             out.append(record)
             log(f"bench: cold start {name} x {engine} ({language}): " +
