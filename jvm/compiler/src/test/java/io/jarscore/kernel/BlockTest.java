@@ -75,7 +75,7 @@ class BlockTest {
     }
 
     @Test
-    void treesWithComplementSplitsMatchRowByRowWithAndWithoutMissingInputs() {
+    void treesWithComplementSplitsMatchRowByRowWithAndWithoutMissingInputs() throws InterruptedException {
         Random random = new Random(61);
         for (int classes : new int[] {0, 3}) {
             ForestBuilder builder = new ForestBuilder(classes);
@@ -83,8 +83,9 @@ class BlockTest {
                 builder.tree(complementTree(builder, random, 5), 10);
             }
             Forest forest = builder.build(FEATURES);
-            assertTrue(forest.knownRoots != null, "complement splits have copies without them");
-            assertTrue(forest.knownDepth[0] < 10, "the copy of a tree is shallower: " + forest.knownDepth[0]);
+            Forest.Collapsed copies = forest.copies();
+            assertTrue(copies != null, "complement splits have copies without them");
+            assertTrue(copies.depth()[0] < 10, "the copy of a tree is shallower: " + copies.depth()[0]);
             int kind = classes > 0 ? Forest.LEAVES : Forest.SUM;
             assertBlocksMatch(forest, kind, 0, forest.trees(), 300, 62, false);  // blocks with missing inputs
             assertBlocksMatch(forest, kind, 0, forest.trees(), 300, 63, true);   // every input known: the copies

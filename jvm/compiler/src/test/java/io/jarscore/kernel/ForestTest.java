@@ -60,7 +60,7 @@ class ForestTest {
         field.setAccessible(true);
         Forest forest = (Forest) field.get(null);
         assertEquals(TREES, forest.trees(), "all trees in the table");
-        assertNotNull(forest.knownRoots, "splits followed by their complement have copies without the complement");
+        assertNotNull(forest.copies(), "splits followed by their complement have copies without the complement");
 
         java.nio.file.Path file = java.nio.file.Files.createTempFile("forest", ".pmml");
         java.nio.file.Files.writeString(file, text);
@@ -76,14 +76,13 @@ class ForestTest {
                 }
                 kernel.score(in, 0, out, 0);
                 // the whole forest is walked in depth order (or scanned), parts of it in model order; a row
-                // with every input known takes the copies: the same leaves, as their values tell
+                // with every input known takes the copies: the same (stored) leaves
                 int[] parts = new int[TREES];
                 System.arraycopy(forest.leaves(in, 0, 5), 0, parts, 0, 5);
                 System.arraycopy(forest.leaves(in, 5, TREES), 0, parts, 5, TREES - 5);
-                assertArrayEquals(payloads(forest, forest.walked(forest.widen(in), 0, TREES)), payloads(forest, parts),
-                    "leaves of row " + java.util.Arrays.toString(in));
-                assertArrayEquals(payloads(forest, parts), payloads(forest, forest.leaves(in, 0, TREES)),
-                    "leaves of row " + java.util.Arrays.toString(in));
+                int[] stored = forest.walked(forest.widen(in), 0, TREES);
+                assertArrayEquals(stored, parts, "leaves of row " + java.util.Arrays.toString(in));
+                assertArrayEquals(stored, forest.leaves(in, 0, TREES), "leaves of row " + java.util.Arrays.toString(in));
                 Map<String, Object> want;
                 try {
                     want = reference.score(values);
@@ -117,19 +116,6 @@ class ForestTest {
             java.nio.file.Files.deleteIfExists(file);
         }
         assertTrue(answered >= 40, "enough rows get a prediction to compare: " + answered);
-    }
-
-    /** What the leaves answer: per leaf its value, class and probabilities. */
-    private static double[] payloads(Forest forest, int[] leaves) {
-        int per = 2 + forest.classes;
-        double[] out = new double[leaves.length * per];
-        for (int i = 0; i < leaves.length; i++) {
-            int leaf = leaves[i];
-            out[i * per] = forest.value[leaf];
-            out[i * per + 1] = forest.classes > 0 ? forest.label[leaf] : 0;
-            System.arraycopy(forest.probability, leaf * forest.classes, out, i * per + 2, forest.classes);
-        }
-        return out;
     }
 
     static final int TREES = 13; // not a multiple of the group size: the odd trees take the single-tree path

@@ -61,16 +61,19 @@ public final class Forest {
     final int width;
     final int[] roots;
     final int[] depth;
-    /** Nodes of the table as stored; the copies of {@link Collapsed}, if any, follow them. */
+    /** Nodes of the table. */
     private final int stored;
     /**
-     * Per tree, the root and depth of its copy for rows without a missing input ({@link Collapsed}),
-     * or null where no tree has a split to drop.
+     * The trees for rows without a missing input ({@link Collapsed}), once {@link #copier} has made
+     * them; null before, and for a forest without a split to drop. Set once: every array a row reads
+     * comes from the one object it read here.
      */
-    final int[] knownRoots;
-    final int[] knownDepth;
-    private final Order knownInOrder;
-    private final Order knownByDepth;
+    private volatile Collapsed known;
+    /**
+     * The thread making {@link #known}, null if none: made at load, the copies would cost a cold
+     * start about as much as reading the table.
+     */
+    private final Thread copier;
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
@@ -95,33 +98,35 @@ public final class Forest {
                 node[2 * n] = 0L; // -0.0 - 0.0 is -0.0: a threshold of -0.0 would send x = 0 the "greater" way
             }
         }
+        this.node = node;
+        this.value = value;
+        this.label = label;
+        this.probability = probability;
         this.stored = value.length;
         this.classes = classes;
         this.width = width;
         this.roots = roots;
         this.depth = depth;
-        Collapsed known = Collapsed.of(node, value, label, probability, classes, width, roots);
-        if (known == null) {
-            this.node = node;
-            this.value = value;
-            this.label = label;
-            this.probability = probability;
-            this.knownRoots = null;
-            this.knownDepth = null;
-        } else {
-            this.node = known.node;
-            this.value = known.value;
-            this.label = known.label;
-            this.probability = known.probability;
-            this.knownRoots = known.roots;
-            this.knownDepth = known.depth;
-        }
         this.blockRows = roots.length > 0 && value.length >= (long) BIG_TREE_NODES * roots.length
             ? Block.BIG_TREE_ROWS : Block.ROWS;
         this.inOrder = Order.inModelOrder(roots, depth);
         this.byDepth = Order.byDepth(roots, depth);
-        this.knownInOrder = knownRoots == null ? null : Order.inModelOrder(knownRoots, knownDepth);
-        this.knownByDepth = knownRoots == null ? null : Order.byDepth(knownRoots, knownDepth);
+        if (Collapsed.anyToDrop(node, width, stored)) {
+            // rows take the stored trees until the copies are there: the same leaves
+            copier = new Thread(() -> known = Collapsed.of(node, width, roots), "jarscore-forest-copies");
+            copier.setDaemon(true);
+            copier.start();
+        } else {
+            copier = null;
+        }
+    }
+
+    /** The copies for rows without a missing input, once made (this waits for them); null for a forest without. */
+    Collapsed copies() throws InterruptedException {
+        if (copier != null) {
+            copier.join();
+        }
+        return known;
     }
 
     /**
@@ -130,49 +135,52 @@ public final class Forest {
      * "x <= t, else x > t" is two table splits: the second sends a missing x to the tree's
      * no-true-child answer, and any known x that failed the first to its own child. A known row
      * never needs that second split; in the copy the first split's "false" is the second's "true".
-     * That halves the steps and more than halves the nodes of scikit-learn's trees. The copies
-     * (nodes, and leaves with their values copied) follow the stored nodes; null when no split
-     * can be dropped.
+     * That halves the steps and more than halves the nodes of scikit-learn's trees. The copies are
+     * a table of their own, numbered from 0 and laid out as the stored one, except that a leaf's
+     * threshold is the number of the stored leaf it copies ({@link #storedLeaf}): a whole number
+     * from 0 up, which still keeps a step on the leaf (it compares with the zero slot), and is
+     * read from the node the walk has just loaded. The row then takes the stored leaf's value,
+     * class and probabilities.
      */
-    private record Collapsed(long[] node, double[] value, int[] label, double[] probability, int[] roots, int[] depth) {
+    record Collapsed(long[] node, int[] roots, int[] depth, Order inOrder, Order byDepth) {
 
-        static Collapsed of(long[] node, double[] value, int[] label, double[] probability, int classes, int width,
-                            int[] roots) {
-            int nodes = value.length;
-            boolean any = false;
-            for (int n = 0; n < nodes && !any; n++) {
+        /** Whether a split of the stored table is followed by one that a known row never needs. */
+        static boolean anyToDrop(long[] node, int width, int nodes) {
+            for (int n = 0; n < nodes; n++) {
                 int next = (int) node[2 * n + 1] + 1;
-                any = isSplit(node, width, n) && isSplit(node, width, next) && isSplitAfter(node, width, n, next);
+                if (isSplit(node, width, n) && isSplit(node, width, next) && isSplitAfter(node, width, n, next)) {
+                    return true;
+                }
             }
-            if (!any) {
-                return null;
-            }
+            return false;
+        }
+
+        static Collapsed of(long[] node, int width, int[] roots) {
             // the copies' size first, so that the arrays are made once, at their size
-            int total = nodes + copyTrees(node, value, label, probability, classes, width, roots, null);
-            Collapsed out = new Collapsed(Arrays.copyOf(node, 2 * total), Arrays.copyOf(value, total),
-                classes > 0 ? Arrays.copyOf(label, total) : label, Arrays.copyOf(probability, total * classes),
-                new int[roots.length], new int[roots.length]);
-            copyTrees(node, value, label, probability, classes, width, roots, out);
+            int total = copyTrees(node, width, roots, null, null);
+            long[] copy = new long[2 * total];
+            int[] copyRoots = new int[roots.length];
+            copyTrees(node, width, roots, copy, copyRoots);
+            int[] copyDepth = new int[roots.length];
             for (int t = 0; t < roots.length; t++) {
-                out.depth[t] = depthBelow(out.node, out.roots[t]);
+                copyDepth[t] = depthBelow(copy, copyRoots[t]);
             }
-            return out;
+            return new Collapsed(copy, copyRoots, copyDepth, Order.inModelOrder(copyRoots, copyDepth),
+                Order.byDepth(copyRoots, copyDepth));
         }
 
         /**
-         * Copies each tree without its droppable splits into {@code out}'s arrays after the stored
-         * nodes, setting {@code out.roots}; with {@code out} null, only counts. Returns the nodes
-         * copied. A copy's successors are placed in pairs, as the stored table's are.
+         * Copies each tree without its droppable splits into {@code out} (from node 0), setting
+         * {@code outRoots}; with {@code out} null, only counts. Returns the nodes copied. A copy's
+         * successors are placed in pairs, as the stored table's are.
          */
-        private static int copyTrees(long[] node, double[] value, int[] label, double[] probability, int classes,
-                                     int width, int[] roots, Collapsed out) {
-            int nodes = value.length;
-            int count = nodes;
+        private static int copyTrees(long[] node, int width, int[] roots, long[] out, int[] outRoots) {
+            int count = 0;
             int[] stack = new int[64];
             for (int t = 0; t < roots.length; t++) {
                 int root = count++;
                 if (out != null) {
-                    out.roots[t] = root;
+                    outRoots[t] = root;
                 }
                 // pairs of (stored node, its copy) to fill
                 int top = 0;
@@ -184,13 +192,8 @@ public final class Forest {
                     long meta = node[2 * n + 1];
                     if ((int) meta == n) {
                         if (out != null) {
-                            out.node[2 * copy] = node[2 * n];
-                            out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (copy & 0xFFFF_FFFFL);
-                            out.value[copy] = value[n];
-                            if (classes > 0) {
-                                out.label[copy] = label[n];
-                                System.arraycopy(probability, n * classes, out.probability, copy * classes, classes);
-                            }
+                            out[2 * copy] = Double.doubleToRawLongBits(n);
+                            out[2 * copy + 1] = ((long) (2 * width) << 32) | (copy & 0xFFFF_FFFFL);
                         }
                         continue;
                     }
@@ -202,8 +205,8 @@ public final class Forest {
                     int first = count;
                     count += 2;
                     if (out != null) {
-                        out.node[2 * copy] = node[2 * n];
-                        out.node[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (first & 0xFFFF_FFFFL);
+                        out[2 * copy] = node[2 * n];
+                        out[2 * copy + 1] = (meta & 0xFFFF_FFFF_0000_0000L) | (first & 0xFFFF_FFFFL);
                     }
                     if (top + 4 > stack.length) {
                         stack = Arrays.copyOf(stack, 2 * stack.length);
@@ -214,7 +217,7 @@ public final class Forest {
                     stack[top++] = first;
                 }
             }
-            return count - nodes;
+            return count;
         }
 
         /** Whether node {@code n} is a split (a leaf is its own successor). */
@@ -370,17 +373,18 @@ public final class Forest {
         return stored;
     }
 
-    /** Whether none of the inputs the splits read is missing: such a row may take the copies ({@link #knownRoots}). */
-    private boolean allKnown(double[] v) {
-        if (knownRoots == null) {
-            return false;
+    /** The copies ({@link #known}) when they are made and none of the inputs the splits read is missing, else null. */
+    private Collapsed copiesFor(double[] v) {
+        Collapsed copies = known;
+        if (copies == null) {
+            return null;
         }
         for (int i = 0; i < width; i++) {
             if (v[i] != v[i]) {
-                return false;
+                return null;
             }
         }
-        return true;
+        return copies;
     }
 
     /** The kernel's slots, their negations and a zero: what the splits read. */
@@ -413,29 +417,34 @@ public final class Forest {
      * equal ones give +0, and the only infinities, a "never" threshold and a missing input, give
      * -infinity), so there is no branch for the CPU to mispredict.
      */
-    private int step(int n, double[] w) {
-        long meta = node[2 * n + 1];
-        double difference = Double.longBitsToDouble(node[2 * n]) - w[(int) (meta >>> 32)];
+    private static int step(long[] table, int n, double[] w) {
+        long meta = table[2 * n + 1];
+        double difference = Double.longBitsToDouble(table[2 * n]) - w[(int) (meta >>> 32)];
         return (int) meta + (int) (Double.doubleToRawLongBits(difference) >>> 63);
     }
 
-    /** The leaf a tree from {@code root}, {@code steps} deep, reaches for the widened row {@code w}. */
-    private int leaf(int root, int steps, double[] w) {
+    /** The leaf of {@code table} a tree from {@code root}, {@code steps} deep, reaches for the widened row {@code w}. */
+    private static int leaf(long[] table, int root, int steps, double[] w) {
         int n = root;
         for (int d = steps; d > 0; d--) {
-            n = step(n, w);
+            n = step(table, n, w);
         }
         return n;
     }
 
+    /** The stored leaf for {@code leaf} of {@code table}: itself, or the one it copies where {@code copies} ({@link Collapsed}). */
+    private static int storedLeaf(long[] table, int leaf, boolean copies) {
+        return copies ? (int) Double.longBitsToDouble(table[2 * leaf]) : leaf;
+    }
+
     /** The value of regression tree {@code t} (NaN when it predicts nothing). */
     public double value(int t, double[] v) {
-        return value[leaf(roots[t], depth[t], widen(v))];
+        return value[leaf(node, roots[t], depth[t], widen(v))];
     }
 
     /** Classification tree {@code t}: fills {@code p} with the leaf's probabilities, returns its class or -1. */
     public int label(int t, double[] v, double[] p) {
-        int n = leaf(roots[t], depth[t], widen(v));
+        int n = leaf(node, roots[t], depth[t], widen(v));
         System.arraycopy(probability, n * classes, p, 0, classes);
         return label[n];
     }
@@ -469,15 +478,17 @@ public final class Forest {
     }
 
     /**
-     * Walks the trees at positions {@code from..end-1} of {@code order} (within one group) and
-     * puts the leaf tree {@code t} reaches in {@code leaves[t - base]}. A full group goes in
-     * lockstep, for as many steps as its deepest tree needs.
+     * Walks the trees of {@code table} at positions {@code from..end-1} of {@code order} (within
+     * one group) and puts the (stored) leaf tree {@code t} reaches in {@code leaves[t - base]}; the
+     * table is the copies' where {@code copies}. A full group goes in lockstep, for as many steps
+     * as its deepest tree needs.
      */
-    private void walk(double[] w, Order order, int from, int end, int[] leaves, int base) {
+    private static void walk(long[] table, boolean copies, double[] w, Order order, int from, int end, int[] leaves,
+                             int base) {
         int[] tree = order.tree;
         if (end - from < GROUP) {
             for (int k = from; k < end; k++) {
-                leaves[tree[k] - base] = leaf(order.root[k], order.depth[k], w);
+                leaves[tree[k] - base] = storedLeaf(table, leaf(table, order.root[k], order.depth[k], w), copies);
             }
             return;
         }
@@ -491,23 +502,23 @@ public final class Forest {
         int g = root[from + 6];
         int h = root[from + 7];
         for (int s = order.steps[from / GROUP]; s > 0; s--) {
-            a = step(a, w);
-            b = step(b, w);
-            c = step(c, w);
-            d = step(d, w);
-            e = step(e, w);
-            f = step(f, w);
-            g = step(g, w);
-            h = step(h, w);
+            a = step(table, a, w);
+            b = step(table, b, w);
+            c = step(table, c, w);
+            d = step(table, d, w);
+            e = step(table, e, w);
+            f = step(table, f, w);
+            g = step(table, g, w);
+            h = step(table, h, w);
         }
-        leaves[tree[from] - base] = a;
-        leaves[tree[from + 1] - base] = b;
-        leaves[tree[from + 2] - base] = c;
-        leaves[tree[from + 3] - base] = d;
-        leaves[tree[from + 4] - base] = e;
-        leaves[tree[from + 5] - base] = f;
-        leaves[tree[from + 6] - base] = g;
-        leaves[tree[from + 7] - base] = h;
+        leaves[tree[from] - base] = storedLeaf(table, a, copies);
+        leaves[tree[from + 1] - base] = storedLeaf(table, b, copies);
+        leaves[tree[from + 2] - base] = storedLeaf(table, c, copies);
+        leaves[tree[from + 3] - base] = storedLeaf(table, d, copies);
+        leaves[tree[from + 4] - base] = storedLeaf(table, e, copies);
+        leaves[tree[from + 5] - base] = storedLeaf(table, f, copies);
+        leaves[tree[from + 6] - base] = storedLeaf(table, g, copies);
+        leaves[tree[from + 7] - base] = storedLeaf(table, h, copies);
     }
 
     /**
@@ -519,7 +530,7 @@ public final class Forest {
      */
     int[] leaves(double[] v, int from, int to) {
         LeafScan scan = scan(from, to);
-        return scan != null ? scan.leaves(v) : walked(widen(v), from, to, allKnown(v));
+        return scan != null ? scan.leaves(v) : walked(widen(v), from, to, copiesFor(v));
     }
 
     /** The scan of trees {@code from..to-1}, or null where they are walked (decided at the range's first call). */
@@ -529,17 +540,21 @@ public final class Forest {
 
     /** {@link #leaves} by walking the stored trees, for the widened row {@code w}. */
     int[] walked(double[] w, int from, int to) {
-        return walked(w, from, to, false);
+        return walked(w, from, to, null);
     }
 
-    /** {@link #leaves} by walking, for the widened row {@code w}; through the copies when {@code known} ({@link #allKnown}). */
-    int[] walked(double[] w, int from, int to, boolean known) {
+    /**
+     * {@link #leaves} by walking, for the widened row {@code w}: through {@code copies} when not
+     * null ({@link #copiesFor}); the leaves are the stored ones either way.
+     */
+    int[] walked(double[] w, int from, int to, Collapsed copies) {
         int[] leaves = new int[to - from];
         boolean whole = from == 0 && to == roots.length;
-        Order order = known ? (whole ? knownByDepth : knownInOrder) : whole ? byDepth : inOrder;
+        long[] table = copies == null ? node : copies.node;
+        Order order = copies != null ? (whole ? copies.byDepth : copies.inOrder) : whole ? byDepth : inOrder;
         for (int k = from; k < to; ) {
             int end = Math.min(to, (k / GROUP + 1) * GROUP);
-            walk(w, order, k, end, leaves, from);
+            walk(table, copies != null, w, order, k, end, leaves, from);
             k = end;
         }
         return leaves;
@@ -567,7 +582,7 @@ public final class Forest {
             return scan.sum(v, acc); // the same additions, without the array of leaves
         }
         double[] w = widen(v);
-        for (int leaf : walked(w, from, to, allKnown(v))) {
+        for (int leaf : walked(w, from, to, copiesFor(v))) {
             acc += value[leaf];
         }
         return acc;
@@ -602,7 +617,7 @@ public final class Forest {
         }
         double[] w = widen(v);
         float sum = (float) acc;
-        for (int leaf : walked(w, from, to, allKnown(v))) {
+        for (int leaf : walked(w, from, to, copiesFor(v))) {
             sum += (float) value[leaf];
         }
         return sum;
@@ -734,11 +749,15 @@ public final class Forest {
             }
             w[r * stride + 2 * width] = 0.0;
         }
-        boolean known = knownRoots != null && !missing;
+        Collapsed copies = missing ? null : known;
+        long[] table = copies == null ? node : copies.node;
+        int[] rootOf = copies == null ? roots : copies.roots;
+        int[] depthOf = copies == null ? depth : copies.depth;
+        boolean copied = copies != null;
         int trees = to - from;
         for (int t = from; t < to; t++) {
-            int root = known ? knownRoots[t] : roots[t];
-            int steps = known ? knownDepth[t] : depth[t];
+            int root = rootOf[t];
+            int steps = depthOf[t];
             int r = 0;
             for (; r + GROUP <= count; r += GROUP) {
                 int o = r * stride;
@@ -751,31 +770,31 @@ public final class Forest {
                 int g = root;
                 int h = root;
                 for (int s = steps; s > 0; s--) {
-                    a = step(a, w, o);
-                    b = step(b, w, o + stride);
-                    c = step(c, w, o + 2 * stride);
-                    d = step(d, w, o + 3 * stride);
-                    e = step(e, w, o + 4 * stride);
-                    f = step(f, w, o + 5 * stride);
-                    g = step(g, w, o + 6 * stride);
-                    h = step(h, w, o + 7 * stride);
+                    a = step(table, a, w, o);
+                    b = step(table, b, w, o + stride);
+                    c = step(table, c, w, o + 2 * stride);
+                    d = step(table, d, w, o + 3 * stride);
+                    e = step(table, e, w, o + 4 * stride);
+                    f = step(table, f, w, o + 5 * stride);
+                    g = step(table, g, w, o + 6 * stride);
+                    h = step(table, h, w, o + 7 * stride);
                 }
                 int at = r * trees + t - from;
-                leaves[at] = a;
-                leaves[at + trees] = b;
-                leaves[at + 2 * trees] = c;
-                leaves[at + 3 * trees] = d;
-                leaves[at + 4 * trees] = e;
-                leaves[at + 5 * trees] = f;
-                leaves[at + 6 * trees] = g;
-                leaves[at + 7 * trees] = h;
+                leaves[at] = storedLeaf(table, a, copied);
+                leaves[at + trees] = storedLeaf(table, b, copied);
+                leaves[at + 2 * trees] = storedLeaf(table, c, copied);
+                leaves[at + 3 * trees] = storedLeaf(table, d, copied);
+                leaves[at + 4 * trees] = storedLeaf(table, e, copied);
+                leaves[at + 5 * trees] = storedLeaf(table, f, copied);
+                leaves[at + 6 * trees] = storedLeaf(table, g, copied);
+                leaves[at + 7 * trees] = storedLeaf(table, h, copied);
             }
             for (; r < count; r++) {
                 int n = root;
                 for (int s = steps; s > 0; s--) {
-                    n = step(n, w, r * stride);
+                    n = step(table, n, w, r * stride);
                 }
-                leaves[r * trees + t - from] = n;
+                leaves[r * trees + t - from] = storedLeaf(table, n, copied);
             }
         }
     }
@@ -833,9 +852,9 @@ public final class Forest {
     }
 
     /** {@link #step} on the widened row at {@code w[offset..]}. */
-    private int step(int n, double[] w, int offset) {
-        long meta = node[2 * n + 1];
-        double difference = Double.longBitsToDouble(node[2 * n]) - w[offset + (int) (meta >>> 32)];
+    private static int step(long[] table, int n, double[] w, int offset) {
+        long meta = table[2 * n + 1];
+        double difference = Double.longBitsToDouble(table[2 * n]) - w[offset + (int) (meta >>> 32)];
         return (int) meta + (int) (Double.doubleToRawLongBits(difference) >>> 63);
     }
 
@@ -911,7 +930,7 @@ public final class Forest {
     void write(OutputStream target) throws IOException {
         DataOutputStream out = new DataOutputStream(target);
         out.writeInt(MAGIC);
-        out.writeInt(stored); // the copies for known rows are made again at load
+        out.writeInt(stored); // the copies for known rows are made again after a load
         out.writeInt(roots.length);
         out.writeInt(classes);
         out.writeInt(width);
