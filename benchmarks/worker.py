@@ -101,10 +101,6 @@ def _add_row_cases(engine, rows, plan, skipped):
                                                   warmup=min(rounds, plan["row_warmup"])))
 
 
-#: Seconds of further calls of the smaller batch before a size is skipped by its rate (see below).
-WARM_RECHECK_SECONDS = 3.0
-
-
 def _add_batch_cases(engine, model, plan, skipped):
     per_row = None
     smaller = None      # (the last probed batch, its rows), while one call of it takes under a second
@@ -114,7 +110,7 @@ def _add_batch_cases(engine, model, plan, skipped):
             # Every call of the probe can come before the JIT has compiled the engine's batch path
             # (rf200's 10 000 rows: three cold calls at 25 k rows/s, 62 k rows/s once warm, and a
             # million rows skipped for them): the smaller batch again, warm, before skipping by it.
-            warm = _probe(engine.score_batch, (smaller[0],), seconds=WARM_RECHECK_SECONDS, limit=30, least=2)
+            warm = _probe(engine.score_batch, (smaller[0],), seconds=plan["warm_recheck_seconds"], limit=30, least=2)
             per_row = min(per_row, min(warm) / smaller[1])
         if per_row is not None and per_row * size > plan["max_call_seconds"]:
             skipped[case_id] = (f"skipped: one call would take about {per_row * size:.0f} s (from the smaller "

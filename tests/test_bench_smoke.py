@@ -222,7 +222,7 @@ def test_a_batch_size_is_skipped_only_when_even_the_smaller_sizes_fastest_call_i
 
     monkeypatch.setattr(micro_cases, "CASES", [])
     plan = {"batch_sizes": [1_000, 100_000, 1_000_000], "max_call_seconds": 15, "batch_seconds": 2.5,
-            "batch_rounds_min": 3, "batch_rounds_max": 50}
+            "batch_rounds_min": 3, "batch_rounds_max": 50, "warm_recheck_seconds": 3.0}
     skipped = {}
     worker._add_batch_cases(ColdFirst(), Model(), plan, skipped)
     # the median of the three calls of 1 000 rows is 0.2 s: by it, 100 000 rows would take 20 s

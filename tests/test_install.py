@@ -27,10 +27,22 @@ VENV_PYTHON = Path("venv") / "bin" / "python"
 
 
 def _run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("JARSCORE_JVM_HOME", "PYTHONPATH", "VIRTUAL_ENV")}
+    # A user's processes write Python's bytecode caches: without them each one compiles scikit-learn
+    # and pandas from source again.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JARSCORE_JVM_HOME", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")}
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     assert done.returncode == 0, f"{' '.join(map(str, command))} failed:\n{done.stdout}\n{done.stderr}"
     return done
+
+
+def _install(venv: Path, *requirements: str) -> None:
+    """Installs into the fresh environment ``venv`` at the exact versions of constraints.txt that the
+    rest of the suite runs on. With uv (which `make setup` installs) from the packages its cache holds
+    since `make setup`: pip would download all of them again (a minute here). The wheel's own
+    metadata decides what comes with it, for uv as for the README's pip."""
+    _run([sys.executable, "-m", "uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
+          "-c", str(ROOT / "constraints.txt"), *requirements], cwd=venv.parent, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +59,7 @@ def user(tmp_path_factory, wheel) -> Path:
     """A fresh virtual environment with the wheel, and an empty working folder beside it."""
     home = tmp_path_factory.mktemp("user")
     _run([sys.executable, "-m", "venv", str(home / "venv")], cwd=home)
-    # pip, as the README says, at the exact versions of constraints.txt that the rest of the suite runs on.
-    _run([str(home / VENV_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-          "-c", str(ROOT / "constraints.txt"), f"{wheel}[convert]", "lightgbm", "xgboost-cpu"], cwd=home, timeout=900)
+    _install(home / "venv", f"{wheel}[convert]", "lightgbm", "xgboost-cpu")
     work = home / "work"
     work.mkdir()
     for shadow in ("scorer.py", "models.py", "converter.py", "delivery.py"):
@@ -126,8 +136,7 @@ def test_convert_and_score_outside_the_checkout(user, converted):
 def test_the_base_install_scores_and_names_what_conversion_lacks(tmp_path, wheel, user, converted):
     """Without extras: numpy, pandas and JPype only. Scoring works; converting says what to install."""
     _run([sys.executable, "-m", "venv", str(tmp_path / "venv")], cwd=tmp_path)
-    _run([str(tmp_path / VENV_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-          "-c", str(ROOT / "constraints.txt"), str(wheel)], cwd=tmp_path, timeout=900)
+    _install(tmp_path / "venv", str(wheel))
     python = str(tmp_path / VENV_PYTHON)
     listed = _run([python, "-m", "pip", "list", "--format=freeze"], cwd=user).stdout.lower()
     for absent in ("scikit-learn", "sklearn2pmml", "lightgbm", "xgboost", "py4j"):
