@@ -21,7 +21,7 @@ setup: $(STAMPS)/python
 # cache here, pip about 115 s); pip installs uv itself and, later, jarscore. --compile-bytecode, as
 # pip does by default: without .pyc files every Python process the tests start (and every cold start
 # the benchmark times) compiles scikit-learn, pandas and scipy from source again when
-# PYTHONDONTWRITEBYTECODE is set, as it is on CI machines here.
+# PYTHONDONTWRITEBYTECODE is set, as it is on these machines.
 $(STAMPS)/deps: constraints.txt
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
