@@ -15,7 +15,7 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from jarscore.errors import ArtifactError, InputError, JvmError
 
@@ -188,11 +188,11 @@ def die_with_parent() -> None:
 class JavaCommand:
     """A jarscore JVM command, started in a child process when this is made: :meth:`wait` for it, or
     :meth:`kill` it. Its output goes to temporary files, so a child that writes much never blocks
-    on a full pipe while this process does other work."""
+    on a full pipe while this process does other work. ``jvm_options`` go before the class path."""
 
-    def __init__(self, main_class: str, args: list[str], *, what: str):
+    def __init__(self, main_class: str, args: list[str], *, what: str, jvm_options: Sequence[str] = ()):
         self.what = what
-        command = [java_executable(), "-cp", os.pathsep.join(classpath()), main_class, *args]
+        command = [java_executable(), *jvm_options, "-cp", os.pathsep.join(classpath()), main_class, *args]
         self._out = tempfile.TemporaryFile()
         self._err = tempfile.TemporaryFile()
         try:

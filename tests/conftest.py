@@ -77,9 +77,17 @@ def zoo_artifact(tmp_path_factory):
 
 # The benchmark suite's quick run (tests/test_bench_smoke.py) takes minutes, a good part of them
 # waiting on processes it starts; it starts as soon as the tests are collected and runs beside them,
-# in a cache of its own (the other benchmark tests build into benchmarks/.cache). Its fixture waits.
+# in a cache of its own (the other benchmark tests build into benchmarks/.cache). The tests that read
+# it run last, so that nothing waits for it while there are other tests to run.
 QUICK_BENCH_MODELS = ["lgbm500", "xgb500", "pipeline"]
+QUICK_BENCH_FIXTURES = {"quick_bench", "bench_cache"}
 _quick_bench: dict = {}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    on_quick_run = [item for item in items if QUICK_BENCH_FIXTURES & set(item.fixturenames)]
+    if on_quick_run:
+        items[:] = [item for item in items if item not in on_quick_run] + on_quick_run
 
 
 def pytest_collection_finish(session):

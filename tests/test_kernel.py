@@ -518,6 +518,23 @@ def test_unsupported_model_falls_back_loudly(conformance_dir, tmp_path, caplog):
     assert any("absent" in r.getMessage() for r in caplog.records)
 
 
+def test_the_transpile_tool_runs_c1_alone_on_small_pmml_only(conformance_dir, tmp_path):
+    from jarscore.converter.transpile import SHORT_JOB_PMML_BYTES, jvm_options
+    c1_only = ("-XX:TieredStopAtLevel=1",)
+    assert jvm_options(conformance_dir / "pmml" / "AdaBoostAuto.pmml") == c1_only
+    large = tmp_path / "large.pmml"
+    with open(large, "wb") as file:
+        file.truncate(SHORT_JOB_PMML_BYTES)
+    assert jvm_options(large) == ()
+    # a .gz file is sized by the XML it holds, not by its own bytes
+    (tmp_path / "large.pmml.gz").write_bytes(gzip.compress(b" " * SHORT_JOB_PMML_BYTES))
+    (tmp_path / "small.pmml.gz").write_bytes(gzip.compress(b" " * 1000))
+    assert (tmp_path / "large.pmml.gz").stat().st_size < SHORT_JOB_PMML_BYTES // 100
+    assert jvm_options(tmp_path / "large.pmml.gz") == ()
+    assert jvm_options(tmp_path / "small.pmml.gz") == c1_only
+    assert jvm_options(tmp_path / "missing.pmml") == ()
+
+
 @pytest.mark.parametrize("name", ["lightgbm-categorical", "sklearn-pipeline"])
 @pytest.mark.parametrize("dtype", ["str", "object", "category"])
 def test_big_string_columns_are_encoded_by_category_and_agree(artifacts, name, dtype, monkeypatch):
