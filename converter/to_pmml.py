@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import pickle
 import threading
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +15,12 @@ from jarscore.errors import ConversionError
 from jarscore.scorer import jvm
 
 _POPEN_LOCK = threading.Lock()
+#: A model that pickles to less than this makes sklearn2pmml's JVM a job of a second or two, in which
+#: the C2 compiler's threads cost more CPU than their code gives back: that JVM then runs C1 alone.
+#: Larger models keep both: a 50-tree slice of rf200 (7.9 MB pickled) wrote its PMML in 5.9-6.1 s
+#: with both and 6.6-7.2 s with C1 alone. docs/kernel.md, "What conversion produces", has the rest.
+SHORT_JOB_PICKLE_BYTES = 4 << 20
+_C1_ONLY = ["-XX:TieredStopAtLevel=1"]
 
 
 def write_pmml(model: Any, pmml_path: Path) -> None:
@@ -29,12 +36,40 @@ def write_pmml(model: Any, pmml_path: Path) -> None:
     try:
         # sklearn2pmml runs its own JVM and prints its output (and a banner); keep it for errors only.
         with contextlib.redirect_stdout(captured), _children_die_with_this_thread(package):
-            package.sklearn2pmml(model, str(pmml_path))
+            package.sklearn2pmml(model, str(pmml_path), java_opts=java_options(model))
     except Exception as exc:
         detail = _java_failure(captured.getvalue()) or f"{type(exc).__name__}: {exc}"
         raise ConversionError(f"sklearn2pmml could not convert {type(model).__name__} to PMML: {detail}") from None
     if not pmml_path.is_file():
         raise ConversionError(f"sklearn2pmml reported success but wrote no {pmml_path}")
+
+
+def java_options(model: Any) -> list[str] | None:
+    """sklearn2pmml's JVM options for this model: C1 alone when it pickles to less than
+    SHORT_JOB_PICKLE_BYTES (counted, not kept; the count stops at the limit)."""
+    counter = _ByteCounter(SHORT_JOB_PICKLE_BYTES)
+    try:
+        pickle.dump(model, counter, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # _ByteCounter.Full, or what sklearn2pmml's own pickling then reports
+        return None
+    return list(_C1_ONLY)
+
+
+class _ByteCounter:
+    """A write-only file that counts what is written to it, up to a limit."""
+
+    class Full(Exception):
+        pass
+
+    def __init__(self, limit: int):
+        self.left = limit
+
+    def write(self, data) -> int:
+        size = memoryview(data).nbytes
+        self.left -= size
+        if self.left < 0:
+            raise _ByteCounter.Full
+        return size
 
 
 @contextlib.contextmanager

@@ -535,6 +535,15 @@ def test_the_transpile_tool_runs_c1_alone_on_small_pmml_only(conformance_dir, tm
     assert jvm_options(tmp_path / "missing.pmml") == ()
 
 
+def test_sklearn2pmml_runs_c1_alone_on_models_that_pickle_small_only():
+    from sklearn.linear_model import LogisticRegression
+
+    from jarscore.converter.to_pmml import SHORT_JOB_PICKLE_BYTES, java_options
+    assert java_options(LogisticRegression().fit([[0.0], [1.0]], [0, 1])) == ["-XX:TieredStopAtLevel=1"]
+    assert java_options(np.zeros(SHORT_JOB_PICKLE_BYTES, dtype=np.uint8)) is None
+    assert java_options(lambda row: row) is None, "what does not pickle is left to sklearn2pmml to report"
+
+
 @pytest.mark.parametrize("name", ["lightgbm-categorical", "sklearn-pipeline"])
 @pytest.mark.parametrize("dtype", ["str", "object", "category"])
 def test_big_string_columns_are_encoded_by_category_and_agree(artifacts, name, dtype, monkeypatch):
