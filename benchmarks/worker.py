@@ -64,14 +64,17 @@ def _estimate(call, args, seconds: float = 0.2, limit: int = 200, least: int = 3
     return float(np.median(_probe(call, args, seconds, limit, least)))
 
 
-def _probe(call, args, seconds: float, limit: int, least: int) -> list[float]:
-    """Seconds of each call: at least ``least`` calls, more until ``seconds`` or ``limit``."""
+def _probe(call, args, seconds: float, limit: int, least: int, enough=None) -> list[float]:
+    """Seconds of each call: at least ``least`` calls, more until ``seconds`` or ``limit``, or until
+    a call's seconds are ``enough`` (a predicate) when one is given."""
     times = []
     deadline = time.perf_counter() + seconds
     while len(times) < limit and (len(times) < least or time.perf_counter() < deadline):
         started = time.perf_counter()
         call(*args)
         times.append(time.perf_counter() - started)
+        if enough is not None and enough(times[-1]):
+            break
     return times
 
 
@@ -107,10 +110,12 @@ def _add_batch_cases(engine, model, plan, skipped):
     for size in sorted(plan["batch_sizes"]):
         case_id = f"batch-{size}"
         if per_row is not None and per_row * size > plan["max_call_seconds"] and smaller is not None:
-            # Every call of the probe can come before the JIT has compiled the engine's batch path
-            # (rf200's 10 000 rows: three cold calls at 25 k rows/s, 62 k rows/s once warm, and a
-            # million rows skipped for them): the smaller batch again, warm, before skipping by it.
-            warm = _probe(engine.score_batch, (smaller[0],), seconds=plan["warm_recheck_seconds"], limit=30, least=2)
+            # Every call of the probe can come before the JIT has settled on the engine's batch path
+            # (rf200's 10 000 rows on jarscore: 20-35 k rows/s for calls 10 to 50, about 15 s, then
+            # 50-100 k): the smaller batch again, until one call fits or the recheck's time is up.
+            fits = lambda seconds, rows=smaller[1]: seconds / rows * size <= plan["max_call_seconds"]  # noqa: E731
+            warm = _probe(engine.score_batch, (smaller[0],), seconds=plan["warm_recheck_seconds"], limit=10_000,
+                          least=1, enough=fits)
             per_row = min(per_row, min(warm) / smaller[1])
         if per_row is not None and per_row * size > plan["max_call_seconds"]:
             skipped[case_id] = (f"skipped: one call would take about {per_row * size:.0f} s (from the smaller "

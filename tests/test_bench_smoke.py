@@ -236,7 +236,17 @@ def test_a_batch_size_is_skipped_only_when_even_the_smaller_sizes_fastest_call_i
     worker._add_batch_cases(engine, Model(), plan, skipped)
     assert skipped == {}
     assert [case.id for case in micro_cases.CASES] == ["batch-1000", "batch-100000", "batch-1000000"]
-    assert engine.calls > 3 + 1 + 1      # the probe's three, then more than none before the big sizes' one each
+    # the probe's three, one warm call of the recheck (it stops at the first call that fits), then
+    # one each for the big sizes
+    assert engine.calls == 3 + 1 + 1 + 1
+
+    # cold for longer: the recheck goes on until a call fits
+    monkeypatch.setattr(micro_cases, "CASES", [])
+    engine = ColdFirst(cold=8)
+    skipped = {}
+    worker._add_batch_cases(engine, Model(), plan, skipped)
+    assert skipped == {}
+    assert engine.calls == 8 + 1 + 1 + 1
 
     # a size that even the fastest call puts over the limit is skipped, and says so
     plan["max_call_seconds"] = 0.005
