@@ -20,7 +20,6 @@ _POPEN_LOCK = threading.Lock()
 #: Larger models keep both: a 50-tree slice of rf200 (7.9 MB pickled) wrote its PMML in 5.9-6.1 s
 #: with both and 6.6-7.2 s with C1 alone. docs/kernel.md, "What conversion produces", has the rest.
 SHORT_JOB_PICKLE_BYTES = 4 << 20
-_C1_ONLY = ["-XX:TieredStopAtLevel=1"]
 
 
 def write_pmml(model: Any, pmml_path: Path) -> None:
@@ -52,7 +51,7 @@ def java_options(model: Any) -> list[str] | None:
         pickle.dump(model, counter, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # _ByteCounter.Full, or what sklearn2pmml's own pickling then reports
         return None
-    return list(_C1_ONLY)
+    return list(jvm.C1_ONLY)
 
 
 class _ByteCounter:

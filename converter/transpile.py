@@ -13,7 +13,6 @@ _TOOL = "io.jarscore.transpile.TranspileCommand"
 #: threads cost more CPU than their code gives back: its JVM then runs the C1 compiler alone
 #: (docs/kernel.md, "What conversion produces", has the measurements). Larger PMML keeps both.
 SHORT_JOB_PMML_BYTES = 32 << 20
-_C1_ONLY = ("-XX:TieredStopAtLevel=1",)
 
 
 def class_name(name: str, version: int) -> str:
@@ -40,7 +39,7 @@ def start_transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_di
 
 def jvm_options(pmml_path: Path) -> tuple[str, ...]:
     """The transpile tool's JVM options for this PMML: C1 alone below SHORT_JOB_PMML_BYTES of XML."""
-    return _C1_ONLY if _xml_bytes(pmml_path) < SHORT_JOB_PMML_BYTES else ()
+    return jvm.C1_ONLY if _xml_bytes(pmml_path) < SHORT_JOB_PMML_BYTES else ()
 
 
 def _xml_bytes(path: Path) -> int:

@@ -185,6 +185,11 @@ def die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
 
 
+#: JVM options for a child JVM whose job takes seconds: the C1 compiler alone, as C2's threads would
+#: cost more CPU than their code gives back (docs/kernel.md, "What conversion produces").
+C1_ONLY = ("-XX:TieredStopAtLevel=1",)
+
+
 class JavaCommand:
     """A jarscore JVM command, started in a child process when this is made: :meth:`wait` for it, or
     :meth:`kill` it. Its output goes to temporary files, so a child that writes much never blocks

@@ -85,9 +85,7 @@ _quick_bench: dict = {}
 
 
 def pytest_collection_modifyitems(session, config, items):
-    on_quick_run = [item for item in items if QUICK_BENCH_FIXTURES & set(item.fixturenames)]
-    if on_quick_run:
-        items[:] = [item for item in items if item not in on_quick_run] + on_quick_run
+    items.sort(key=lambda item: bool(QUICK_BENCH_FIXTURES & set(item.fixturenames)))  # stable
 
 
 def pytest_collection_finish(session):
