@@ -288,6 +288,49 @@ class ForestTest {
         assertFails(huge, "t.forest ends early");
     }
 
+    @Test
+    void leavesAreStoredApartAndFormatThreeStillReads() throws Exception {
+        // one tree, width 2: split x0 <= 0.5 (node 0, successors 1 and 2), two plain leaves with values;
+        // a second tree whose leaf is not plain (threshold 1.0) and steps to itself
+        int width = 2;
+        long leafMeta = (long) (2 * width) << 32;
+        long[] node = {
+            Double.doubleToRawLongBits(0.5), 1L,
+            0L, leafMeta | 1, 0L, leafMeta | 2,
+            Double.doubleToRawLongBits(1.0), leafMeta | 3};
+        double[] value = {Double.NaN, 1.5, -2.5, 7.0};
+        Forest forest = new Forest(node.clone(), value, new int[0], new double[0], 0, width, new int[]{0, 3}, new int[]{1, 0});
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        forest.write(out);
+        byte[] table = out.toByteArray();
+        // header 24, one bitmap word, two non-plain nodes of 16 bytes, three leaf values, roots and depths
+        assertEquals(24 + 8 + 2 * 16 + 3 * 8 + 2 * 4 + 2 * 4, table.length, "plain leaves and a split's value are not stored");
+        Forest read = Forest.parse(table, "t.forest");
+        assertArrayEquals(node, read.node, "the walk's table");
+        assertArrayEquals(new double[]{0.0, 1.5, -2.5, 7.0}, read.value, "the leaves' values; a split's is not stored");
+        assertEquals(1.5 + 7.0, read.sum(new double[]{0.25, 0.0}, 0, 2, 0.0), "a row reaches the same leaves");
+        assertEquals(-2.5 + 7.0, read.sum(new double[]{0.75, 0.0}, 0, 2, 0.0));
+
+        // the format before (every node in full) reads into the same forest
+        java.io.ByteArrayOutputStream full = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream data = new java.io.DataOutputStream(full);
+        for (int x : new int[]{0x4A53_4633, 4, 2, 0, width}) {
+            data.writeInt(x);
+        }
+        for (long x : node) {
+            data.writeLong(x);
+        }
+        for (double x : value) {
+            data.writeDouble(x);
+        }
+        for (int x : new int[]{0, 3, 1, 0}) {
+            data.writeInt(x);
+        }
+        java.io.ByteArrayOutputStream again = new java.io.ByteArrayOutputStream();
+        Forest.parse(full.toByteArray(), "old.forest").write(again);
+        assertArrayEquals(table, again.toByteArray(), "a format 3 table reads as the same forest");
+    }
+
     private static void assertFails(byte[] table, String message) {
         IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
             () -> Forest.parse(table, "t.forest"));

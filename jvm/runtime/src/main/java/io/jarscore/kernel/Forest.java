@@ -29,8 +29,13 @@ import java.util.stream.IntStream;
  */
 public final class Forest {
 
-    /** "JSF3": thresholds of ±MAX_VALUE mean what {@link #known} says; a table of another version is refused. */
-    private static final int MAGIC = 0x4A53_4633;
+    /** "JSF4", the table {@link #write} writes: plain leaves as bits, values and classes for leaves alone. */
+    private static final int MAGIC = 0x4A53_4634;
+    /** "JSF3": every node in full; still read. A table of another version is refused. */
+    private static final int MAGIC_FULL = 0x4A53_4633;
+    /** Format 4's flags: some leaf has a value; some split has one after it a known row never needs. */
+    private static final int FLAG_VALUES = 1;
+    private static final int FLAG_COPIES = 2;
     /** Trees walked together: independent chains of loads the CPU overlaps. */
     private static final int GROUP = 8;
     /**
@@ -52,7 +57,10 @@ public final class Forest {
      * compares with its zero threshold to step to itself. One node is one 16-byte load.
      */
     final long[] node;
-    /** Per node: its value when it is a leaf of a regression tree (NaN: no prediction). */
+    /**
+     * Per node: its value when it is a leaf of a regression tree (NaN: no prediction). Read at leaves
+     * only; a split's value, class and probabilities are whatever the table was built with.
+     */
     final double[] value;
     /** Per node, classification: the leaf's class index (-1: no prediction); probabilities at node * classes. */
     final int[] label;
@@ -93,11 +101,16 @@ public final class Forest {
     private final ThreadLocal<Block> blocks = new ThreadLocal<>();
 
     Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots, int[] depth) {
-        for (int n = 0; n < value.length; n++) {
-            if (node[2 * n] == NEGATIVE_ZERO) {
-                node[2 * n] = 0L; // -0.0 - 0.0 is -0.0: a threshold of -0.0 would send x = 0 the "greater" way
-            }
-        }
+        this(withoutNegativeZeros(node, value.length), value, label, probability, classes, width, roots, depth,
+            Collapsed.anyToDrop(node, width, value.length));
+    }
+
+    /**
+     * {@code toDrop}: whether some split is followed by one a known row never needs
+     * ({@link Collapsed#anyToDrop}), as the table says it; {@code node} holds no threshold of -0.0.
+     */
+    private Forest(long[] node, double[] value, int[] label, double[] probability, int classes, int width, int[] roots,
+                   int[] depth, boolean toDrop) {
         this.node = node;
         this.value = value;
         this.label = label;
@@ -111,7 +124,7 @@ public final class Forest {
             ? Block.BIG_TREE_ROWS : Block.ROWS;
         this.inOrder = Order.inModelOrder(roots, depth);
         this.byDepth = Order.byDepth(roots, depth);
-        if (Collapsed.anyToDrop(node, width, stored)) {
+        if (toDrop) {
             // rows take the stored trees until the copies are there: the same leaves
             copier = new Thread(() -> known = Collapsed.of(node, width, roots), "jarscore-forest-copies");
             copier.setDaemon(true);
@@ -119,6 +132,15 @@ public final class Forest {
         } else {
             copier = null;
         }
+    }
+
+    private static long[] withoutNegativeZeros(long[] node, int nodes) {
+        for (int n = 0; n < nodes; n++) {
+            if (node[2 * n] == NEGATIVE_ZERO) {
+                node[2 * n] = 0L; // -0.0 - 0.0 is -0.0: a threshold of -0.0 would send x = 0 the "greater" way
+            }
+        }
+        return node;
     }
 
     /** The copies for rows without a missing input, once made (this waits for them); null for a forest without. */
@@ -895,58 +917,150 @@ public final class Forest {
         ByteBuffer in = ByteBuffer.wrap(bytes); // big-endian, as DataOutputStream writes it
         try {
             int magic = in.getInt();
-            if (magic != MAGIC) {
+            if (magic != MAGIC && magic != MAGIC_FULL) {
                 throw new IllegalStateException("kernel table " + resource + (magic >>> 8 == MAGIC >>> 8
                     ? " was written by another jarscore version (format " + (char) (magic & 0xFF) + ", this one reads "
-                        + (char) (MAGIC & 0xFF) + "): convert the model again"
+                        + (char) (MAGIC_FULL & 0xFF) + " and " + (char) (MAGIC & 0xFF) + "): convert the model again"
                     : " is not a jarscore forest"));
             }
             int nodes = in.getInt();
             int trees = in.getInt();
             int classes = in.getInt();
             int width = in.getInt();
-            if (nodes < 0 || trees < 0 || classes < 0 || 16L * nodes + 8L * nodes * classes + 8L * trees > bytes.length) {
-                throw new java.nio.BufferUnderflowException();
-            }
-            long[] node = new long[2 * nodes];
-            in.asLongBuffer().get(node);
-            in.position(in.position() + Long.BYTES * node.length);
-            double[] value = doubles(in, nodes);
-            int[] label = ints(in, classes > 0 ? nodes : 0);
-            double[] probability = doubles(in, nodes * classes);
-            int[] roots = ints(in, trees);
-            int[] depth = ints(in, trees);
+            Forest forest = magic == MAGIC ? parseLeavesApart(in, nodes, trees, classes, width)
+                : parseFull(in, nodes, trees, classes, width);
             if (in.hasRemaining()) {
                 throw new IllegalStateException("kernel table " + resource + " has " + in.remaining()
                     + " bytes after its last tree: the model JAR is damaged; convert the model again");
             }
-            return new Forest(node, value, label, probability, classes, width, roots, depth);
-        } catch (java.nio.BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException e) {
+            return forest;
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException
+                 | IndexOutOfBoundsException e) {
             throw new IllegalStateException("kernel table " + resource + " ends early (" + bytes.length
                 + " bytes): the model JAR is damaged; convert the model again", e);
         }
     }
 
+    /** Format 3: every node's two longs, then every node's value, class and probabilities. */
+    private static Forest parseFull(ByteBuffer in, int nodes, int trees, int classes, int width) {
+        need(in, nodes < 0 || trees < 0 || classes < 0 ? -1 : 16L * nodes + 8L * nodes * classes + 8L * trees);
+        long[] node = longs(in, 2 * nodes);
+        double[] value = doubles(in, nodes);
+        int[] label = ints(in, classes > 0 ? nodes : 0);
+        double[] probability = doubles(in, nodes * classes);
+        return new Forest(node, value, label, probability, classes, width, ints(in, trees), ints(in, trees));
+    }
+
+    /**
+     * Format 4 ({@link #write}): the plain leaves as bits, the other nodes' two longs, and the value, class
+     * and probabilities of the leaves alone; the arrays the walk reads are rebuilt from them.
+     */
+    private static Forest parseLeavesApart(ByteBuffer in, int nodes, int trees, int classes, int width) {
+        int flags = in.getInt();
+        need(in, nodes < 0 || trees < 0 || classes < 0 ? -1 : 8L * ((nodes + 63) / 64) + 8L * trees);
+        long[] plain = longs(in, (nodes + 63) / 64);
+        int plainCount = 0;
+        for (long bits : plain) {
+            plainCount += Long.bitCount(bits);
+        }
+        need(in, 16L * (nodes - plainCount));
+        long[] others = longs(in, 2 * (nodes - plainCount));
+        long[] node = new long[2 * nodes];
+        long leafMeta = (long) (2 * width) << 32;
+        int leaves = 0;
+        for (int n = 0, o = 0; n < nodes; n++) {
+            if ((plain[n >>> 6] & (1L << n)) != 0) {
+                node[2 * n + 1] = leafMeta | n; // threshold +0.0 against the zero slot: a step to itself
+                leaves++;
+            } else {
+                node[2 * n] = others[o++];
+                long meta = others[o++];
+                node[2 * n + 1] = meta;
+                if ((int) meta == n) {
+                    leaves++;
+                }
+            }
+        }
+        boolean values = (flags & FLAG_VALUES) != 0;
+        need(in, (values ? 8L * leaves : 0) + (classes > 0 ? 4L * leaves + 8L * leaves * classes : 0));
+        double[] leafValue = doubles(in, values ? leaves : 0);
+        int[] leafLabel = ints(in, classes > 0 ? leaves : 0);
+        double[] leafProbability = doubles(in, classes > 0 ? leaves * classes : 0);
+        double[] value = new double[nodes];
+        int[] label = new int[classes > 0 ? nodes : 0];
+        double[] probability = new double[nodes * classes];
+        // a split's value, class and probabilities stay zero: no walk ends on a split
+        for (int n = 0, leaf = 0; n < nodes; n++) {
+            if ((int) node[2 * n + 1] == n) {
+                value[n] = values ? leafValue[leaf] : Double.NaN;
+                if (classes > 0) {
+                    label[n] = leafLabel[leaf];
+                    System.arraycopy(leafProbability, leaf * classes, probability, n * classes, classes);
+                }
+                leaf++;
+            }
+        }
+        return new Forest(node, value, label, probability, classes, width, ints(in, trees), ints(in, trees),
+            (flags & FLAG_COPIES) != 0);
+    }
+
+    /** A {@link java.nio.BufferUnderflowException} unless {@code in} holds {@code bytes} more (negative: never). */
+    private static void need(ByteBuffer in, long bytes) {
+        if (bytes < 0 || bytes > in.remaining()) {
+            throw new java.nio.BufferUnderflowException();
+        }
+    }
+
+    /**
+     * Writes format 4: a header, a bit per node set for a plain leaf (threshold +0.0 against the zero
+     * slot, stepping to itself: every leaf {@link ForestBuilder} makes), the two longs of every other
+     * node, then per leaf (a node that steps to itself) its value (when any leaf has one), class and
+     * probabilities, and the trees' roots and depths. What a split holds there (NaN, -1, zeros) is not
+     * stored: no walk ends on a split. A large table inflates at load, so what it does not store is
+     * what a cold start does not read.
+     */
     void write(OutputStream target) throws IOException {
         DataOutputStream out = new DataOutputStream(target);
+        long leafMeta = (long) (2 * width) << 32;
+        long[] plain = new long[(stored + 63) / 64];
+        boolean values = false;
+        for (int n = 0; n < stored; n++) {
+            if (node[2 * n] == 0L && node[2 * n + 1] == (leafMeta | n)) {
+                plain[n >>> 6] |= 1L << n;
+            }
+            values |= (int) node[2 * n + 1] == n && !Double.isNaN(value[n]);
+        }
         out.writeInt(MAGIC);
         out.writeInt(stored); // the copies for known rows are made again after a load
         out.writeInt(roots.length);
         out.writeInt(classes);
         out.writeInt(width);
-        for (int i = 0; i < 2 * stored; i++) {
-            out.writeLong(node[i]);
+        out.writeInt((values ? FLAG_VALUES : 0) | (copier != null ? FLAG_COPIES : 0));
+        for (long bits : plain) {
+            out.writeLong(bits);
         }
-        for (int i = 0; i < stored; i++) {
-            out.writeDouble(value[i]);
-        }
-        if (classes > 0) {
-            for (int i = 0; i < stored; i++) {
-                out.writeInt(label[i]);
+        for (int n = 0; n < stored; n++) {
+            if ((plain[n >>> 6] & (1L << n)) == 0) {
+                out.writeLong(node[2 * n]);
+                out.writeLong(node[2 * n + 1]);
             }
         }
-        for (int i = 0; i < stored * classes; i++) {
-            out.writeDouble(probability[i]);
+        for (int n = 0; values && n < stored; n++) {
+            if ((int) node[2 * n + 1] == n) {
+                out.writeDouble(value[n]);
+            }
+        }
+        for (int n = 0; classes > 0 && n < stored; n++) {
+            if ((int) node[2 * n + 1] == n) {
+                out.writeInt(label[n]);
+            }
+        }
+        for (int n = 0; classes > 0 && n < stored; n++) {
+            if ((int) node[2 * n + 1] == n) {
+                for (int c = 0; c < classes; c++) {
+                    out.writeDouble(probability[n * classes + c]);
+                }
+            }
         }
         for (int x : roots) {
             out.writeInt(x);
@@ -955,6 +1069,13 @@ public final class Forest {
             out.writeInt(x);
         }
         out.flush();
+    }
+
+    private static long[] longs(ByteBuffer in, int n) {
+        long[] a = new long[n];
+        in.asLongBuffer().get(a);
+        in.position(in.position() + Long.BYTES * n);
+        return a;
     }
 
     private static int[] ints(ByteBuffer in, int n) {
