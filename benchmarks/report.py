@@ -105,10 +105,15 @@ def cold_start_of(results: dict, model: str, engine: str) -> float | None:
     return record.get("median_seconds") if record else None
 
 
-def no_peer_reason(results: dict, model: str) -> str:
-    """Why no peer has a figure for ``model``: each peer's own reason."""
-    reasons = [f"{r['engine']}: {r.get('unavailable') or r.get('failed', '').splitlines()[0]}"
-               for r in peers_of(results, model) if not ran(r)]
+def no_peer_reason(results: dict, model: str, figure: str | None = None) -> str:
+    """Why no peer has a figure for ``model``: each peer's own reason, first those that ran and skipped
+    ``figure`` (a row shape or ``batch-<size>``, as the worker's ``skipped`` names it), then those that
+    could not take the model."""
+    skipped = [f"{r['engine']}: {r['skipped'][figure]}" for r in peers_of(results, model)
+               if ran(r) and figure in r.get("skipped", {})]
+    absent = [f"{r['engine']}: {r.get('unavailable') or r.get('failed', '').splitlines()[0]}"
+              for r in peers_of(results, model) if not ran(r)]
+    reasons = skipped + absent
     return "n/a (" + "; ".join(reasons) + ")" if reasons else "n/a (no peer in this run)"
 
 
@@ -235,12 +240,13 @@ def summary_section(results: dict) -> list[str]:
         ours, native = record_of(results, model, "jarscore"), native_of(results, model)
         shape = compare_shape(results, model)
         peer = best_peer(results, model, "row", shape)
-        cells = _summary_cells(p50(ours, shape), p50(native, shape), p50(peer, shape), peer, "us", model, results)
+        cells = _summary_cells(p50(ours, shape), p50(native, shape), p50(peer, shape), peer, "us", model, results,
+                               shape)
         lines.append(f"| {model} | single row p50, {shape or '-'} (us) | {cells} |")
         for size in ("10000", "1000000"):
             peer = best_peer(results, model, "batch", size)
             cells = _summary_cells(rows_per_second(ours, size), rows_per_second(native, size),
-                                   rows_per_second(peer, size), peer, "rows/s", model, results)
+                                   rows_per_second(peer, size), peer, "rows/s", model, results, f"batch-{size}")
             lines.append(f"| {model} | batch of {int(size):,} (rows/s) | {cells} |")
         peer_colds = [(cold_start_of(results, model, r["engine"]), r) for r in peers_of(results, model)]
         peer_colds = [(seconds, r) for seconds, r in peer_colds if seconds is not None]
@@ -256,7 +262,8 @@ def summary_section(results: dict) -> list[str]:
     return lines
 
 
-def _summary_cells(ours, native, peer_value, peer, unit: str, model: str, results: dict) -> str:
+def _summary_cells(ours, native, peer_value, peer, unit: str, model: str, results: dict,
+                   figure: str | None = None) -> str:
     lower_is_better = unit in ("us", "s")
 
     def text(value):
@@ -270,7 +277,7 @@ def _summary_cells(ours, native, peer_value, peer, unit: str, model: str, result
         return ratio_text(theirs, ours) if lower_is_better else ratio_text(ours, theirs)
 
     native_cell = text(native)
-    peer_cell = f"{peer['engine']} {text(peer_value)}" if peer and peer_value is not None else no_peer_reason(results, model)
+    peer_cell = f"{peer['engine']} {text(peer_value)}" if peer and peer_value is not None else no_peer_reason(results, model, figure)
     return f"{text(ours)} | {native_cell} | {peer_cell} | {ratio(native)} | {ratio(peer_value)}"
 
 

@@ -149,6 +149,24 @@ def test_a_model_no_peer_takes_says_why():
     assert "n/a (lleaves: no compiler)" in "\n".join(report.summary_section(results))
 
 
+def test_peers_that_skipped_the_million_rows_say_so_before_peers_that_cannot_take_the_model():
+    slow = {**_peer("rf200", "onnxruntime", _latency(array=200.0)),
+            "throughput": {"10000": {"rows_per_second": 30_000.0}},
+            "skipped": {"batch-1000000": "skipped: one call would take about 33 s"}}
+    results = _results([_run("rf200", "jarscore", _latency(array=90.0), big_batch=52_000.0), slow,
+                        {"model": "rf200", "engine": "lleaves", "kind": "peer", "unavailable": "LightGBM only"}],
+                       models=("rf200",))
+    batch = {c.target: c for c in targets.checks(results)}["rf200 batch of 1,000,000 rows: >= 1.5x the best peer's throughput"]
+    assert batch.status == "not measured"
+    assert batch.figure == ("52,000 rows/s; no peer: n/a (onnxruntime: skipped: one call would take about 33 s; "
+                            "lleaves: LightGBM only)")
+    summary = "\n".join(report.summary_section(results))
+    assert ("| rf200 | batch of 1,000,000 (rows/s) | 52,000 | - | n/a (onnxruntime: skipped: one call would take "
+            "about 33 s; lleaves: LightGBM only) |") in summary
+    # where the peer has the figure it is named, and a skip of another figure is not reported
+    assert "| rf200 | batch of 10,000 (rows/s) | 1 | - | onnxruntime 30,000 |" in summary
+
+
 def test_cold_start_size_and_conversion_targets():
     results = _results([], models=("lgbm500", "rf200"))
     results["models"]["lgbm500"].update(sizes_bytes={"pickle": 3_000_000, "artifact_folder": 2_000_000, "jar": 900_000},
