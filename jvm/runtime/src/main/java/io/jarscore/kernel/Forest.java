@@ -134,6 +134,19 @@ public final class Forest {
         }
     }
 
+    /** Whether node {@code n} of {@code node} steps to itself: a leaf. */
+    private static boolean isLeaf(long[] node, int n) {
+        return (int) node[2 * n + 1] == n;
+    }
+
+    /**
+     * The second long of a leaf numbered {@code n} that compares the zero slot ({@code 2 * width}):
+     * with a threshold of zero or more, a step to itself.
+     */
+    private static long selfStep(int width, int n) {
+        return ((long) (2 * width) << 32) | (n & 0xFFFF_FFFFL);
+    }
+
     private static long[] withoutNegativeZeros(long[] node, int nodes) {
         for (int n = 0; n < nodes; n++) {
             if (node[2 * n] == NEGATIVE_ZERO) {
@@ -212,10 +225,10 @@ public final class Forest {
                     int copy = stack[--top];
                     int n = stack[--top];
                     long meta = node[2 * n + 1];
-                    if ((int) meta == n) {
+                    if (isLeaf(node, n)) {
                         if (out != null) {
                             out[2 * copy] = Double.doubleToRawLongBits(n);
-                            out[2 * copy + 1] = ((long) (2 * width) << 32) | (copy & 0xFFFF_FFFFL);
+                            out[2 * copy + 1] = selfStep(width, copy);
                         }
                         continue;
                     }
@@ -244,8 +257,7 @@ public final class Forest {
 
         /** Whether node {@code n} is a split (a leaf is its own successor). */
         private static boolean isSplit(long[] node, int width, int n) {
-            long meta = node[2 * n + 1];
-            return (int) meta != n && (int) (meta >>> 32) < 2 * width;
+            return !isLeaf(node, n) && (int) (node[2 * n + 1] >>> 32) < 2 * width;
         }
 
         /**
@@ -927,6 +939,9 @@ public final class Forest {
             int trees = in.getInt();
             int classes = in.getInt();
             int width = in.getInt();
+            if (nodes < 0 || trees < 0 || classes < 0) {
+                throw new java.nio.BufferUnderflowException();
+            }
             Forest forest = magic == MAGIC ? parseLeavesApart(in, nodes, trees, classes, width)
                 : parseFull(in, nodes, trees, classes, width);
             if (in.hasRemaining()) {
@@ -943,7 +958,7 @@ public final class Forest {
 
     /** Format 3: every node's two longs, then every node's value, class and probabilities. */
     private static Forest parseFull(ByteBuffer in, int nodes, int trees, int classes, int width) {
-        need(in, nodes < 0 || trees < 0 || classes < 0 ? -1 : 16L * nodes + 8L * nodes * classes + 8L * trees);
+        need(in, 16L * nodes + 8L * nodes * classes + 8L * trees);
         long[] node = longs(in, 2 * nodes);
         double[] value = doubles(in, nodes);
         int[] label = ints(in, classes > 0 ? nodes : 0);
@@ -957,8 +972,8 @@ public final class Forest {
      */
     private static Forest parseLeavesApart(ByteBuffer in, int nodes, int trees, int classes, int width) {
         int flags = in.getInt();
-        need(in, nodes < 0 || trees < 0 || classes < 0 ? -1 : 8L * ((nodes + 63) / 64) + 8L * trees);
-        long[] plain = longs(in, (nodes + 63) / 64);
+        need(in, 8L * ((nodes + 63L) / 64) + 8L * trees);
+        long[] plain = longs(in, (int) ((nodes + 63L) / 64));
         int plainCount = 0;
         for (long bits : plain) {
             plainCount += Long.bitCount(bits);
@@ -966,19 +981,16 @@ public final class Forest {
         need(in, 16L * (nodes - plainCount));
         long[] others = longs(in, 2 * (nodes - plainCount));
         long[] node = new long[2 * nodes];
-        long leafMeta = (long) (2 * width) << 32;
         int leaves = 0;
         for (int n = 0, o = 0; n < nodes; n++) {
             if ((plain[n >>> 6] & (1L << n)) != 0) {
-                node[2 * n + 1] = leafMeta | n; // threshold +0.0 against the zero slot: a step to itself
-                leaves++;
+                node[2 * n + 1] = selfStep(width, n); // and a threshold of +0.0
             } else {
                 node[2 * n] = others[o++];
-                long meta = others[o++];
-                node[2 * n + 1] = meta;
-                if ((int) meta == n) {
-                    leaves++;
-                }
+                node[2 * n + 1] = others[o++];
+            }
+            if (isLeaf(node, n)) {
+                leaves++;
             }
         }
         boolean values = (flags & FLAG_VALUES) != 0;
@@ -991,7 +1003,7 @@ public final class Forest {
         double[] probability = new double[nodes * classes];
         // a split's value, class and probabilities stay zero: no walk ends on a split
         for (int n = 0, leaf = 0; n < nodes; n++) {
-            if ((int) node[2 * n + 1] == n) {
+            if (isLeaf(node, n)) {
                 value[n] = values ? leafValue[leaf] : Double.NaN;
                 if (classes > 0) {
                     label[n] = leafLabel[leaf];
@@ -1021,14 +1033,13 @@ public final class Forest {
      */
     void write(OutputStream target) throws IOException {
         DataOutputStream out = new DataOutputStream(target);
-        long leafMeta = (long) (2 * width) << 32;
         long[] plain = new long[(stored + 63) / 64];
         boolean values = false;
         for (int n = 0; n < stored; n++) {
-            if (node[2 * n] == 0L && node[2 * n + 1] == (leafMeta | n)) {
+            if (node[2 * n] == 0L && node[2 * n + 1] == selfStep(width, n)) {
                 plain[n >>> 6] |= 1L << n;
             }
-            values |= (int) node[2 * n + 1] == n && !Double.isNaN(value[n]);
+            values |= isLeaf(node, n) && !Double.isNaN(value[n]);
         }
         out.writeInt(MAGIC);
         out.writeInt(stored); // the copies for known rows are made again after a load
@@ -1046,17 +1057,17 @@ public final class Forest {
             }
         }
         for (int n = 0; values && n < stored; n++) {
-            if ((int) node[2 * n + 1] == n) {
+            if (isLeaf(node, n)) {
                 out.writeDouble(value[n]);
             }
         }
         for (int n = 0; classes > 0 && n < stored; n++) {
-            if ((int) node[2 * n + 1] == n) {
+            if (isLeaf(node, n)) {
                 out.writeInt(label[n]);
             }
         }
         for (int n = 0; classes > 0 && n < stored; n++) {
-            if ((int) node[2 * n + 1] == n) {
+            if (isLeaf(node, n)) {
                 for (int c = 0; c < classes; c++) {
                     out.writeDouble(probability[n * classes + c]);
                 }
