@@ -330,8 +330,9 @@ def start() -> None:
 def _stderr_without(line: bytes) -> Iterator[None]:
     """Runs the block with file descriptor 2 in a temporary file, then writes what it got back to
     stderr without ``line``: the JVM prints the incubator warning itself, at start-up, to the
-    process's stderr, where Python cannot filter it otherwise. Everything else is kept."""
-    import tempfile
+    process's stderr, where Python cannot filter it otherwise. Everything else is kept. A Ctrl-C
+    that ends the command line while the JVM starts puts stderr back first, so its one line is seen."""
+    from jarscore._interrupt import cleanup_on_interrupt
 
     try:
         sys.stderr.flush()
@@ -340,16 +341,24 @@ def _stderr_without(line: bytes) -> Iterator[None]:
         yield
         return
     with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
+        restored = threading.Lock()   # held once stderr is back: by the block's end or by Ctrl-C
+
+        def restore() -> None:
+            if not restored.acquire(blocking=False):
+                return
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
             kept = [text for text in captured.read().splitlines(keepends=True) if text.rstrip() != line]
             if kept:
                 os.write(2, b"".join(kept))
+
+        os.dup2(captured.fileno(), 2)
+        with cleanup_on_interrupt(restore):
+            try:
+                yield
+            finally:
+                restore()
 
 
 def _adopt_running_jvm() -> None:

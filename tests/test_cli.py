@@ -267,6 +267,25 @@ def test_ctrl_c_is_one_line_exit_130_and_no_output(small_artifact, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"], "no output, no temporary file"
 
 
+def test_ctrl_c_while_the_jvm_starts_is_still_one_line(small_artifact, tmp_path):
+    # The JVM starts with stderr caught in a file (to drop its incubator warning); a Ctrl-C then must
+    # still reach the terminal, with what the JVM had said so far.
+    art, rows = small_artifact
+    interrupt_in_start = ("import os, signal, time, jpype\n"
+                          "real = jpype.startJVM\n"
+                          "def start(*args, **kwargs):\n"
+                          "    os.write(2, b'said while the JVM starts\\n')\n"
+                          "    os.kill(os.getpid(), signal.SIGINT)\n"
+                          "    time.sleep(30)\n"
+                          "    return real(*args, **kwargs)\n"
+                          "jpype.startJVM = start")
+    done = _jarscore_with(interrupt_in_start, "score", str(art), "--input", str(rows),
+                          "--output", str(tmp_path / "out" / "o.csv"))
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.splitlines() == ["said while the JVM starts", "jarscore score: error: interrupted"], done.stderr
+    assert _contents(tmp_path) == []
+
+
 def test_converting_a_folder_or_an_empty_pickle_says_what_is_wrong(tmp_path):
     (tmp_path / "empty.pkl").write_bytes(b"")
     folder = jarscore("convert", str(tmp_path), "--out", str(tmp_path / "out"))
