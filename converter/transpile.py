@@ -6,12 +6,15 @@ import os
 import re
 from pathlib import Path
 
+from jarscore.errors import JvmError
 from jarscore.scorer import jvm
 
 _TOOL = "io.jarscore.transpile.TranspileCommand"
-#: PMML below this size makes the transpile tool a job of a few seconds, in which the C2 compiler's
-#: threads cost more CPU than their code gives back: its JVM then runs the C1 compiler alone
-#: (docs/kernel.md, "What conversion produces", has the measurements). Larger PMML keeps both.
+#: PMML below this size makes the transpile tool a job of a few seconds: it runs on a thread of this
+#: process's JVM, which has JAXB and JPMML loaded for the parity check anyway, or, where another
+#: library started that JVM, in a JVM of its own with the C1 compiler alone, whose C2 threads would
+#: cost more CPU than their code gives back (docs/kernel.md, "What conversion produces", has the
+#: measurements). Larger PMML gets a JVM of its own with both compilers and a heap of its own.
 SHORT_JOB_PMML_BYTES = 32 << 20
 
 
@@ -24,36 +27,69 @@ def class_name(name: str, version: int) -> str:
 
 
 def start_transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None, *,
-                    transpiled_classes: bool = False) -> jvm.JavaCommand:
-    """Starts writing the model's JAR in a JVM of its own and returns at once (``wait()`` for it): the
-    fast kernel alone where the kernel compiler supports the model, unless ``transpiled_classes``;
-    else JPMML-Transpiler's classes beside the kernel (or beside the reason there is none)."""
+                    transpiled_classes: bool = False) -> jvm.JavaCommand | InProcessTranspile:
+    """Starts writing the model's JAR and returns at once (``wait()`` for it): the fast kernel alone
+    where the kernel compiler supports the model, unless ``transpiled_classes``; else JPMML-Transpiler's
+    classes beside the kernel (or beside the reason there is none). Short jobs (see
+    SHORT_JOB_PMML_BYTES) run in this process's JVM when jarscore started it, the rest in a JVM of
+    their own."""
+    what = f"transpiling {pmml_path.name} to a JAR"
+    small = is_short_job(pmml_path)
+    if small and jvm.started_here():
+        return InProcessTranspile(pmml_path, jar_path, java_class, sources_dir, transpiled_classes, what)
     args = ["--pmml", str(pmml_path), "--jar", str(jar_path), "--class-name", java_class]
     if transpiled_classes:
         args.append("--transpiled-classes")
     if sources_dir is not None:
         args += ["--sources", str(sources_dir)]
-    return jvm.JavaCommand(_TOOL, args, what=f"transpiling {pmml_path.name} to a JAR",
-                           jvm_options=jvm_options(pmml_path))
+    return jvm.JavaCommand(_TOOL, args, what=what, jvm_options=jvm.C1_ONLY if small else ())
 
 
-def jvm_options(pmml_path: Path) -> tuple[str, ...]:
-    """The transpile tool's JVM options for this PMML: C1 alone below SHORT_JOB_PMML_BYTES of XML."""
-    return jvm.C1_ONLY if _xml_bytes(pmml_path) < SHORT_JOB_PMML_BYTES else ()
-
-
-def _xml_bytes(path: Path) -> int:
-    """The PMML's size as XML; a .gz file's is in its trailer (modulo 4 GiB, so the compressed size
-    counts too). A file that cannot be read counts as large: the tool says what is wrong with it."""
+def is_short_job(pmml_path: Path) -> bool:
+    """Whether the PMML holds less than SHORT_JOB_PMML_BYTES of XML; a .gz file is sized by its trailer
+    (the XML modulo 4 GiB, so its own size counts too), and a file that cannot be read counts as large:
+    the tool then says what is wrong with it."""
     try:
-        with open(path, "rb") as file:
+        with open(pmml_path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
-            if path.suffix != ".gz":
-                return size
-            file.seek(-4, os.SEEK_END)
-            return max(size, int.from_bytes(file.read(4), "little"))
+            if pmml_path.suffix == ".gz":
+                file.seek(-4, os.SEEK_END)
+                size = max(size, int.from_bytes(file.read(4), "little"))
     except OSError:
-        return SHORT_JOB_PMML_BYTES
+        return False
+    return size < SHORT_JOB_PMML_BYTES
+
+
+class InProcessTranspile:
+    """The transpile tool's work in this process's JVM, done by :meth:`wait` on the caller's thread:
+    a short job runs faster after whatever the caller does with the JVM meanwhile (the parity
+    check's parse of the same PMML loads JAXB and JPMML) than beside it, where the two share the
+    JIT's threads. ``wait`` and ``kill`` behave as a :class:`jarscore.scorer.jvm.JavaCommand`'s."""
+
+    def __init__(self, pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None,
+                 transpiled_classes: bool, what: str):
+        self.what = what
+        self._args: tuple | None = (pmml_path, jar_path, java_class, sources_dir, transpiled_classes)
+
+    def wait(self) -> None:
+        """Writes the JAR; raises JvmError with the reason the tool's command would print when it fails."""
+        import jpype
+
+        if self._args is None:
+            return
+        pmml_path, jar_path, java_class, sources_dir, transpiled_classes = self._args
+        self._args = None
+        tool = jvm.jclass(_TOOL)
+        file = jvm.jclass("java.io.File")
+        try:
+            tool.transpile(file(str(pmml_path)).toPath(), file(str(jar_path)).toPath(), java_class,
+                           None if sources_dir is None else file(str(sources_dir)).toPath(), transpiled_classes)
+        except jpype.JException as exc:
+            raise JvmError(f"{self.what} failed: {tool.failure(exc)}") from None
+
+    def kill(self) -> None:
+        """Nothing runs until :meth:`wait`; after this, it never will."""
+        self._args = None
 
 
 def transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None, *,

@@ -326,6 +326,13 @@ def start() -> None:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
 
 
+def started_here() -> bool:
+    """Starts the JVM if need be; whether jarscore started it, with its jars on the class path (javac,
+    which compiles the kernel, sees that path), rather than adopting one another library started."""
+    start()
+    return _runtime_loader is None
+
+
 @contextlib.contextmanager
 def _stderr_without(line: bytes) -> Iterator[None]:
     """Runs the block with file descriptor 2 in a temporary file, then writes what it got back to

@@ -518,21 +518,37 @@ def test_unsupported_model_falls_back_loudly(conformance_dir, tmp_path, caplog):
     assert any("absent" in r.getMessage() for r in caplog.records)
 
 
-def test_the_transpile_tool_runs_c1_alone_on_small_pmml_only(conformance_dir, tmp_path):
-    from jarscore.converter.transpile import SHORT_JOB_PMML_BYTES, jvm_options
-    c1_only = ("-XX:TieredStopAtLevel=1",)
-    assert jvm_options(conformance_dir / "pmml" / "AdaBoostAuto.pmml") == c1_only
+def test_small_pmml_transpiles_in_this_jvm_and_large_in_a_jvm_of_its_own(conformance_dir, tmp_path):
+    from jarscore.converter.transpile import SHORT_JOB_PMML_BYTES, InProcessTranspile, is_short_job, start_transpile
+    assert is_short_job(conformance_dir / "pmml" / "AdaBoostAuto.pmml")
     large = tmp_path / "large.pmml"
     with open(large, "wb") as file:
         file.truncate(SHORT_JOB_PMML_BYTES)
-    assert jvm_options(large) == ()
+    assert not is_short_job(large)
     # a .gz file is sized by the XML it holds, not by its own bytes
     (tmp_path / "large.pmml.gz").write_bytes(gzip.compress(b" " * SHORT_JOB_PMML_BYTES))
     (tmp_path / "small.pmml.gz").write_bytes(gzip.compress(b" " * 1000))
     assert (tmp_path / "large.pmml.gz").stat().st_size < SHORT_JOB_PMML_BYTES // 100
-    assert jvm_options(tmp_path / "large.pmml.gz") == ()
-    assert jvm_options(tmp_path / "small.pmml.gz") == c1_only
-    assert jvm_options(tmp_path / "missing.pmml") == ()
+    assert not is_short_job(tmp_path / "large.pmml.gz")
+    assert is_short_job(tmp_path / "small.pmml.gz")
+    assert not is_short_job(tmp_path / "missing.pmml")
+
+    # in this JVM, a failure is the tool's own one-line reason, and nothing is written
+    (tmp_path / "broken.pmml").write_text("<PMML>not a model")
+    started = start_transpile(tmp_path / "broken.pmml", tmp_path / "broken.jar", "jarscore.test.Broken")
+    assert isinstance(started, InProcessTranspile)
+    with pytest.raises(JarscoreError, match=r"^transpiling broken\.pmml to a JAR failed: \w+"):
+        started.wait()
+    assert not (tmp_path / "broken.jar").exists()
+    # a large one gets a JVM of its own, with both compilers, which reports its failure the same way
+    with open(large, "wb") as file:
+        file.write(b"<PMML>not a model")
+        file.truncate(SHORT_JOB_PMML_BYTES)
+    own = start_transpile(large, tmp_path / "large.jar", "jarscore.test.Large")
+    assert isinstance(own, jvm.JavaCommand)
+    with pytest.raises(JarscoreError, match=r"^transpiling large\.pmml to a JAR failed: jarscore transpile: failed: "):
+        own.wait()
+    assert sorted(p.name for p in tmp_path.glob("*.jar*")) == []
 
 
 def test_sklearn2pmml_runs_c1_alone_on_models_that_pickle_small_only():

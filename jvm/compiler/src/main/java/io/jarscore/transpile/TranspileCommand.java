@@ -45,11 +45,15 @@ public final class TranspileCommand {
             System.err.println(Options.USAGE);
             System.exit(2);
         } catch (Exception | LinkageError e) {
-            // javac's diagnostics are bounded already and would be cut short by describe.
-            String message = e instanceof CompileFailedException ? e.getMessage() : Model.describe(e);
-            System.err.println("jarscore transpile: failed: " + message);
+            System.err.println("jarscore transpile: failed: " + failure(e));
             System.exit(1);
         }
+    }
+
+    /** Why {@link #transpile} failed, in one message: for this command's stderr and for callers in-process. */
+    public static String failure(Throwable e) {
+        // javac's diagnostics are bounded already and would be cut short by describe.
+        return e instanceof CompileFailedException ? e.getMessage() : Model.describe(e);
     }
 
     /**
