@@ -35,7 +35,7 @@ def start_transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_di
     their own."""
     what = f"transpiling {pmml_path.name} to a JAR"
     small = is_short_job(pmml_path)
-    if small and jvm.started_here():
+    if small and jvm.started_here(short_job=True):
         return InProcessTranspile(pmml_path, jar_path, java_class, sources_dir, transpiled_classes, what)
     args = ["--pmml", str(pmml_path), "--jar", str(jar_path), "--class-name", java_class]
     if transpiled_classes:

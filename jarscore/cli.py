@@ -323,6 +323,10 @@ def _run(given: list[str], command: str, debug: bool, flags: dict, whole_process
             # Only when this process is the command: the handling is process-wide (SIGINT, the JVM's
             # start options), not for a caller of main([...]) in its own process.
             _handle_ctrl_c(lambda: command, debug)
+            if given[:1] == ["convert"]:
+                from jarscore.scorer import jvm
+
+                jvm.mark_short_lived()
         if given[:1] == ["--version"]:
             print(_version())
             return 0

@@ -282,7 +282,19 @@ def jvm_options() -> list[str]:
     return [*_DEFAULT_OPTIONS, *simd, *caller]
 
 
-def start() -> None:
+_short_lived = False
+
+
+def mark_short_lived() -> None:
+    """This process is a command that ends after one job (the command line's convert): a JVM it
+    starts for a short job (``start(short_job=True)``) runs the C1 compiler alone. Such a job is
+    mostly class loading and code run once, for which C2's compile threads take a third of the CPU
+    and give back nothing (docs/kernel.md)."""
+    global _short_lived
+    _short_lived = True
+
+
+def start(short_job: bool = False) -> None:
     """Starts the JVM in this process once, with jarscore's runtime on the classpath. When another
     library started it first, jarscore's runtime gets a class loader of its own instead."""
     global _jvm_pid
@@ -306,6 +318,8 @@ def start() -> None:
             ) from exc
         _refuse_old_java(Path(jvm_path))
         options = jvm_options()
+        if short_job and _short_lived:
+            options += C1_ONLY
         if _sigint_to_python and "-Xrs" not in options:
             options.append("-Xrs")   # the JVM installs no SIGINT handler even while it starts
         try:
@@ -326,10 +340,11 @@ def start() -> None:
             raise JvmError(f"Java {version} found at {jvm_path}; jarscore needs Java {_MIN_JAVA}+ (set JAVA_HOME)")
 
 
-def started_here() -> bool:
-    """Starts the JVM if need be; whether jarscore started it, with its jars on the class path (javac,
-    which compiles the kernel, sees that path), rather than adopting one another library started."""
-    start()
+def started_here(short_job: bool = False) -> bool:
+    """Starts the JVM if need be (see :func:`start`); whether jarscore started it, with its jars on the
+    class path (javac, which compiles the kernel, sees that path), rather than adopting one that
+    another library started."""
+    start(short_job)
     return _runtime_loader is None
 
 

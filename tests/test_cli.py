@@ -27,20 +27,35 @@ def data():
     return frame.iloc[:600], binary(frame.iloc[:600]), frame.iloc[600:]
 
 
+_SHOW_JVM_OPTIONS = ("import jpype, sys\n"
+                     "real = jpype.startJVM\n"
+                     "def start(*args, **kwargs):\n"
+                     "    print('JVM options:', *args[1:], file=sys.stderr)\n"
+                     "    return real(*args, **kwargs)\n"
+                     "jpype.startJVM = start")
+
+
+def _jvm_options_shown(done) -> list[str]:
+    return next(line for line in done.stderr.splitlines() if line.startswith("JVM options:")).split()[2:]
+
+
 def test_lightgbm_text_file_end_to_end(data, tmp_path):
     X, y, held_out = data
     model = lightgbm.LGBMClassifier(n_estimators=30, verbose=-1).fit(X, y)
     model.booster_.save_model(str(tmp_path / "model.txt"))
     held_out.to_csv(tmp_path / "sample.csv", index=False)
 
-    converted = jarscore("convert", str(tmp_path / "model.txt"), "--out", str(tmp_path / "art"),
-                         "--sample", str(tmp_path / "sample.csv"), "--name", "churn", "--version", "3")
+    converted = _jarscore_with(_SHOW_JVM_OPTIONS, "convert", str(tmp_path / "model.txt"), "--out", str(tmp_path / "art"),
+                               "--sample", str(tmp_path / "sample.csv"), "--name", "churn", "--version", "3")
     assert converted.returncode == 0, converted.stderr
     assert "parity on 200 sample rows" in converted.stderr
+    # a short job for a process that ends with it: the C1 compiler alone
+    assert "-XX:TieredStopAtLevel=1" in _jvm_options_shown(converted)
 
-    scored = jarscore("score", str(tmp_path / "art"), "--input", str(tmp_path / "sample.csv"),
-                      "--output", str(tmp_path / "out.csv"))
+    scored = _jarscore_with(_SHOW_JVM_OPTIONS, "score", str(tmp_path / "art"), "--input", str(tmp_path / "sample.csv"),
+                            "--output", str(tmp_path / "out.csv"))
     assert scored.returncode == 0, scored.stderr
+    assert "-XX:TieredStopAtLevel=1" not in _jvm_options_shown(scored)
     out = pd.read_csv(tmp_path / "out.csv")
     np.testing.assert_allclose(out["probability(1)"], model.predict_proba(held_out)[:, 1], rtol=1e-9, atol=1e-9)
     assert list(out.iloc[:, 0]) == list(model.predict(held_out))
@@ -91,13 +106,10 @@ def test_convert_help_warns_about_pickles():
     assert "runs whatever code it contains" in helped.stdout
 
 
-def test_score_errors_write_no_output(data, tmp_path):
-    X, y, held_out = data
-    model = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, y)
-    model.booster_.save_model(str(tmp_path / "m.txt"))
-    assert jarscore("convert", str(tmp_path / "m.txt"), "--out", str(tmp_path / "art")).returncode == 0
-    held_out.drop(columns=["f2"]).to_csv(tmp_path / "bad.csv", index=False)
-    failed = jarscore("score", str(tmp_path / "art"), "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "o.csv"))
+def test_score_errors_write_no_output(small_model, tmp_path):
+    small_model.holdout.drop(columns=["f2"]).to_csv(tmp_path / "bad.csv", index=False)
+    failed = jarscore("score", str(small_model.artifact), "--input", str(tmp_path / "bad.csv"),
+                      "--output", str(tmp_path / "o.csv"))
     assert failed.returncode == 1
     assert "missing input column(s) ['f2']" in failed.stderr
     assert not (tmp_path / "o.csv").exists()
