@@ -10,10 +10,10 @@ from jarscore.errors import JvmError
 from jarscore.scorer import jvm
 
 _TOOL = "io.jarscore.transpile.TranspileCommand"
-#: PMML below this size makes the transpile tool a job of a few seconds: it runs on a thread of this
-#: process's JVM, which has JAXB and JPMML loaded for the parity check anyway, or, where another
-#: library started that JVM, in a JVM of its own with the C1 compiler alone, whose C2 threads would
-#: cost more CPU than their code gives back (docs/kernel.md, "What conversion produces", has the
+#: PMML below this size makes the transpile tool a job of a few seconds: it runs in this process's
+#: JVM, which has JAXB and JPMML loaded for the parity check anyway, or, where another library
+#: started that JVM, in a JVM of its own with the C1 compiler alone, whose C2 threads would cost more
+#: CPU than their code gives back (docs/kernel.md, "What conversion produces", has the
 #: measurements). Larger PMML gets a JVM of its own with both compilers and a heap of its own.
 SHORT_JOB_PMML_BYTES = 32 << 20
 

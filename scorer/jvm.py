@@ -188,6 +188,7 @@ def die_with_parent() -> None:
 #: JVM options for a child JVM whose job takes seconds: the C1 compiler alone, as C2's threads would
 #: cost more CPU than their code gives back (docs/kernel.md, "What conversion produces").
 C1_ONLY = ("-XX:TieredStopAtLevel=1",)
+_COMPILER_CHOICES = ("-XX:TieredStopAtLevel", "-XX:+TieredCompilation", "-XX:-TieredCompilation")
 
 
 class JavaCommand:
@@ -318,8 +319,8 @@ def start(short_job: bool = False) -> None:
             ) from exc
         _refuse_old_java(Path(jvm_path))
         options = jvm_options()
-        if short_job and _short_lived:
-            options += C1_ONLY
+        if short_job and _short_lived and not any(option.startswith(_COMPILER_CHOICES) for option in options):
+            options += C1_ONLY   # unless the caller chose the JIT compilers
         if _sigint_to_python and "-Xrs" not in options:
             options.append("-Xrs")   # the JVM installs no SIGINT handler even while it starts
         try:

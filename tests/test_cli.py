@@ -7,6 +7,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import lightgbm
 import numpy as np
@@ -59,6 +60,22 @@ def test_lightgbm_text_file_end_to_end(data, tmp_path):
     out = pd.read_csv(tmp_path / "out.csv")
     np.testing.assert_allclose(out["probability(1)"], model.predict_proba(held_out)[:, 1], rtol=1e-9, atol=1e-9)
     assert list(out.iloc[:, 0]) == list(model.predict(held_out))
+
+
+@pytest.mark.parametrize("chosen", [None, "-XX:TieredStopAtLevel=4", "-XX:-TieredCompilation"])
+def test_convert_leaves_the_jit_compilers_to_a_caller_who_chose_them(tmp_path, chosen):
+    pmml = Path(__file__).resolve().parent / "data" / "jpmml-conformance" / "pmml" / "DecisionTreeIris.pmml"
+    stop_at_start = ("import jpype, os, sys\n"
+                     "def start(*args, **kwargs):\n"
+                     "    print('JVM options:', *args[1:], flush=True)\n"
+                     "    os._exit(0)\n"
+                     "jpype.startJVM = start")
+    code = f"import sys\n{stop_at_start}\nfrom jarscore.cli import main\nsys.argv[1:] = {['convert', str(pmml), '--out', str(tmp_path / 'art')]!r}\nmain()"
+    env = {**os.environ, "JARSCORE_JVM_OPTS": chosen or ""}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    options = _jvm_options_shown(SimpleNamespace(stderr=done.stdout))
+    compilers = [option for option in options if "Tiered" in option]
+    assert compilers == ([chosen] if chosen else ["-XX:TieredStopAtLevel=1"]), done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("suffix", ["json", "ubj"])
