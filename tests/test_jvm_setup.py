@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import lightgbm
@@ -74,15 +75,26 @@ JVM_FIRST = """
     scorer = Scorer.load(sys.argv[1])
     np.save(sys.argv[3], scorer.predict_proba(rows.to_numpy())[:, 1])
     print("own loader:", jvm._runtime_loader is not None, "kernel:", scorer.kernel)
+
+    # this JVM's class path lacks jarscore's compiler: a conversion transpiles in a JVM of its own
+    from pathlib import Path
+    from jarscore.converter.transpile import start_transpile
+    job = start_transpile(Path(sys.argv[1]) / "model.pmml.gz", Path(sys.argv[4]), "jarscore.test.Adopted")
+    job.wait()
+    print("transpiled by:", type(job).__name__)
 """
 
 
 def test_a_jvm_started_first_by_another_library_scores_through_its_own_loader(lightgbm_text, tmp_path):
     artifact, held_out, native = lightgbm_text
     held_out.to_csv(tmp_path / "rows.csv", index=False)
-    done = _python(JVM_FIRST, str(artifact), str(tmp_path / "rows.csv"), str(tmp_path / "out.npy"))
+    done = _python(JVM_FIRST, str(artifact), str(tmp_path / "rows.csv"), str(tmp_path / "out.npy"),
+                   str(tmp_path / "model.jar"))
     assert done.returncode == 0, done.stderr
     assert "own loader: True kernel: active" in done.stdout, done.stdout
+    assert "transpiled by: JavaCommand" in done.stdout, done.stdout
+    with zipfile.ZipFile(tmp_path / "model.jar") as jar:
+        assert any(name.endswith("Kernel.class") for name in jar.namelist()), jar.namelist()
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), native, rtol=1e-12, atol=1e-12)
 
 
