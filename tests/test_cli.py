@@ -7,7 +7,6 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import lightgbm
 import numpy as np
@@ -28,16 +27,19 @@ def data():
     return frame.iloc[:600], binary(frame.iloc[:600]), frame.iloc[600:]
 
 
-_SHOW_JVM_OPTIONS = ("import jpype, sys\n"
-                     "real = jpype.startJVM\n"
-                     "def start(*args, **kwargs):\n"
-                     "    print('JVM options:', *args[1:], file=sys.stderr)\n"
-                     "    return real(*args, **kwargs)\n"
-                     "jpype.startJVM = start")
+def _show_jvm_options(then: str) -> str:
+    """A patch for _jarscore_with: print the options the JVM is started with on stdout (stderr is
+    caught while it starts), then ``then``: start it ("real(*args, **kwargs)") or stop ("os._exit(0)")."""
+    return ("import jpype, os\n"
+            "real = jpype.startJVM\n"
+            "def start(*args, **kwargs):\n"
+            "    print('JVM options:', *args[1:], flush=True)\n"
+            f"    return {then}\n"
+            "jpype.startJVM = start")
 
 
 def _jvm_options_shown(done) -> list[str]:
-    return next(line for line in done.stderr.splitlines() if line.startswith("JVM options:")).split()[2:]
+    return next(line for line in done.stdout.splitlines() if line.startswith("JVM options:")).split()[2:]
 
 
 def test_lightgbm_text_file_end_to_end(data, tmp_path):
@@ -46,14 +48,14 @@ def test_lightgbm_text_file_end_to_end(data, tmp_path):
     model.booster_.save_model(str(tmp_path / "model.txt"))
     held_out.to_csv(tmp_path / "sample.csv", index=False)
 
-    converted = _jarscore_with(_SHOW_JVM_OPTIONS, "convert", str(tmp_path / "model.txt"), "--out", str(tmp_path / "art"),
+    converted = _jarscore_with(_show_jvm_options("real(*args, **kwargs)"), "convert", str(tmp_path / "model.txt"), "--out", str(tmp_path / "art"),
                                "--sample", str(tmp_path / "sample.csv"), "--name", "churn", "--version", "3")
     assert converted.returncode == 0, converted.stderr
     assert "parity on 200 sample rows" in converted.stderr
     # a short job for a process that ends with it: the C1 compiler alone
     assert "-XX:TieredStopAtLevel=1" in _jvm_options_shown(converted)
 
-    scored = _jarscore_with(_SHOW_JVM_OPTIONS, "score", str(tmp_path / "art"), "--input", str(tmp_path / "sample.csv"),
+    scored = _jarscore_with(_show_jvm_options("real(*args, **kwargs)"), "score", str(tmp_path / "art"), "--input", str(tmp_path / "sample.csv"),
                             "--output", str(tmp_path / "out.csv"))
     assert scored.returncode == 0, scored.stderr
     assert "-XX:TieredStopAtLevel=1" not in _jvm_options_shown(scored)
@@ -65,15 +67,9 @@ def test_lightgbm_text_file_end_to_end(data, tmp_path):
 @pytest.mark.parametrize("chosen", [None, "-XX:TieredStopAtLevel=4", "-XX:-TieredCompilation"])
 def test_convert_leaves_the_jit_compilers_to_a_caller_who_chose_them(tmp_path, chosen):
     pmml = Path(__file__).resolve().parent / "data" / "jpmml-conformance" / "pmml" / "DecisionTreeIris.pmml"
-    stop_at_start = ("import jpype, os, sys\n"
-                     "def start(*args, **kwargs):\n"
-                     "    print('JVM options:', *args[1:], flush=True)\n"
-                     "    os._exit(0)\n"
-                     "jpype.startJVM = start")
-    code = f"import sys\n{stop_at_start}\nfrom jarscore.cli import main\nsys.argv[1:] = {['convert', str(pmml), '--out', str(tmp_path / 'art')]!r}\nmain()"
-    env = {**os.environ, "JARSCORE_JVM_OPTS": chosen or ""}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
-    options = _jvm_options_shown(SimpleNamespace(stderr=done.stdout))
+    done = _jarscore_with(_show_jvm_options("os._exit(0)"), "convert", str(pmml), "--out", str(tmp_path / "art"),
+                          env={**os.environ, "JARSCORE_JVM_OPTS": chosen or ""})
+    options = _jvm_options_shown(done)
     compilers = [option for option in options if "Tiered" in option]
     assert compilers == ([chosen] if chosen else ["-XX:TieredStopAtLevel=1"]), done.stdout + done.stderr
 
@@ -227,10 +223,10 @@ def test_debug_shows_the_traceback(small_artifact, tmp_path):
     assert done.stderr.splitlines()[-1].startswith("jarscore score: error: ")
 
 
-def _jarscore_with(patch: str, *args):
-    """`jarscore ARGS` in a Python that first runs ``patch`` (to make a failure happen)."""
+def _jarscore_with(patch: str, *args, env: dict | None = None):
+    """`jarscore ARGS` in a Python that first runs ``patch`` (to make a failure happen, or to watch)."""
     code = f"import sys\n{patch}\nfrom jarscore.cli import main\nsys.argv[1:] = {list(args)!r}\nsys.exit(main())"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_output(small_artifact, tmp_path):
