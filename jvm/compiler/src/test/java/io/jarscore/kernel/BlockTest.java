@@ -2,6 +2,7 @@ package io.jarscore.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -91,6 +92,30 @@ class BlockTest {
             assertBlocksMatch(forest, kind, 0, forest.trees(), 300, 63, true);   // every input known: the copies
             assertBlocksMatch(forest, kind, 5, 33, 150, 64, true);
         }
+    }
+
+    @Test
+    void theCopiesWaitForABlockOfRowsOrTheirDelay() throws InterruptedException {
+        Random random = new Random(65);
+        Forest[] forests = new Forest[2];
+        for (int f = 0; f < forests.length; f++) {
+            ForestBuilder builder = new ForestBuilder(0);
+            for (int t = 0; t < 40; t++) {
+                builder.tree(complementTree(builder, random, 5), 10);
+            }
+            forests[f] = builder.build(FEATURES);
+            assertFalse(forests[f].copiesStarted(), "a load makes no copies: on a cold start they take a core");
+        }
+        // a block of rows starts them, and takes them once they are there
+        assertBlocksMatch(forests[0], Forest.SUM, 0, forests[0].trees(), 300, 66, true);
+        assertTrue(forests[0].copiesStarted(), "a block of rows starts the copies");
+        // without rows, they are made after their delay
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!forests[1].copiesStarted() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(forests[1].copiesStarted(), "the copies start " + Forest.COPIES_DELAY_MILLIS + " ms after the load");
+        assertTrue(forests[1].copies() != null);
     }
 
     /**

@@ -9,7 +9,12 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 
 /**
@@ -72,16 +77,33 @@ public final class Forest {
     /** Nodes of the table. */
     private final int stored;
     /**
-     * The trees for rows without a missing input ({@link Collapsed}), once {@link #copier} has made
+     * The trees for rows without a missing input ({@link Collapsed}), once {@link #copying} has made
      * them; null before, and for a forest without a split to drop. Set once: every array a row reads
      * comes from the one object it read here.
      */
     private volatile Collapsed known;
     /**
-     * The thread making {@link #known}, null if none: made at load, the copies would cost a cold
-     * start about as much as reading the table.
+     * Completed once {@link #known} is made, null for a forest without copies. The copies are made on
+     * {@link #COPIER}'s thread, {@link #COPIES_DELAY_MILLIS} after the load or as soon as a block of
+     * rows comes ({@link #makeCopies}): made during the load, they would cost a cold start about as
+     * much as reading the table, and on two cores the other one is compiling the load's code.
      */
-    private final Thread copier;
+    private final CompletableFuture<Collapsed> copying;
+    private final AtomicBoolean copyStarted = new AtomicBoolean();
+    /** How long after its load a forest makes its copies when no block of rows asks for them sooner. */
+    static final long COPIES_DELAY_MILLIS = Long.getLong("jarscore.forest.copies.delay.ms", 1_000);
+    /** Makes the copies of every forest of the process, one forest at a time: a daemon thread. */
+    private static final ScheduledThreadPoolExecutor COPIER = copier();
+
+    private static ScheduledThreadPoolExecutor copier() {
+        ScheduledThreadPoolExecutor copier = new ScheduledThreadPoolExecutor(1, task -> {
+            Thread thread = new Thread(task, "jarscore-forest-copies");
+            thread.setDaemon(true);
+            return thread;
+        });
+        copier.setRemoveOnCancelPolicy(true);
+        return copier;
+    }
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
@@ -124,13 +146,37 @@ public final class Forest {
             ? Block.BIG_TREE_ROWS : Block.ROWS;
         this.inOrder = Order.inModelOrder(roots, depth);
         this.byDepth = Order.byDepth(roots, depth);
+        // rows take the stored trees until the copies are there: the same leaves
+        copying = toDrop ? new CompletableFuture<>() : null;
         if (toDrop) {
-            // rows take the stored trees until the copies are there: the same leaves
-            copier = new Thread(() -> known = Collapsed.of(node, width, roots), "jarscore-forest-copies");
-            copier.setDaemon(true);
-            copier.start();
-        } else {
-            copier = null;
+            // the timer does not keep an unloaded model's forest alive
+            java.lang.ref.WeakReference<Forest> forest = new java.lang.ref.WeakReference<>(this);
+            COPIER.schedule(() -> {
+                Forest loaded = forest.get();
+                if (loaded != null) {
+                    loaded.makeCopies();
+                }
+            }, COPIES_DELAY_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Whether the copies for known rows are being made or made (false for a forest without). */
+    boolean copiesStarted() {
+        return copyStarted.get();
+    }
+
+    /** Starts making the copies for known rows on {@link #COPIER}'s thread unless started before. */
+    private void makeCopies() {
+        if (copying != null && copyStarted.compareAndSet(false, true)) {
+            COPIER.execute(() -> {
+                try {
+                    known = Collapsed.of(node, width, roots);
+                    copying.complete(known);
+                } catch (RuntimeException | Error e) {
+                    copying.completeExceptionally(e);
+                    throw e;
+                }
+            });
         }
     }
 
@@ -156,12 +202,20 @@ public final class Forest {
         return node;
     }
 
-    /** The copies for rows without a missing input, once made (this waits for them); null for a forest without. */
+    /**
+     * The copies for rows without a missing input: this starts them if they are not yet started, and
+     * waits for them. Null for a forest without.
+     */
     Collapsed copies() throws InterruptedException {
-        if (copier != null) {
-            copier.join();
+        if (copying == null) {
+            return null;
         }
-        return known;
+        makeCopies();
+        try {
+            return copying.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the copies for known rows failed", e.getCause());
+        }
     }
 
     /**
@@ -709,6 +763,7 @@ public final class Forest {
             }
             return;
         }
+        makeCopies(); // a block of rows is worth them now; this call takes them if they are there
         Block block = blocks.get();
         if (block == null || block.slots != kernel.slotCount()) {
             block = new Block(kernel.slotCount(), blockRows);
@@ -1046,7 +1101,7 @@ public final class Forest {
         out.writeInt(roots.length);
         out.writeInt(classes);
         out.writeInt(width);
-        out.writeInt((values ? FLAG_VALUES : 0) | (copier != null ? FLAG_COPIES : 0));
+        out.writeInt((values ? FLAG_VALUES : 0) | (copying != null ? FLAG_COPIES : 0));
         for (long bits : plain) {
             out.writeLong(bits);
         }
