@@ -75,4 +75,4 @@ bench-quick: setup
 	$(PY) -m benchmarks --quick
 
 clean:
-	rm -rf $(STAMPS) dist build jvm/*/target benchmarks/jvm/target benchmarks/.cache models/artifacts models/trained
+	rm -rf $(STAMPS) dist build jvm/*/target benchmarks/jvm/target benchmarks/coldstart/target benchmarks/.cache models/artifacts models/trained

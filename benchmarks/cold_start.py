@@ -16,11 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Callable
 
-from benchmarks.jvm_side import JMH_PROJECT
+from benchmarks.jvm_side import COLD_START_PROJECT
 from benchmarks.suite import BuiltModel
 from jarscore.converter.kinds import FLOAT32_TOLERANCE
 
@@ -102,28 +101,23 @@ def python(engine: str, model: BuiltModel, runs: int, priming: int = 0) -> dict:
 
 def java(model: BuiltModel, runs: int, cds: bool = False, priming: int = 0) -> dict:
     """``cds``: with an AppCDS archive of the classes the first run loaded (``-XX:ArchiveClassesAtExit``
-    in one untimed run, then ``-XX:SharedArchiveFile``), as docs/kernel.md tells a Java service to."""
+    in one untimed run, then ``-XX:SharedArchiveFile``), as docs/kernel.md tells a Java service to.
+    The class path is the harness's JAR and what a Java service depending on jarscore-runtime adds:
+    the runtime and its dependencies (benchmarks/coldstart), JAR files only, as class-data sharing
+    wants them."""
     from jarscore.scorer import jvm
     row = model.parity_rows().iloc[0].to_dict()
     pairs = [f"{name}={'NaN' if isinstance(v, float) and v != v else v}" for name, v in row.items()]
-    how = "java ColdStart: Models.load (with its checks) and one score(Map)"
+    how = "java ColdStart: Models.load (with its checks) and one score(Map), on jarscore-runtime's class path"
+    target = COLD_START_PROJECT / "target"
+    classpath = ":".join([*(str(p) for p in target.glob("jarscore-coldstart-*.jar")),
+                          *sorted(str(p) for p in (target / "lib").glob("*.jar"))])
+    base = [jvm.java_executable(), *jvm.jvm_options()]
+    tail = ["-cp", classpath, "io.jarscore.bench.ColdStart", str(model.artifact), *pairs]
     if not cds:
-        classpath = f"{JMH_PROJECT}/target/classes:{JMH_PROJECT}/target/lib/*"
-        command = [jvm.java_executable(), *jvm.jvm_options(), "-cp", classpath, "io.jarscore.bench.ColdStart",
-                   str(model.artifact), *pairs]
-        return _measure(lambda: command, model, "jarscore-java", runs, how, parse=_parse_java, priming=priming)
+        return _measure(lambda: [*base, *tail], model, "jarscore-java", runs, how, parse=_parse_java, priming=priming)
     with tempfile.TemporaryDirectory() as work:
-        # Class-data sharing takes JAR files only: the harness's classes go into one.
-        harness = Path(work) / "coldstart.jar"
-        classes = JMH_PROJECT / "target" / "classes"
-        with zipfile.ZipFile(harness, "w") as jar:
-            for file in sorted(classes.rglob("*")):
-                if file.is_file():
-                    jar.write(file, file.relative_to(classes).as_posix())
-        classpath = ":".join([str(harness), *sorted(str(p) for p in (JMH_PROJECT / "target" / "lib").glob("*.jar"))])
         archive = Path(work) / "app.jsa"
-        base = [jvm.java_executable(), *jvm.jvm_options()]
-        tail = ["-cp", classpath, "io.jarscore.bench.ColdStart", str(model.artifact), *pairs]
         trained = subprocess.run([*base, f"-XX:ArchiveClassesAtExit={archive}", *tail], capture_output=True,
                                  text=True, timeout=300, cwd=work)
         if trained.returncode != 0 or not archive.is_file():

@@ -16,6 +16,8 @@ from models.kafka_broker import BuildError, kafka_test_classpath, run_checked
 
 ROOT = Path(__file__).resolve().parent.parent
 JMH_PROJECT = ROOT / "benchmarks" / "jvm"
+#: The Java cold start's harness, on a class path of jarscore-runtime and its dependencies alone.
+COLD_START_PROJECT = ROOT / "benchmarks" / "coldstart"
 JMH_ENGINES = ("jarscore", "jarscore-kernel", "jpmml-interpreted", "jpmml-transpiled")
 JAVA_NAMES = {"jarscore": "jarscore-java", "jarscore-kernel": "jarscore-kernel-java", "jpmml-interpreted": "jpmml-java-interpreted",
               "jpmml-transpiled": "jpmml-java-transpiled"}
@@ -35,13 +37,15 @@ JVM_STAMP = ROOT / ".setup-stamps" / "jvm"
 
 def build_jmh(log: Callable[[str], None]) -> None:
     """Installs jvm/'s modules (jarscore-runtime among them) into the local Maven repository, unless
-    make installed them from the sources as they are, and packages the JMH project."""
+    make installed them from the sources as they are, and packages the JMH project and the Java cold
+    start's harness."""
     if jvm_installed():
         log("bench: building the JMH project (jvm/ as `make` installed it, then benchmarks/jvm)")
     else:
         log("bench: building the JMH project (jvm/ installed into the local Maven repository, then benchmarks/jvm)")
         _run(["mvn", "-q", "-B", "-DskipTests", "install"], ROOT / "jvm", "mvn install in jvm/", 900)
     _run(["mvn", "-q", "-B", "package"], JMH_PROJECT, "mvn package in benchmarks/jvm", 900)
+    _run(["mvn", "-q", "-B", "package"], COLD_START_PROJECT, "mvn package in benchmarks/coldstart", 900)
 
 
 def jvm_installed(stamp: Path = JVM_STAMP) -> bool:
