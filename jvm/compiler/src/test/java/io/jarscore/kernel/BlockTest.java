@@ -123,7 +123,7 @@ class BlockTest {
      * its false side, by the complement {@code -x <= nextDown(-t)} (x > t), whose false side is
      * the tree's no-true-child answer (nothing).
      */
-    private static int complementTree(ForestBuilder b, Random random, int levels) {
+    static int complementTree(ForestBuilder b, Random random, int levels) {
         if (levels == 0) {
             return b.classes() == 0 ? b.leaf(random.nextGaussian())
                 : b.leaf(random.nextInt(3), new double[] {random.nextDouble(), random.nextDouble(), random.nextDouble()});

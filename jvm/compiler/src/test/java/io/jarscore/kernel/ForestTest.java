@@ -303,11 +303,11 @@ class ForestTest {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         forest.write(out);
         byte[] table = out.toByteArray();
-        // header 24, one bitmap word, two non-plain nodes of 16 bytes, three leaf values, roots and depths
-        assertEquals(24 + 8 + 2 * 16 + 3 * 8 + 2 * 4 + 2 * 4, table.length, "plain leaves and a split's value are not stored");
+        // header 24, four bitmaps of one word, two non-plain nodes of 16 bytes, three leaf values, roots and depths
+        assertEquals(24 + 4 * 8 + 2 * 16 + 3 * 8 + 2 * 4 + 2 * 4, table.length, "plain leaves and a split's value are not stored");
         Forest read = Forest.parse(table, "t.forest");
         assertArrayEquals(node, read.node, "the walk's table");
-        assertArrayEquals(new double[]{0.0, 1.5, -2.5, 7.0}, read.value, "the leaves' values; a split's is not stored");
+        assertArrayEquals(new double[]{Double.NaN, 1.5, -2.5, 7.0}, read.value, "the leaves' values; a split's is not stored");
         assertEquals(1.5 + 7.0, read.sum(new double[]{0.25, 0.0}, 0, 2, 0.0), "a row reaches the same leaves");
         assertEquals(-2.5 + 7.0, read.sum(new double[]{0.75, 0.0}, 0, 2, 0.0));
 
@@ -329,6 +329,79 @@ class ForestTest {
         java.io.ByteArrayOutputStream again = new java.io.ByteArrayOutputStream();
         Forest.parse(full.toByteArray(), "old.forest").write(again);
         assertArrayEquals(table, again.toByteArray(), "a format 3 table reads as the same forest");
+
+        // and format 4 (plain leaves as bits, every leaf's value) too
+        java.io.ByteArrayOutputStream four = new java.io.ByteArrayOutputStream();
+        data = new java.io.DataOutputStream(four);
+        for (int x : new int[]{0x4A53_4634, 4, 2, 0, width, 1}) {
+            data.writeInt(x);
+        }
+        data.writeLong(0b0110L); // nodes 1 and 2 are plain leaves
+        for (long x : new long[]{node[0], node[1], node[6], node[7]}) {
+            data.writeLong(x);
+        }
+        for (double x : new double[]{1.5, -2.5, 7.0}) {
+            data.writeDouble(x);
+        }
+        for (int x : new int[]{0, 3, 1, 0}) {
+            data.writeInt(x);
+        }
+        again.reset();
+        Forest.parse(four.toByteArray(), "old.forest").write(again);
+        assertArrayEquals(table, again.toByteArray(), "a format 4 table reads as the same forest");
+    }
+
+    @Test
+    void complementsAndEmptyLeavesAreNotStored() throws Exception {
+        for (int classes : new int[] {0, 3}) {
+            // 40 trees as the compiler makes scikit-learn's: 31 splits a tree, each with its complement and
+            // an empty leaf after it, and 32 leaves
+            Random random = new Random(67 + classes);
+            ForestBuilder builder = new ForestBuilder(classes);
+            for (int t = 0; t < 40; t++) {
+                builder.tree(BlockTest.complementTree(builder, random, 5), 10);
+            }
+            Forest forest = builder.build(BlockTest.FEATURES);
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            forest.write(out);
+            byte[] table = out.toByteArray();
+            int nodes = 40 * 125;
+            int words = (nodes + 63) / 64;
+            int perLeaf = classes == 0 ? 8 : 4 + 8 * classes;
+            assertEquals(nodes, forest.nodes());
+            assertEquals(24 + 4 * 8 * words + 40 * 31 * (16 + 4) + 40 * 32 * perLeaf + 8 * 40, table.length,
+                "a split's two longs, its complement's successor and the other leaves' values (" + classes + " classes)");
+
+            Forest read = Forest.parse(table, "t.forest");
+            assertArrayEquals(forest.node, read.node, "the walk's table");
+            for (int n = 0; n < nodes; n++) {
+                if ((int) forest.node[2 * n + 1] == n) { // a leaf: what a walk ends on
+                    assertEquals(Double.doubleToRawLongBits(forest.value[n]), Double.doubleToRawLongBits(read.value[n]));
+                    if (classes > 0) {
+                        assertEquals(forest.label[n], read.label[n]);
+                        assertArrayEquals(java.util.Arrays.copyOfRange(forest.probability, n * classes, n * classes + classes),
+                            java.util.Arrays.copyOfRange(read.probability, n * classes, n * classes + classes), 0.0);
+                    }
+                }
+            }
+            assertTrue(read.copies() != null, "the flag for copies survives");
+            java.io.ByteArrayOutputStream again = new java.io.ByteArrayOutputStream();
+            read.write(again);
+            assertArrayEquals(table, again.toByteArray(), "a table reads back as it was written");
+
+            // a complement said to have a complement of its own; a split said to be a complement
+            int complementOfRoot = (int) forest.node[1] + 1;
+            assertFails(withBit(table, 24 + 2 * 8 * words, complementOfRoot),
+                "is damaged (split " + complementOfRoot + " has no complement of its own after it)");
+            assertFails(withBit(table, 24 + 8 * words, 0), "is damaged (split 0 has no complement");
+        }
+    }
+
+    /** {@code table} with bit {@code n} of the bitmap at {@code offset} set (big-endian longs). */
+    private static byte[] withBit(byte[] table, int offset, int n) {
+        byte[] changed = table.clone();
+        changed[offset + 8 * (n / 64) + 7 - (n % 64) / 8] |= (byte) (1 << (n % 8));
+        return changed;
     }
 
     private static void assertFails(byte[] table, String message) {

@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,7 +14,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.IntStream;
 
 /**
  * Decision trees as flat arrays, walked without data-dependent branches: the table form
@@ -34,11 +32,16 @@ import java.util.stream.IntStream;
  */
 public final class Forest {
 
-    /** "JSF4", the table {@link #write} writes: plain leaves as bits, values and classes for leaves alone. */
-    private static final int MAGIC = 0x4A53_4634;
+    /**
+     * "JSF5", the table {@link #write} writes: plain leaves, complements and empty leaves as bits, values
+     * and classes for the other leaves alone.
+     */
+    private static final int MAGIC = 0x4A53_4635;
+    /** "JSF4": plain leaves as bits, values and classes for every leaf; still read. */
+    private static final int MAGIC_LEAVES = 0x4A53_4634;
     /** "JSF3": every node in full; still read. A table of another version is refused. */
     private static final int MAGIC_FULL = 0x4A53_4633;
-    /** Format 4's flags: some leaf has a value; some split has one after it a known row never needs. */
+    /** Format 4's and 5's flags: some leaf has a value; some split has one after it a known row never needs. */
     private static final int FLAG_VALUES = 1;
     private static final int FLAG_COPIES = 2;
     /** Trees walked together: independent chains of loads the CPU overlaps. */
@@ -544,12 +547,25 @@ public final class Forest {
      */
     private record Order(int[] tree, int[] root, int[] depth, int[] steps) {
         static Order inModelOrder(int[] roots, int[] depth) {
-            return of(IntStream.range(0, roots.length).toArray(), roots, depth);
+            int[] tree = new int[roots.length];
+            for (int t = 0; t < tree.length; t++) {
+                tree[t] = t;
+            }
+            return of(tree, roots, depth);
         }
 
+        /** Shallowest first; trees of one depth in model order. Primitive sorts: no lambda to link at load. */
         static Order byDepth(int[] roots, int[] depth) {
-            return of(IntStream.range(0, roots.length).boxed().sorted(Comparator.comparingInt(t -> depth[t]))
-                .mapToInt(Integer::intValue).toArray(), roots, depth);
+            long[] keyed = new long[roots.length];
+            for (int t = 0; t < keyed.length; t++) {
+                keyed[t] = (long) depth[t] << 32 | t;
+            }
+            Arrays.sort(keyed);
+            int[] tree = new int[keyed.length];
+            for (int k = 0; k < tree.length; k++) {
+                tree[k] = (int) keyed[k];
+            }
+            return of(tree, roots, depth);
         }
 
         static Order of(int[] tree, int[] roots, int[] depth) {
@@ -972,11 +988,32 @@ public final class Forest {
         // a cold start a tenth of a second (the JVM still interprets the loop then).
         byte[] bytes;
         try (InputStream in = raw) {
-            bytes = in.readAllBytes();
+            bytes = readAll(in);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read kernel table " + resource, e);
         }
         return parse(bytes, resource);
+    }
+
+    /**
+     * The rest of {@code in}. A JAR entry's stream says how much it holds ({@code available()}): the
+     * table is inflated into an array of its size in large steps, without the copies and the small
+     * steps of {@link InputStream#readAllBytes} (a quarter of the time for rf200's 8 MB in a cold JVM).
+     */
+    private static byte[] readAll(InputStream in) throws IOException {
+        int expected = in.available();
+        if (expected <= 0) {
+            return in.readAllBytes();
+        }
+        byte[] bytes = new byte[expected];
+        int read = in.readNBytes(bytes, 0, expected);
+        byte[] rest = in.readAllBytes();
+        if (read == expected && rest.length == 0) {
+            return bytes;
+        }
+        byte[] all = Arrays.copyOf(bytes, read + rest.length);
+        System.arraycopy(rest, 0, all, read, rest.length);
+        return all;
     }
 
     /** The forest {@link #write} wrote into {@code bytes}; {@code resource} names it in errors. */
@@ -984,10 +1021,10 @@ public final class Forest {
         ByteBuffer in = ByteBuffer.wrap(bytes); // big-endian, as DataOutputStream writes it
         try {
             int magic = in.getInt();
-            if (magic != MAGIC && magic != MAGIC_FULL) {
+            if (magic != MAGIC && magic != MAGIC_LEAVES && magic != MAGIC_FULL) {
                 throw new IllegalStateException("kernel table " + resource + (magic >>> 8 == MAGIC >>> 8
                     ? " was written by another jarscore version (format " + (char) (magic & 0xFF) + ", this one reads "
-                        + (char) (MAGIC_FULL & 0xFF) + " and " + (char) (MAGIC & 0xFF) + "): convert the model again"
+                        + (char) (MAGIC_FULL & 0xFF) + " to " + (char) (MAGIC & 0xFF) + "): convert the model again"
                     : " is not a jarscore forest"));
             }
             int nodes = in.getInt();
@@ -997,13 +1034,16 @@ public final class Forest {
             if (nodes < 0 || trees < 0 || classes < 0) {
                 throw new java.nio.BufferUnderflowException();
             }
-            Forest forest = magic == MAGIC ? parseLeavesApart(in, nodes, trees, classes, width)
-                : parseFull(in, nodes, trees, classes, width);
+            Forest forest = magic == MAGIC_FULL ? parseFull(in, nodes, trees, classes, width)
+                : parseLeavesApart(in, nodes, trees, classes, width, magic == MAGIC);
             if (in.hasRemaining()) {
                 throw new IllegalStateException("kernel table " + resource + " has " + in.remaining()
                     + " bytes after its last tree: the model JAR is damaged; convert the model again");
             }
             return forest;
+        } catch (Damaged e) {
+            throw new IllegalStateException("kernel table " + resource + " is damaged (" + e.getMessage()
+                + "): convert the model again", e);
         } catch (java.nio.BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException
                  | IndexOutOfBoundsException e) {
             throw new IllegalStateException("kernel table " + resource + " ends early (" + bytes.length
@@ -1022,53 +1062,126 @@ public final class Forest {
     }
 
     /**
-     * Format 4 ({@link #write}): the plain leaves as bits, the other nodes' two longs, and the value, class
-     * and probabilities of the leaves alone; the arrays the walk reads are rebuilt from them.
+     * Formats 4 and 5 ({@link #write}): the plain leaves as bits, the other nodes' two longs, and the value,
+     * class and probabilities of the leaves alone; format 5 also leaves out complements and empty leaves.
+     * The arrays the walk reads are rebuilt from them in passes over the bitmaps' set bits, each a short
+     * loop: a cold JVM runs them interpreted until its compilers, busy with the load's other code, get to
+     * them.
      */
-    private static Forest parseLeavesApart(ByteBuffer in, int nodes, int trees, int classes, int width) {
+    private static Forest parseLeavesApart(ByteBuffer in, int nodes, int trees, int classes, int width, boolean implied) {
         int flags = in.getInt();
-        need(in, 8L * ((nodes + 63L) / 64) + 8L * trees);
-        long[] plain = longs(in, (int) ((nodes + 63L) / 64));
-        int plainCount = 0;
-        for (long bits : plain) {
-            plainCount += Long.bitCount(bits);
+        int words = (int) ((nodes + 63L) / 64);
+        need(in, 8L * words * (implied ? 4 : 1) + 8L * trees);
+        long[] plain = longs(in, words);
+        long[] complement = implied ? longs(in, words) : new long[words];
+        long[] hasComplement = implied ? longs(in, words) : new long[words];
+        long[] empty = implied ? longs(in, words) : new long[words];
+        long last = nodes % 64 == 0 ? -1L : (1L << nodes) - 1; // the nodes of the last word
+        int stored = 0;
+        int complements = 0;
+        for (int w = 0; w < words; w++) {
+            long beyond = w == words - 1 ? ~last : 0L;
+            if ((plain[w] & complement[w]) != 0 || ((plain[w] | complement[w] | hasComplement[w] | empty[w]) & beyond) != 0) {
+                throw new Damaged("its bitmaps overlap or name nodes it does not have");
+            }
+            stored += 64 - Long.bitCount(plain[w] | complement[w] | beyond);
+            complements += Long.bitCount(complement[w]);
         }
-        need(in, 16L * (nodes - plainCount));
-        long[] others = longs(in, 2 * (nodes - plainCount));
+        need(in, 16L * stored + 4L * complements);
+        long[] others = longs(in, 2 * stored);
+        int[] complementFirst = ints(in, complements);
         long[] node = new long[2 * nodes];
-        int leaves = 0;
-        for (int n = 0, o = 0; n < nodes; n++) {
-            if ((plain[n >>> 6] & (1L << n)) != 0) {
+        long[] leaf = plain.clone();
+        for (int w = 0; w < words; w++) {
+            for (long bits = plain[w]; bits != 0; bits &= bits - 1) {
+                int n = w << 6 | Long.numberOfTrailingZeros(bits);
                 node[2 * n + 1] = selfStep(width, n); // and a threshold of +0.0
-            } else {
+            }
+        }
+        for (int w = 0, o = 0; w < words; w++) {
+            for (long bits = ~(plain[w] | complement[w]) & (w == words - 1 ? last : -1L); bits != 0; bits &= bits - 1) {
+                int n = w << 6 | Long.numberOfTrailingZeros(bits);
                 node[2 * n] = others[o++];
-                node[2 * n + 1] = others[o++];
+                long meta = others[o++];
+                node[2 * n + 1] = meta;
+                if ((int) meta == n) {
+                    leaf[w] |= 1L << n;
+                }
             }
-            if (isLeaf(node, n)) {
-                leaves++;
+        }
+        int filled = 0;
+        for (int w = 0; w < words; w++) {
+            for (long bits = hasComplement[w]; bits != 0; bits &= bits - 1) {
+                int n = w << 6 | Long.numberOfTrailingZeros(bits);
+                int next = (int) node[2 * n + 1] + 1;
+                if (isSet(complement, n) || isSet(leaf, n) || next <= n || next >= nodes || !isSet(complement, next)
+                    || node[2 * next + 1] != 0L) {
+                    throw new Damaged("split " + n + " has no complement of its own after it");
+                }
+                node[2 * next] = complementThreshold(node, n);
+                node[2 * next + 1] = ((long) mirrorSlot(node, width, n) << 32) | (complementFirst[filled++] & 0xFFFF_FFFFL);
             }
+        }
+        if (filled != complements) {
+            throw new Damaged((complements - filled) + " complements without a split before them");
+        }
+        int kept = 0;
+        for (int w = 0; w < words; w++) {
+            if ((empty[w] & ~leaf[w]) != 0) {
+                throw new Damaged("a split is marked as an empty leaf");
+            }
+            kept += Long.bitCount(leaf[w] & ~empty[w]);
         }
         boolean values = (flags & FLAG_VALUES) != 0;
-        need(in, (values ? 8L * leaves : 0) + (classes > 0 ? 4L * leaves + 8L * leaves * classes : 0));
-        double[] leafValue = doubles(in, values ? leaves : 0);
-        int[] leafLabel = ints(in, classes > 0 ? leaves : 0);
-        double[] leafProbability = doubles(in, classes > 0 ? leaves * classes : 0);
+        need(in, (values ? 8L * kept : 0) + (classes > 0 ? 4L * kept + 8L * kept * classes : 0));
+        double[] leafValue = doubles(in, values ? kept : 0);
+        int[] leafLabel = ints(in, classes > 0 ? kept : 0);
+        double[] leafProbability = doubles(in, classes > 0 ? kept * classes : 0);
+        // empty leaves (and splits, whose are never read) predict nothing: NaN, class -1, probabilities zero
         double[] value = new double[nodes];
+        Arrays.fill(value, Double.NaN);
         int[] label = new int[classes > 0 ? nodes : 0];
+        Arrays.fill(label, -1);
         double[] probability = new double[nodes * classes];
-        // a split's value, class and probabilities stay zero: no walk ends on a split
-        for (int n = 0, leaf = 0; n < nodes; n++) {
-            if (isLeaf(node, n)) {
-                value[n] = values ? leafValue[leaf] : Double.NaN;
-                if (classes > 0) {
-                    label[n] = leafLabel[leaf];
-                    System.arraycopy(leafProbability, leaf * classes, probability, n * classes, classes);
+        for (int w = 0, k = 0; w < words; w++) {
+            for (long bits = leaf[w] & ~empty[w]; bits != 0; bits &= bits - 1, k++) {
+                int n = w << 6 | Long.numberOfTrailingZeros(bits);
+                if (values) {
+                    value[n] = leafValue[k];
                 }
-                leaf++;
+                if (classes > 0) {
+                    label[n] = leafLabel[k];
+                    // a loop, not System.arraycopy: a native call per leaf while the loop is interpreted
+                    for (int c = 0, from = k * classes, to = n * classes; c < classes; c++) {
+                        probability[to + c] = leafProbability[from + c];
+                    }
+                }
             }
         }
         return new Forest(node, value, label, probability, classes, width, ints(in, trees), ints(in, trees),
             (flags & FLAG_COPIES) != 0);
+    }
+
+    /** A table whose parts do not fit together: {@link #parse} says so, naming the table. */
+    private static final class Damaged extends RuntimeException {
+        Damaged(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private static boolean isSet(long[] bits, int n) {
+        return (bits[n >>> 6] & (1L << n)) != 0;
+    }
+
+    /** The threshold of the complement of split {@code n}: {@code u > t} read as {@code -u <= nextDown(-t)}. */
+    private static long complementThreshold(long[] node, int n) {
+        return Double.doubleToRawLongBits(Math.nextDown(-Double.longBitsToDouble(node[2 * n])));
+    }
+
+    /** The slot a complement of split {@code n} compares: the negated input where n reads it plain, and back. */
+    private static int mirrorSlot(long[] node, int width, int n) {
+        int slot = (int) (node[2 * n + 1] >>> 32);
+        return slot < width ? slot + width : slot - width;
     }
 
     /** A {@link java.nio.BufferUnderflowException} unless {@code in} holds {@code bytes} more (negative: never). */
@@ -1079,22 +1192,50 @@ public final class Forest {
     }
 
     /**
-     * Writes format 4: a header, a bit per node set for a plain leaf (threshold +0.0 against the zero
-     * slot, stepping to itself: every leaf {@link ForestBuilder} makes), the two longs of every other
-     * node, then per leaf (a node that steps to itself) its value (when any leaf has one), class and
-     * probabilities, and the trees' roots and depths. What a split holds there (NaN, -1, zeros) is not
-     * stored: no walk ends on a split. A large table inflates at load, so what it does not store is
-     * what a cold start does not read.
+     * Writes format 5: a header; four bitmaps of a bit per node: the plain leaves (threshold +0.0
+     * against the zero slot, stepping to itself: every leaf {@link ForestBuilder} makes), the
+     * complements, the splits with a complement and the empty leaves; the two longs of every other
+     * node; the "true" successor of every complement, in the order of their splits; then per leaf
+     * that is not empty its value (when any leaf has one), class and probabilities; and the trees'
+     * roots and depths. A complement is the split just after a split's "true" successor that reads
+     * the same input the other way round with the threshold that makes it "greater than"
+     * (scikit-learn's second split, {@link Collapsed}): all but its "true" successor follows from
+     * the split before it. An empty leaf predicts nothing (value NaN, class
+     * -1, probabilities zero: the no-true-child answer after a complement). What a split holds there
+     * (NaN, -1, zeros) is not stored: no walk ends on a split. A large table inflates at load, so what
+     * it does not store is what a cold start does not read: rf200's is 8.1 MB instead of 14.1 MB.
      */
     void write(OutputStream target) throws IOException {
         DataOutputStream out = new DataOutputStream(target);
-        long[] plain = new long[(stored + 63) / 64];
+        int words = (stored + 63) / 64;
+        long[] plain = new long[words];
+        long[] complement = new long[words];
+        long[] hasComplement = new long[words];
+        long[] empty = new long[words];
+        // the complements' "true" successors, in the order of their splits
+        int[] complementFirst = new int[stored];
+        int complements = 0;
         boolean values = false;
         for (int n = 0; n < stored; n++) {
-            if (node[2 * n] == 0L && node[2 * n + 1] == selfStep(width, n)) {
-                plain[n >>> 6] |= 1L << n;
+            if (isLeaf(node, n)) {
+                if (node[2 * n] == 0L && node[2 * n + 1] == selfStep(width, n)) {
+                    plain[n >>> 6] |= 1L << n;
+                }
+                if (isEmpty(n)) {
+                    empty[n >>> 6] |= 1L << n;
+                } else {
+                    values |= !Double.isNaN(value[n]);
+                }
+                continue;
             }
-            values |= isLeaf(node, n) && !Double.isNaN(value[n]);
+            int next = (int) node[2 * n + 1] + 1;
+            if (!isSet(complement, n) && next > n && next < stored && !isSet(complement, next) && !isLeaf(node, next)
+                && node[2 * next] == complementThreshold(node, n)
+                && (int) (node[2 * next + 1] >>> 32) == mirrorSlot(node, width, n)) {
+                complement[next >>> 6] |= 1L << next;
+                hasComplement[n >>> 6] |= 1L << n;
+                complementFirst[complements++] = (int) node[2 * next + 1];
+            }
         }
         out.writeInt(MAGIC);
         out.writeInt(stored); // the copies for known rows are made again after a load
@@ -1102,27 +1243,32 @@ public final class Forest {
         out.writeInt(classes);
         out.writeInt(width);
         out.writeInt((values ? FLAG_VALUES : 0) | (copying != null ? FLAG_COPIES : 0));
-        for (long bits : plain) {
-            out.writeLong(bits);
+        for (long[] bits : new long[][] {plain, complement, hasComplement, empty}) {
+            for (long word : bits) {
+                out.writeLong(word);
+            }
         }
         for (int n = 0; n < stored; n++) {
-            if ((plain[n >>> 6] & (1L << n)) == 0) {
+            if (!isSet(plain, n) && !isSet(complement, n)) {
                 out.writeLong(node[2 * n]);
                 out.writeLong(node[2 * n + 1]);
             }
         }
+        for (int c = 0; c < complements; c++) {
+            out.writeInt(complementFirst[c]);
+        }
         for (int n = 0; values && n < stored; n++) {
-            if (isLeaf(node, n)) {
+            if (isLeaf(node, n) && !isSet(empty, n)) {
                 out.writeDouble(value[n]);
             }
         }
         for (int n = 0; classes > 0 && n < stored; n++) {
-            if (isLeaf(node, n)) {
+            if (isLeaf(node, n) && !isSet(empty, n)) {
                 out.writeInt(label[n]);
             }
         }
         for (int n = 0; classes > 0 && n < stored; n++) {
-            if (isLeaf(node, n)) {
+            if (isLeaf(node, n) && !isSet(empty, n)) {
                 for (int c = 0; c < classes; c++) {
                     out.writeDouble(probability[n * classes + c]);
                 }
@@ -1135,6 +1281,20 @@ public final class Forest {
             out.writeInt(x);
         }
         out.flush();
+    }
+
+    /** Whether leaf {@code n} predicts nothing: value NaN (as read back), class -1, probabilities +0.0. */
+    private boolean isEmpty(int n) {
+        if (Double.doubleToRawLongBits(value[n]) != Double.doubleToRawLongBits(Double.NaN)
+            || classes > 0 && label[n] != -1) {
+            return false;
+        }
+        for (int c = 0; c < classes; c++) {
+            if (Double.doubleToRawLongBits(probability[n * classes + c]) != 0L) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static long[] longs(ByteBuffer in, int n) {
