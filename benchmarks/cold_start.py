@@ -104,15 +104,18 @@ def java(model: BuiltModel, runs: int, cds: bool = False, priming: int = 0) -> d
     in one untimed run, then ``-XX:SharedArchiveFile``), as docs/kernel.md tells a Java service to.
     The class path is the harness's JAR and what a Java service depending on jarscore-runtime adds:
     the runtime and its dependencies (benchmarks/coldstart), JAR files only, as class-data sharing
-    wants them."""
+    wants them. No JVM option, as the README's quick start runs: not even ``--add-modules
+    jdk.incubator.vector``, which a service adds for SIMD batches (one row never uses SIMD) and which
+    costs a cold JVM about 0.05 s, as it turns off the JDK's archived module graph."""
     from jarscore.scorer import jvm
     row = model.parity_rows().iloc[0].to_dict()
     pairs = [f"{name}={'NaN' if isinstance(v, float) and v != v else v}" for name, v in row.items()]
-    how = "java ColdStart: Models.load (with its checks) and one score(Map), on jarscore-runtime's class path"
+    how = ("java ColdStart: Models.load (with its checks) and one score(Map), on jarscore-runtime's class path, "
+           "no JVM option")
     target = COLD_START_PROJECT / "target"
     classpath = ":".join([*(str(p) for p in target.glob("jarscore-coldstart-*.jar")),
                           *sorted(str(p) for p in (target / "lib").glob("*.jar"))])
-    base = [jvm.java_executable(), *jvm.jvm_options()]
+    base = [jvm.java_executable()]
     tail = ["-cp", classpath, "io.jarscore.bench.ColdStart", str(model.artifact), *pairs]
     if not cds:
         return _measure(lambda: [*base, *tail], model, "jarscore-java", runs, how, parse=_parse_java, priming=priming)
