@@ -248,6 +248,57 @@ class ModelsTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void aLoadThatGoesWellLogsNothingAndARefusedKernelWarns() throws Exception {
+        java.util.logging.Logger artifactLog = java.util.logging.Logger.getLogger("io.jarscore.registry.Artifact");
+        List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                records.add(record);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Level before = artifactLog.getLevel();
+        artifactLog.setLevel(java.util.logging.Level.ALL);
+        artifactLog.addHandler(handler);
+        try {
+            try (ScoringModel model = Models.load(root.resolve("iris/2"))) {
+                assertEquals("active", model.kernelStatus());
+            }
+            assertEquals(List.of(), records.stream().map(java.util.logging.LogRecord::getMessage).toList(),
+                "an active kernel is not logged, at any level");
+
+            // recorded outputs the model does not give: the kernel is refused (a warning), then the load
+            Path copy = root.resolve("misrecorded/2");
+            Files.createDirectories(copy);
+            for (String file : new String[]{"manifest.json", "model.jar", "model.pmml.gz"}) {
+                Files.copy(root.resolve("iris/2").resolve(file), copy.resolve(file));
+            }
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            Map<String, Object> manifest = json.readValue(copy.resolve("manifest.json").toFile(), Map.class);
+            Map<String, Object> first = ((List<Map<String, Object>>) ((Map<String, Object>) manifest.get("verification"))
+                .get("outputs")).get(0);
+            first.put("probability(setosa)", ((Number) first.get("probability(setosa)")).doubleValue() + 0.5);
+            json.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+            assertThrows(ArtifactException.class, () -> Models.load(copy));
+            assertEquals(1, records.size(), records.stream().map(java.util.logging.LogRecord::getMessage).toList().toString());
+            assertEquals(java.util.logging.Level.WARNING, records.get(0).getLevel());
+            assertTrue(records.get(0).getMessage().contains("fast kernel"), records.get(0).getMessage());
+        } finally {
+            artifactLog.removeHandler(handler);
+            artifactLog.setLevel(before);
+        }
+    }
+
+    @Test
     void aMissingDirectorySaysWhatWasExpected() {
         ArtifactException e = assertThrows(ArtifactException.class, () -> Models.load(root.resolve("nothing/9")));
         assertTrue(e.getMessage().contains("not found") && e.getMessage().contains("jarscore convert"), e.getMessage());

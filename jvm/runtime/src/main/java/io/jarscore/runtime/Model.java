@@ -201,7 +201,10 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    private static final System.Logger LOG = System.getLogger(Model.class.getName());
+    /** Made when first needed: a load that goes well sets up no logging (see {@code Artifact}'s). */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(Model.class.getName());
+    }
 
     /** Builds the JPMML side of kernel JARs after their load: one daemon thread for the process. */
     private static final ScheduledThreadPoolExecutor JPMML_LOADER = jpmmlLoader();
@@ -288,7 +291,7 @@ public final class Model implements AutoCloseable {
 
     private void reportJpmml(Throwable failure) {
         if (failure != null && !closed) {
-            LOG.log(System.Logger.Level.WARNING, "{0}: the JPMML side did not load; rows the kernel leaves to it"
+            Log.LOG.log(System.Logger.Level.WARNING, "{0}: the JPMML side did not load; rows the kernel leaves to it"
                 + " will fail: {1}", source, describe(unwrap(failure)));
         }
     }
