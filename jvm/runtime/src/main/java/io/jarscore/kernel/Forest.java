@@ -96,17 +96,7 @@ public final class Forest {
     /** How long after its load a forest makes its copies when no block of rows asks for them sooner. */
     static final long COPIES_DELAY_MILLIS = Long.getLong("jarscore.forest.copies.delay.ms", 1_000);
     /** Makes the copies of every forest of the process, one forest at a time: a daemon thread. */
-    private static final ScheduledThreadPoolExecutor COPIER = copier();
-
-    private static ScheduledThreadPoolExecutor copier() {
-        ScheduledThreadPoolExecutor copier = new ScheduledThreadPoolExecutor(1, task -> {
-            Thread thread = new Thread(task, "jarscore-forest-copies");
-            thread.setDaemon(true);
-            return thread;
-        });
-        copier.setRemoveOnCancelPolicy(true);
-        return copier;
-    }
+    private static final ScheduledThreadPoolExecutor COPIER = Daemons.scheduler("jarscore-forest-copies");
     /** The trees in model order, and sorted by depth (the order a whole-forest walk takes). */
     private final Order inOrder;
     private final Order byDepth;
@@ -170,7 +160,8 @@ public final class Forest {
 
     /** Starts making the copies for known rows on {@link #COPIER}'s thread unless started before. */
     private void makeCopies() {
-        if (copying != null && copyStarted.compareAndSet(false, true)) {
+        // read before the compare-and-set: every block of rows comes here, and once started is enough
+        if (copying != null && !copyStarted.get() && copyStarted.compareAndSet(false, true)) {
             COPIER.execute(() -> {
                 try {
                     known = Collapsed.of(node, width, roots);

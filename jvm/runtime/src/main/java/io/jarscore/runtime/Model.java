@@ -31,6 +31,8 @@ import org.jpmml.evaluator.OutputField;
 import org.jpmml.evaluator.TargetField;
 import org.jpmml.model.PMMLUtil;
 
+import io.jarscore.kernel.Daemons;
+
 /**
  * One loaded model: either a transpiled JAR in a class loader of its own, or a PMML file evaluated
  * by JPMML-Evaluator's interpreter. Thread-safe: JPMML evaluators keep no per-call state.
@@ -206,19 +208,11 @@ public final class Model implements AutoCloseable {
         static final System.Logger LOG = System.getLogger(Model.class.getName());
     }
 
-    /** Builds the JPMML side of kernel JARs after their load: one daemon thread for the process. */
-    private static final ScheduledThreadPoolExecutor JPMML_LOADER = jpmmlLoader();
-
-    private static ScheduledThreadPoolExecutor jpmmlLoader() {
-        ScheduledThreadPoolExecutor loader = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread thread = new Thread(r, "jarscore-jpmml-loader");
-            thread.setDaemon(true);
-            return thread;
-        });
-        // a closed model's pending start leaves the queue, and with it the last reference to its classes
-        loader.setRemoveOnCancelPolicy(true);
-        return loader;
-    }
+    /**
+     * Builds the JPMML side of kernel JARs after their load: one daemon thread for the process. A
+     * closed model's pending start leaves the queue, and with it the last reference to its classes.
+     */
+    private static final ScheduledThreadPoolExecutor JPMML_LOADER = Daemons.scheduler("jarscore-jpmml-loader");
 
     /** The service entry through which JPMML-Model finds a JAR's transpiled PMML class. */
     private static final String PMML_SERVICE = "META-INF/services/" + PMML.class.getName();
