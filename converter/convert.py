@@ -19,7 +19,7 @@ from jarscore.converter.kinds import ModelKind, identify, qualified_name
 from jarscore.converter.loading import PmmlFile, load_model
 from jarscore.converter.parity import check
 from jarscore.converter.to_pmml import write_pmml
-from jarscore.converter.transpile import class_name, start_transpile
+from jarscore.converter.transpile import OneParse, class_name, is_short_job, start_transpile
 from jarscore import __version__
 from jarscore.errors import ConversionError
 from jarscore.scorer import Scorer, jvm
@@ -64,24 +64,18 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
         else:
             write_pmml(source, work / PMML)
         log(f"[2/4] PMML -> JAR ({java_class})")
-        jar_scorer, pmml_scorer = _transpile_and_load(work, java_class, work / "sources" if keep_sources else None,
-                                                      transpiled_classes)
+        jar = _transpile_and_load(work, java_class, work / "sources" if keep_sources else None, transpiled_classes,
+                                  sample_frame)
         try:
-            if sample_frame is not None and str(jar_scorer.kernel).startswith("unverified"):
-                # the kernel, checked against JPMML interpreting the PMML, is what the parity check and
-                # the recorded verification outputs then hold to the native model: a load checks the
-                # kernel against those outputs and needs no JPMML pass of its own
-                rows = sample_frame.head(VERIFICATION_ROWS)
-                reference = _json_records(pmml_scorer.evaluate(rows[pmml_scorer.input_fields]))
-                jar_scorer._use_kernel(jar_scorer._verify_kernel(rows, reference))
+            pmml_scorer = jar.pmml_scorer
             if isinstance(source, PmmlFile):
-                kind = ModelKind("pmml", "classification" if jar_scorer.is_classifier else "regression", "PMML")
+                kind = ModelKind("pmml", "classification" if pmml_scorer.is_classifier else "regression", "PMML")
             log("[3/4] parity check")
-            parity, verification = _verify(kind, source, sample_frame, pmml_scorer, jar_scorer, log)
+            parity, verification = _verify(kind, source, sample_frame, pmml_scorer, jar, log)
+            jar_scorer = jar()
             kernel = _kernel_entry(jar_scorer)
         finally:
-            jar_scorer.close()
-            pmml_scorer.close()
+            jar.close()
         log(f"[4/4] writing {out_dir}")
         compress(work / PMML, work / PMML_GZ)
         manifest = _manifest(name, version, kind, source, java_class, jar_scorer, work, parity, verification)
@@ -93,13 +87,20 @@ def convert(model: Any, out_dir: str | Path, *, sample: Any = None, name: str | 
     return Scorer.load(out_dir, trusted_keys=())
 
 
-def _transpile_and_load(work: Path, java_class: str, sources: Path | None,
-                        transpiled_classes: bool) -> tuple[Scorer, Scorer]:
-    """The JAR and the PMML that conversion checks, loaded: (jar scorer, PMML scorer). The transpile
-    tool's JVM writes the JAR while JPMML-Evaluator parses the PMML in this process, so the two
-    parses of the PMML overlap. The JAR's own JPMML side loads only if a row needs it: the PMML
-    scorer is JPMML here. What this convert just wrote is loaded without a signature check (trusted
-    keys are for the artifacts it publishes)."""
+def _transpile_and_load(work: Path, java_class: str, sources: Path | None, transpiled_classes: bool,
+                        sample: pd.DataFrame | None) -> "_PendingJar":
+    """The PMML that conversion checks the JAR against, loaded, and the JAR on its way.
+
+    In a JVM jarscore started, one parse of the PMML serves both: the kernel's sources are generated
+    from it, and javac compiles them on a thread of its own while the PMML scores the parity sample.
+    Otherwise (JPMML-Transpiler's classes too, or a JVM another library started) the transpile tool's
+    JVM writes the JAR while JPMML-Evaluator parses the PMML in this process. The JAR's own JPMML side
+    loads only if a row needs it: the PMML scorer is JPMML here. What this convert just wrote is
+    loaded without a signature check (trusted keys are for the artifacts it publishes)."""
+    if not transpiled_classes and jvm.started_here(short_job=is_short_job(work / PMML)):
+        transpiling = OneParse(work / PMML, work / JAR, java_class, sources)
+        return _PendingJar(transpiling, Scorer(transpiling.interpreted, engine="pmml", manifest=None, source=work / PMML),
+                        work / JAR, sample)
     transpiling = start_transpile(work / PMML, work / JAR, java_class, sources,
                                   transpiled_classes=transpiled_classes)
     try:
@@ -110,25 +111,59 @@ def _transpile_and_load(work: Path, java_class: str, sources: Path | None,
     except BaseException:
         transpiling.kill()
         raise
-    try:
-        transpiling.wait()
-        jar_scorer = Scorer._load_jar(work / JAR, jpmml_on_demand=True)
-    except BaseException:
-        pmml_scorer.close()
-        raise
-    return jar_scorer, pmml_scorer
+    return _PendingJar(transpiling, pmml_scorer, work / JAR, sample)
 
 
-def _verify(kind, source, sample, pmml_scorer, jar_scorer, log):
+class _PendingJar:
+    """The JAR a conversion checks, loaded when first called for, and the PMML scorer it is checked
+    against. A kernel the JAR cannot verify by itself yet is held to JPMML interpreting the PMML on
+    the sample's first rows: the parity check and the recorded verification outputs then hold that
+    kernel to the native model, and a load checks it against those outputs with no JPMML pass."""
+
+    def __init__(self, transpiling, pmml_scorer: Scorer, jar_path: Path, sample: pd.DataFrame | None):
+        self._transpiling = transpiling
+        self.pmml_scorer = pmml_scorer
+        self._jar_path = jar_path
+        self._sample = sample
+        self._jar: Scorer | None = None
+
+    def __call__(self) -> Scorer:
+        if self._jar is None:
+            self._transpiling.wait()
+            self._transpiling = None
+            jar = Scorer._load_jar(self._jar_path, jpmml_on_demand=True)
+            try:
+                if self._sample is not None and str(jar.kernel).startswith("unverified"):
+                    rows = self._sample.head(VERIFICATION_ROWS)
+                    reference = _json_records(self.pmml_scorer.evaluate(rows[self.pmml_scorer.input_fields]))
+                    jar._use_kernel(jar._verify_kernel(rows, reference))
+            except BaseException:
+                jar.close()
+                raise
+            self._jar = jar
+        return self._jar
+
+    def close(self) -> None:
+        """Closes both scorers; a JAR still being written is stopped first."""
+        try:
+            if self._transpiling is not None:
+                self._transpiling.kill()
+        finally:
+            if self._jar is not None:
+                self._jar.close()
+            self.pmml_scorer.close()
+
+
+def _verify(kind, source, sample, pmml_scorer: Scorer, jar: Callable[[], Scorer], log):
     if sample is None:
         log("      no sample given: parity NOT checked (pass sample=... / --sample FILE)")
         return {"checked": False, "reason": "no sample given"}, None
     native = None if isinstance(source, PmmlFile) else source
-    report = check(kind, native, sample, pmml_scorer, jar_scorer)
+    report = check(kind, native, sample, pmml_scorer, jar)
     for line in report.lines():
         log("      " + line)
-    rows = sample[jar_scorer.input_fields].head(VERIFICATION_ROWS)
-    outputs = jar_scorer.evaluate(rows)
+    rows = sample[pmml_scorer.input_fields].head(VERIFICATION_ROWS)
+    outputs = jar().evaluate(rows)
     verification = {"rows": _json_records(rows), "outputs": _json_records(outputs)}
     return report.to_json(), verification
 

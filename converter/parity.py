@@ -4,7 +4,7 @@ the transpiled JAR must agree within the model family's tolerance."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -43,15 +43,16 @@ class ParityReport:
         return out
 
 
-def check(kind: ModelKind, native: Any, sample: pd.DataFrame, pmml: Scorer, jar: Scorer) -> ParityReport:
-    """Compares every engine against the reference; raises ParityError beyond tolerance."""
-    engines = {"pmml": pmml, "jar": jar} if native is not None else {"jar": jar}
+def check(kind: ModelKind, native: Any, sample: pd.DataFrame, pmml: Scorer, jar: Callable[[], Scorer]) -> ParityReport:
+    """Compares every engine against the reference; raises ParityError beyond tolerance. ``jar`` is
+    called for the JAR's scorer once the PMML has scored: the JAR may still be on its way until then."""
+    engines = {"pmml": lambda: pmml, "jar": jar} if native is not None else {"jar": jar}
     report = ParityReport(rows=len(sample), tolerance=kind.tolerance,
                           reference="native" if native is not None else "pmml")
-    inputs = sample[[c for c in jar.input_fields]]
-    reference = _native_outputs(native, kind, sample, jar) if native is not None else _scorer_outputs(pmml, inputs)
+    inputs = sample[[c for c in pmml.input_fields]]
+    reference = _native_outputs(native, kind, sample, pmml) if native is not None else _scorer_outputs(pmml, inputs)
     for engine, scorer in engines.items():
-        actual = _scorer_outputs(scorer, inputs)
+        actual = _scorer_outputs(scorer(), inputs)
         for output, expected in reference.items():
             if output == "label":
                 mismatches = _label_mismatches(expected, actual["label"], reference, kind.tolerance)
@@ -74,16 +75,19 @@ def check(kind: ModelKind, native: Any, sample: pd.DataFrame, pmml: Scorer, jar:
 
 def _scorer_outputs(scorer: Scorer, X: pd.DataFrame) -> dict[str, np.ndarray]:
     if scorer.is_classifier:
-        proba = scorer.predict_proba(X)
+        # JPMML's interpreter scores the sample once for both (on rf200 a pass takes seconds); the
+        # JAR is held to what users call.
+        labels, proba = (scorer._labels_and_probabilities(X) if scorer.engine == "pmml"
+                         else (scorer.predict(X), scorer.predict_proba(X)))
         out = {f"probability({c})": proba[:, i] for i, c in enumerate(scorer.classes_)}
-        out["label"] = scorer.predict(X)
+        out["label"] = labels
         return out
     return {"value": scorer.predict(X)}
 
 
-def _native_outputs(native: Any, kind: ModelKind, sample: pd.DataFrame, jar: Scorer) -> dict[str, np.ndarray]:
+def _native_outputs(native: Any, kind: ModelKind, sample: pd.DataFrame, scorer: Scorer) -> dict[str, np.ndarray]:
     try:
-        return _native_predictions(native, kind, native_frame(native, sample, jar))
+        return _native_predictions(native, kind, native_frame(native, sample, scorer))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ConversionError(f"the native model could not score the sample ({type(exc).__name__}: {exc}); "
                               "the sample needs the training columns with the training dtypes") from None
@@ -99,7 +103,7 @@ def _native_predictions(native: Any, kind: ModelKind, X: pd.DataFrame) -> dict[s
     return {"value": np.asarray(native.predict(X), dtype=np.float64).ravel()}
 
 
-def native_frame(native: Any, sample: pd.DataFrame, jar: Scorer) -> pd.DataFrame:
+def native_frame(native: Any, sample: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
     """The sample as the native model expects it: its training columns, and for LightGBM models
     trained on pandas categoricals, those columns cast back to the training categories."""
     columns = getattr(native, "feature_names_in_", None)
@@ -107,7 +111,7 @@ def native_frame(native: Any, sample: pd.DataFrame, jar: Scorer) -> pd.DataFrame
     booster = getattr(native, "_Booster", None) or getattr(native, "booster_", None)
     categories = getattr(booster, "pandas_categorical", None)
     if categories:
-        categorical_inputs = [f.name for f in jar.inputs if not f.numeric and f.name in X.columns]
+        categorical_inputs = [f.name for f in scorer.inputs if not f.numeric and f.name in X.columns]
         X = X.copy()
         for name, cats in zip(categorical_inputs, categories):
             X[name] = pd.Categorical(X[name], categories=cats)

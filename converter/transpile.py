@@ -1,4 +1,6 @@
-"""PMML file to JAR through jarscore's JVM transpile tool (the kernel compiler, JPMML-Transpiler)."""
+"""PMML file to JAR through jarscore's JVM transpile tool (the kernel compiler, JPMML-Transpiler):
+:class:`OneParse` in a JVM jarscore started, the kernel JAR and JPMML-Evaluator's model from one
+parse; :func:`start_transpile` for JPMML-Transpiler's classes, or a JVM another library started."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from jarscore.errors import JvmError
 from jarscore.scorer import jvm
 
 _TOOL = "io.jarscore.transpile.TranspileCommand"
-#: PMML below this size makes the transpile tool a job of a few seconds: it runs in this process's
-#: JVM, which has JAXB and JPMML loaded for the parity check anyway, or, where another library
-#: started that JVM, in a JVM of its own with the C1 compiler alone, whose C2 threads would cost more
-#: CPU than their code gives back (docs/kernel.md, "What conversion produces", has the
+#: PMML below this size makes reading and transpiling it a job of a few seconds: `jarscore convert`
+#: starts its JVM with the C1 compiler alone for it, and start_transpile runs the tool in this
+#: process's JVM, which has JAXB and JPMML loaded for the parity check anyway, or, where another
+#: library started that JVM, in a JVM of its own with the C1 compiler alone, whose C2 threads would
+#: cost more CPU than their code gives back (docs/kernel.md, "What conversion produces", has the
 #: measurements). Larger PMML gets a JVM of its own with both compilers and a heap of its own.
 SHORT_JOB_PMML_BYTES = 32 << 20
 
@@ -43,6 +46,53 @@ def start_transpile(pmml_path: Path, jar_path: Path, java_class: str, sources_di
     if sources_dir is not None:
         args += ["--sources", str(sources_dir)]
     return jvm.JavaCommand(_TOOL, args, what=what, jvm_options=jvm.C1_ONLY if small else ())
+
+
+class OneParse:
+    """The model's JAR written in this process's JVM (the kernel alone where the kernel compiler
+    supports the model) and JPMML-Evaluator interpreting its PMML, from one parse of the XML:
+    conversion checks the one against the other. The JAR is written on a thread of its own (javac
+    compiling the kernel) while the caller scores with :attr:`interpreted`; :meth:`wait` and
+    :meth:`kill` behave as a :class:`jarscore.scorer.jvm.JavaCommand`'s. For a JVM jarscore started
+    (:func:`jarscore.scorer.jvm.started_here`), whose class path javac sees. A PMML that cannot be
+    read raises the error loading it would."""
+
+    def __init__(self, pmml_path: Path, jar_path: Path, java_class: str, sources_dir: Path | None = None):
+        import jpype
+
+        self.what = f"transpiling {pmml_path.name} to a JAR"
+        self._tool = jvm.jclass(_TOOL)
+        pmml, jar, sources = _java_paths(pmml_path, jar_path, sources_dir)
+        try:
+            self._job = self._tool.startFromOneParse(pmml, jar, java_class, sources)
+        except jpype.JException as exc:
+            raise self._error(exc) from None
+        #: The Java model of JPMML-Evaluator interpreting the PMML; the caller closes it.
+        self.interpreted = self._job.interpreted()
+
+    def wait(self) -> None:
+        """Returns when the JAR is written; raises JvmError with the tool's reason when it failed."""
+        import jpype
+
+        try:
+            self._job.awaitJar()
+        except jpype.JException as exc:
+            raise self._error(exc) from None
+
+    def kill(self) -> None:
+        """Stops the JAR's writing and returns when nothing writes it any more."""
+        self._job.cancel()
+
+    def _error(self, exc) -> Exception:
+        if exc.getClass().getName() == "io.jarscore.runtime.ArtifactException":
+            return jvm.translate(exc)
+        return JvmError(f"{self.what} failed: {self._tool.failure(exc)}")
+
+
+def _java_paths(*paths: Path | None) -> list:
+    """Java Paths for ``paths`` (None stays null)."""
+    file = jvm.jclass("java.io.File")
+    return [None if path is None else file(str(path)).toPath() for path in paths]
 
 
 def is_short_job(pmml_path: Path) -> bool:
@@ -80,10 +130,9 @@ class InProcessTranspile:
         pmml_path, jar_path, java_class, sources_dir, transpiled_classes = self._args
         self._args = None
         tool = jvm.jclass(_TOOL)
-        file = jvm.jclass("java.io.File")
+        pmml, jar, sources = _java_paths(pmml_path, jar_path, sources_dir)
         try:
-            tool.transpile(file(str(pmml_path)).toPath(), file(str(jar_path)).toPath(), java_class,
-                           None if sources_dir is None else file(str(sources_dir)).toPath(), transpiled_classes)
+            tool.transpile(pmml, jar, java_class, sources, transpiled_classes)
         except jpype.JException as exc:
             raise JvmError(f"{self.what} failed: {tool.failure(exc)}") from None
 

@@ -415,6 +415,15 @@ class Scorer:
 
     predict_proba = _ProbabilitiesOnly(predict_proba)
 
+    def _labels_and_probabilities(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``predict(X)`` and ``predict_proba(X)`` from one pass over the rows: for conversion's parity
+        check of JPMML's interpreter, whose pass over a large forest takes seconds."""
+        if not self._probabilities:
+            raise _no_probabilities(self)
+        columns, rows = columns_from(X, self._inputs, self._features)
+        results = self._score(columns, rows)
+        return self._predictions(results[0]), np.column_stack([results[i] for i in self._proba_positions])
+
     def predict_one(self, row: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         """One row (a mapping, or a sequence in input-field order) to {result field: value}."""
         matrix = self._plain_one_row(row)

@@ -161,7 +161,7 @@ def test_parity_failure_is_refused(pipeline_scorer, tmp_path):
     other.set_params(model__C=0.001).fit(rows, PIPELINE.target(rows))
     pmml = Scorer.load(scorer.source / "model.pmml.gz")
     with pytest.raises(ParityError, match="differs by up to"):
-        check(identify(other), other, rows, pmml, scorer)
+        check(identify(other), other, rows, pmml, lambda: scorer)
 
 
 def test_regressor_has_no_predict_proba(tmp_path):

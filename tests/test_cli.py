@@ -359,13 +359,14 @@ def test_a_killed_convert_leaves_no_jvm_and_the_next_convert_sweeps_its_staging(
     from jarscore.converter.transpile import SHORT_JOB_PMML_BYTES
 
     pmml = Path(__file__).resolve().parent / "data" / "jpmml-conformance" / "pmml" / "RandomForestAudit.pmml"
-    # PMML this large goes to a transpile JVM of its own (smaller PMML transpiles in the convert's JVM)
+    # PMML this large, with JPMML-Transpiler's classes, goes to a transpile JVM of its own (a kernel JAR
+    # is written in the convert's JVM, as is smaller PMML with the transpiled classes)
     large = tmp_path / "large.pmml"
     declaration, rest = pmml.read_text().split("\n", 1)
     large.write_text(f"{declaration}\n<!--{' ' * SHORT_JOB_PMML_BYTES}-->\n{rest}")
     out = tmp_path / "repo" / "audit" / "1"
-    convert = subprocess.Popen([sys.executable, "-m", "jarscore", "convert", str(large), "--out", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    convert = subprocess.Popen([sys.executable, "-m", "jarscore", "convert", str(large), "--out", str(out),
+                                "--transpiled-classes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _kill_convert_during(convert, b"TranspileCommand", out.parent, signal.SIGKILL)
 
     parent = out.parent

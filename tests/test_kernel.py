@@ -551,6 +551,39 @@ def test_small_pmml_transpiles_in_this_jvm_and_large_in_a_jvm_of_its_own(conform
     assert sorted(p.name for p in tmp_path.glob("*.jar*")) == []
 
 
+def test_conversion_parses_the_pmml_once_for_the_jar_and_the_interpreter(conformance_dir, tmp_path):
+    """In a JVM jarscore started, one parse of the PMML gives JPMML-Evaluator's model at once and the
+    kernel JAR on a thread of its own; both score the corpus' rows alike, and a PMML that cannot be
+    read fails as loading it would, writing nothing."""
+    from jarscore.converter.transpile import OneParse
+
+    pmml = conformance_dir / "pmml" / "LightGBMAudit.pmml"
+    rows = pd.read_csv(conformance_dir / "csv" / "Audit.csv").head(200)
+    job = OneParse(pmml, tmp_path / "model.jar", "jarscore.test.OneParse")
+    interpreted = Scorer(job.interpreted, engine="pmml", manifest=None, source=pmml)
+    try:
+        expected = interpreted.evaluate(rows)
+        pd.testing.assert_frame_equal(expected, Scorer.load(pmml).evaluate(rows))
+        job.wait()
+        with zipfile.ZipFile(tmp_path / "model.jar") as jar:
+            assert "jarscore/test/OneParseKernel.class" in jar.namelist(), jar.namelist()
+        shutil.copy(pmml, tmp_path / "model.pmml")
+        pd.testing.assert_frame_equal(Scorer.load(tmp_path / "model.jar").evaluate(rows), expected,
+                                      check_exact=False, rtol=1e-12)
+    finally:
+        interpreted.close()
+
+    (tmp_path / "broken.pmml").write_text("<PMML>not a model")
+    with pytest.raises(ArtifactError, match=r"^cannot read PMML file .*broken\.pmml"):
+        OneParse(tmp_path / "broken.pmml", tmp_path / "broken.jar", "jarscore.test.Broken")
+    assert not (tmp_path / "broken.jar").exists()
+
+    killed = OneParse(pmml, tmp_path / "killed" / "model.jar", "jarscore.test.Killed")
+    killed.interpreted.close()
+    killed.kill()
+    assert sorted(p.name for p in (tmp_path / "killed").glob("*")) in ([], ["model.jar"]), "no half-written JAR"
+
+
 def test_sklearn2pmml_runs_c1_alone_on_models_that_pickle_small_only():
     from sklearn.linear_model import LogisticRegression
 

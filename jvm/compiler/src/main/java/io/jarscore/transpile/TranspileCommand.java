@@ -12,10 +12,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 
 import com.sun.codemodel.JCodeModel;
 import org.dmg.pmml.PMML;
@@ -102,6 +106,78 @@ public final class TranspileCommand {
             return true;
         } finally {
             background.shutdownNow();
+        }
+    }
+
+    /**
+     * Starts writing {@code pmmlFile}'s JAR as {@link #transpile} does without transpiled classes,
+     * and returns at once with JPMML-Evaluator interpreting the PMML, both from one parse of it: for
+     * conversion, which checks the JAR against that model and scores with it while javac compiles
+     * the kernel on a thread of its own. The kernel's sources are generated before this returns, so
+     * nothing reads the document JPMML-Evaluator then evaluates. A failure to read the PMML is
+     * {@link Model#loadPmml(Path)}'s. Where there is no kernel, JPMML-Transpiler's classes take every
+     * row, from a second parse (it rewrites the document it reads).
+     */
+    public static OneParse startFromOneParse(Path pmmlFile, Path jarFile, String className, Path sourcesDir)
+            throws Exception {
+        List<Callable<KernelBuild.Built>> kernel = new ArrayList<>(1);
+        Model interpreted = Model.loadPmml(pmmlFile, (pmml, fields, model) -> {
+            if (fields != null) {
+                kernel.add(KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields));
+            }
+        });
+        FutureTask<Void> jar = new FutureTask<>(() -> {
+            KernelBuild.Built built = kernel.isEmpty() ? null : kernel.get(0).call();
+            if (built != null && built.entries() != null) {
+                writeAtomically(jarFile, out -> KernelBuild.write(built, null, out));
+            } else {
+                transpile(pmmlFile, jarFile, className, sourcesDir, false);
+            }
+            return null;
+        });
+        Thread thread = new Thread(jar, "jarscore-kernel-javac");
+        thread.setDaemon(true);
+        thread.start();
+        return new OneParse(interpreted, jar, thread);
+    }
+
+    /** What {@link #startFromOneParse} started: the interpreted model now, the JAR when written. */
+    public static final class OneParse {
+        private final Model interpreted;
+        private final FutureTask<Void> jar;
+        private final Thread writer;
+
+        OneParse(Model interpreted, FutureTask<Void> jar, Thread writer) {
+            this.interpreted = interpreted;
+            this.jar = jar;
+            this.writer = writer;
+        }
+
+        /** JPMML-Evaluator interpreting the PMML; the caller closes it. */
+        public Model interpreted() {
+            return interpreted;
+        }
+
+        /** Waits until the JAR is written; throws what writing it threw. */
+        public void awaitJar() throws Exception {
+            try {
+                jar.get();
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof Exception exception) {
+                    throw exception;
+                }
+                throw (Error) cause;
+            }
+        }
+
+        /**
+         * Interrupts the JAR's writing and returns when its thread has ended, so that nothing writes
+         * into the JAR's folder after this (a failed conversion then removes that folder whole).
+         */
+        public void cancel() throws InterruptedException {
+            jar.cancel(true);
+            writer.join();
         }
     }
 

@@ -365,12 +365,48 @@ public final class Model implements AutoCloseable {
 
     /** Loads a PMML file for JPMML-Evaluator's interpreter (the reference the JAR is checked against). */
     public static Model loadPmml(Path pmmlFile) {
+        return parsePmml(pmmlFile).model();
+    }
+
+    /** What reads a PMML document besides JPMML-Evaluator, from the one parse of {@link #loadPmml(Path, AlsoReads)}. */
+    @FunctionalInterface
+    public interface AlsoReads {
+        /**
+         * Reads {@code pmml} without changing it. JPMML-Evaluator's {@code interpreted} evaluates it,
+         * and {@code fields} are its {@link #describe(PMML, Path)} fields (null where that gives null).
+         */
+        void read(PMML pmml, ModelFields fields, Model interpreted) throws Exception;
+    }
+
+    /**
+     * As {@link #loadPmml(Path)}, with the parsed document handed to {@code alsoReads} before the
+     * model is returned: one pass over the XML for a caller that builds something else from it too
+     * (conversion compiles the fast kernel from it). When {@code alsoReads} fails, the model is closed
+     * and its exception thrown as it is.
+     */
+    public static Model loadPmml(Path pmmlFile, AlsoReads alsoReads) throws Exception {
+        Parsed parsed = parsePmml(pmmlFile);
+        try {
+            ModelFields fields = VectorizedInputs.fromPmml(pmmlFile).isEmpty() ? parsed.model().jpmml.join().fields : null;
+            alsoReads.read(parsed.pmml(), fields, parsed.model());
+        } catch (Exception | Error e) {
+            parsed.model().close();
+            throw e;
+        }
+        return parsed.model();
+    }
+
+    private record Parsed(PMML pmml, Model model) {
+    }
+
+    private static Parsed parsePmml(Path pmmlFile) {
         if (!Files.isRegularFile(pmmlFile)) {
             throw new ArtifactException("PMML file not found: " + pmmlFile);
         }
         PmmlLimits.check(pmmlFile);
-        try {
-            return new Model(pmmlFile.toString(), interpret(pmmlFile), null);
+        try (InputStream in = PmmlLimits.open(pmmlFile)) {
+            PMML pmml = withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
+            return new Parsed(pmml, new Model(pmmlFile.toString(), new Jpmml(pmml, Map.of()), null));
         } catch (Exception | LinkageError e) {
             throw new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
         }
