@@ -99,8 +99,13 @@ def _transpile_and_load(work: Path, java_class: str, sources: Path | None, trans
     loaded without a signature check (trusted keys are for the artifacts it publishes)."""
     if not transpiled_classes and jvm.started_here(short_job=is_short_job(work / PMML)):
         transpiling = OneParse(work / PMML, work / JAR, java_class, sources)
-        return _PendingJar(transpiling, Scorer(transpiling.interpreted, engine="pmml", manifest=None, source=work / PMML),
-                        work / JAR, sample)
+        try:
+            pmml_scorer = Scorer(transpiling.interpreted, engine="pmml", manifest=None, source=work / PMML)
+        except BaseException:
+            transpiling.interpreted.close()
+            transpiling.kill()
+            raise
+        return _PendingJar(transpiling, pmml_scorer, work / JAR, sample)
     transpiling = start_transpile(work / PMML, work / JAR, java_class, sources,
                                   transpiled_classes=transpiled_classes)
     try:
