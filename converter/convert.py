@@ -93,8 +93,9 @@ def _transpile_and_load(work: Path, java_class: str, sources: Path | None, trans
 
     In a JVM jarscore started, one parse of the PMML serves both: the kernel's sources are generated
     from it, and javac compiles them on a thread of its own while the PMML scores the parity sample.
-    Otherwise (JPMML-Transpiler's classes too, or a JVM another library started) the transpile tool's
-    JVM writes the JAR while JPMML-Evaluator parses the PMML in this process. The JAR's own JPMML side
+    Otherwise (JPMML-Transpiler's classes too, or a JVM another library started) the transpile tool
+    writes the JAR: in a JVM of its own while JPMML-Evaluator parses the PMML in this process, or, for
+    small PMML in a JVM jarscore started, in this JVM once the JAR is called for. The JAR's own JPMML side
     loads only if a row needs it: the PMML scorer is JPMML here. What this convert just wrote is
     loaded without a signature check (trusted keys are for the artifacts it publishes)."""
     if not transpiled_classes and jvm.started_here(short_job=is_short_job(work / PMML)):
