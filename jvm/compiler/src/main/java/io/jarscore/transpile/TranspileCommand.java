@@ -121,7 +121,7 @@ public final class TranspileCommand {
     public static OneParse startFromOneParse(Path pmmlFile, Path jarFile, String className, Path sourcesDir)
             throws Exception {
         List<Callable<KernelBuild.Built>> kernel = new ArrayList<>(1);
-        Model interpreted = Model.loadPmml(pmmlFile, (pmml, fields, model) -> {
+        Model interpreted = Model.loadPmml(pmmlFile, (pmml, fields) -> {
             if (fields != null) {
                 kernel.add(KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields));
             }

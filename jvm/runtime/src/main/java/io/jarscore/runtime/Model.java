@@ -313,8 +313,13 @@ public final class Model implements AutoCloseable {
 
     /** JPMML-Evaluator's interpreter over {@code pmmlFile}, which {@link PmmlLimits#check} has passed. */
     private static Jpmml interpret(Path pmmlFile) throws Exception {
+        return new Jpmml(unmarshal(pmmlFile), Map.of());
+    }
+
+    /** The PMML document in {@code pmmlFile}, which {@link PmmlLimits#check} has passed. */
+    private static PMML unmarshal(Path pmmlFile) throws Exception {
         try (InputStream in = PmmlLimits.open(pmmlFile)) {
-            return new Jpmml(withOwnContextLoader(() -> PMMLUtil.unmarshal(in)), Map.of());
+            return withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
         }
     }
 
@@ -372,10 +377,10 @@ public final class Model implements AutoCloseable {
     @FunctionalInterface
     public interface AlsoReads {
         /**
-         * Reads {@code pmml} without changing it. JPMML-Evaluator's {@code interpreted} evaluates it,
-         * and {@code fields} are its {@link #describe(PMML, Path)} fields (null where that gives null).
+         * Reads {@code pmml}, which JPMML-Evaluator evaluates, without changing it; {@code fields} are
+         * its {@link #describe(PMML, Path)} fields (null where that gives null).
          */
-        void read(PMML pmml, ModelFields fields, Model interpreted) throws Exception;
+        void read(PMML pmml, ModelFields fields) throws Exception;
     }
 
     /**
@@ -388,7 +393,7 @@ public final class Model implements AutoCloseable {
         Parsed parsed = parsePmml(pmmlFile);
         try {
             ModelFields fields = VectorizedInputs.fromPmml(pmmlFile).isEmpty() ? parsed.model().jpmml.join().fields : null;
-            alsoReads.read(parsed.pmml(), fields, parsed.model());
+            alsoReads.read(parsed.pmml(), fields);
         } catch (Exception | Error e) {
             parsed.model().close();
             throw e;
@@ -404,8 +409,8 @@ public final class Model implements AutoCloseable {
             throw new ArtifactException("PMML file not found: " + pmmlFile);
         }
         PmmlLimits.check(pmmlFile);
-        try (InputStream in = PmmlLimits.open(pmmlFile)) {
-            PMML pmml = withOwnContextLoader(() -> PMMLUtil.unmarshal(in));
+        try {
+            PMML pmml = unmarshal(pmmlFile);
             return new Parsed(pmml, new Model(pmmlFile.toString(), new Jpmml(pmml, Map.of()), null));
         } catch (Exception | LinkageError e) {
             throw new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
