@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
@@ -41,7 +42,8 @@ public final class KernelBuild {
      * before JPMML-Transpiler rewrites the PMML object in place, and returns the rest of the build,
      * compiling them, to run while the transpiled classes compile.
      */
-    static Callable<Built> prepare(PMML pmml, String kernelClass, Path sourcesDir, ModelFields fields) throws IOException {
+    static Callable<Built> prepare(PMML pmml, String kernelClass, Path sourcesDir, Supplier<ModelFields> fields)
+            throws IOException {
         KernelCompiler.Result result;
         try {
             result = KernelCompiler.compile(pmml, kernelClass);
@@ -62,8 +64,9 @@ public final class KernelBuild {
                 Map<String, byte[]> entries = new LinkedHashMap<>(SourceCompiler.compile(result.sources()));
                 entries.putAll(result.resources());
                 entries.put(KERNEL_ENTRY, kernelClass.getBytes(StandardCharsets.UTF_8));
-                if (fields != null) {
-                    entries.put(ModelFields.ENTRY, fields.toJson());
+                ModelFields recorded = fields.get();
+                if (recorded != null) {
+                    entries.put(ModelFields.ENTRY, recorded.toJson());
                 }
                 return new Built(entries, null);
             } catch (UnsupportedPmmlException e) {

@@ -15,6 +15,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -78,7 +79,7 @@ public final class TranspileCommand {
         // One parse for both: the kernel's sources first, as JPMML-Transpiler rewrites the PMML in place;
         // javac then compiles the kernel on another thread while the transpiled classes compile here.
         ModelFields fields = recordedFields(pmml, pmmlFile);
-        Callable<KernelBuild.Built> kernelBuild = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields);
+        Callable<KernelBuild.Built> kernelBuild = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, () -> fields);
         if (!transpiledClasses && fields != null) {
             KernelBuild.Built kernel = kernelBuild.call();
             if (kernel.entries() != null) {
@@ -111,24 +112,48 @@ public final class TranspileCommand {
 
     /**
      * Starts writing {@code pmmlFile}'s JAR as {@link #transpile} does without transpiled classes,
-     * and returns at once with JPMML-Evaluator interpreting the PMML, both from one parse of it: for
-     * conversion, which checks the JAR against that model and scores with it while javac compiles
-     * the kernel on a thread of its own. The kernel's sources are generated before this returns, so
-     * nothing reads the document JPMML-Evaluator then evaluates. A failure to read the PMML is
+     * and returns with JPMML-Evaluator interpreting the PMML, both from one parse of it: for
+     * conversion, which checks the JAR against that model and scores with it while the JAR is made.
+     * The kernel's sources are generated from the document as parsed; javac then compiles them on a
+     * thread of its own while JPMML-Evaluator's optimizers change the document and its model is
+     * built, and nothing else reads the document. A failure to read the PMML is
      * {@link Model#loadPmml(Path)}'s. Where there is no kernel, JPMML-Transpiler's classes take every
      * row, from a second parse (it rewrites the document it reads).
      */
     public static OneParse startFromOneParse(Path pmmlFile, Path jarFile, String className, Path sourcesDir)
             throws Exception {
-        List<Callable<KernelBuild.Built>> kernel = new ArrayList<>(1);
-        Model interpreted = Model.loadPmml(pmmlFile, (pmml, fields) -> {
-            if (fields != null) {
-                kernel.add(KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields));
+        CompletableFuture<ModelFields> fields = new CompletableFuture<>();
+        List<OneParse> started = new ArrayList<>(1);
+        Model interpreted;
+        try {
+            interpreted = Model.loadPmml(pmmlFile, pmml -> {
+                Callable<KernelBuild.Built> kernel = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields::join);
+                started.add(startJar(pmmlFile, jarFile, className, sourcesDir, kernel, fields));
+            });
+            fields.complete(Model.describe(interpreted, pmmlFile));
+        } catch (Exception | Error e) {
+            fields.completeExceptionally(e);
+            for (OneParse job : started) {
+                job.cancel();
             }
-        });
+            throw e;
+        }
+        if (started.isEmpty()) {   // loadPmml calls alsoReads before it returns
+            interpreted.close();
+            throw new IllegalStateException("the kernel's sources were not generated");
+        }
+        return new OneParse(interpreted, started.get(0));
+    }
+
+    /**
+     * The JAR's thread: the kernel alone when it compiles and the model's fields are recorded with
+     * it, else (inputs JPMML-Transpiler folds into lists, or no kernel) JPMML-Transpiler's classes.
+     */
+    private static OneParse startJar(Path pmmlFile, Path jarFile, String className, Path sourcesDir,
+                                     Callable<KernelBuild.Built> kernel, CompletableFuture<ModelFields> fields) {
         FutureTask<Void> jar = new FutureTask<>(() -> {
-            KernelBuild.Built built = kernel.isEmpty() ? null : kernel.get(0).call();
-            if (built != null && built.entries() != null) {
+            KernelBuild.Built built = kernel.call();
+            if (built.entries() != null && fields.join() != null) {
                 writeAtomically(jarFile, out -> KernelBuild.write(built, null, out));
             } else {
                 transpile(pmmlFile, jarFile, className, sourcesDir, false);
@@ -138,7 +163,7 @@ public final class TranspileCommand {
         Thread thread = new Thread(jar, "jarscore-kernel-javac");
         thread.setDaemon(true);
         thread.start();
-        return new OneParse(interpreted, jar, thread);
+        return new OneParse(null, jar, thread);
     }
 
     /** What {@link #startFromOneParse} started: the interpreted model now, the JAR when written. */
@@ -151,6 +176,10 @@ public final class TranspileCommand {
             this.interpreted = interpreted;
             this.jar = jar;
             this.writer = writer;
+        }
+
+        OneParse(Model interpreted, OneParse writing) {
+            this(interpreted, writing.jar, writing.writer);
         }
 
         /** JPMML-Evaluator interpreting the PMML; the caller closes it. */

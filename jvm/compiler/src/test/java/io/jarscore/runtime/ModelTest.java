@@ -21,6 +21,7 @@ import java.util.concurrent.Future;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
+import org.dmg.pmml.PMML;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -183,6 +184,53 @@ class ModelTest {
         assertThrows(ArtifactException.class, () -> Model.loadPmml(truncated));
 
         assertThrows(ArtifactException.class, () -> Model.loadPmml(tmp.resolve("absent.pmml")));
+    }
+
+    @Test
+    void aValueThatDoesNotParseAsItsFieldsTypeIsReadAsBefore() throws Exception {
+        // JPMML-Evaluator's optimizers parse predicate values once at load; one that does not parse
+        // stays as written, so the model loads and only a row that reaches it fails, as it did
+        // without them.
+        Path pmml = tmp.resolve("model.pmml");
+        Files.writeString(pmml, """
+            <PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
+              <Header/>
+              <DataDictionary>
+                <DataField name="x" optype="continuous" dataType="double"/>
+                <DataField name="y" optype="continuous" dataType="double"/>
+              </DataDictionary>
+              <TreeModel functionName="regression" noTrueChildStrategy="returnLastPrediction">
+                <MiningSchema>
+                  <MiningField name="x"/>
+                  <MiningField name="y" usageType="target"/>
+                </MiningSchema>
+                <Node score="0">
+                  <True/>
+                  <Node score="1"><SimplePredicate field="x" operator="lessThan" value="1"/></Node>
+                  <Node score="2"><SimplePredicate field="x" operator="greaterThan" value="ten"/></Node>
+                </Node>
+              </TreeModel>
+            </PMML>
+            """);
+        try (Model model = Model.loadPmml(pmml)) {
+            assertEquals(1.0, ((Number) model.score(Map.of("x", 0.5)).get("y")).doubleValue());
+            ScoringException e = assertThrows(ScoringException.class, () -> model.score(Map.of("x", 5.0)));
+            assertTrue(e.getMessage().contains("ten"), e.getMessage());
+        }
+    }
+
+    @Test
+    void theOneParseDescribesTheFieldsAsAParseOfItsOwn() throws Exception {
+        Path pmml = Corpus.get("LightGBMAudit").pmml();
+        List<PMML> seen = new ArrayList<>();
+        try (Model model = Model.loadPmml(pmml, seen::add)) {
+            assertEquals(1, seen.size());
+            PMML own;
+            try (var in = Files.newInputStream(pmml)) {
+                own = org.jpmml.model.PMMLUtil.unmarshal(in);
+            }
+            assertEquals(Model.describe(own, pmml), Model.describe(model, pmml));
+        }
     }
 
     @Test

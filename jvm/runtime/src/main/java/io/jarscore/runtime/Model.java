@@ -29,6 +29,8 @@ import org.jpmml.evaluator.InputField;
 import org.jpmml.evaluator.ModelEvaluatorBuilder;
 import org.jpmml.evaluator.OutputField;
 import org.jpmml.evaluator.TargetField;
+import org.jpmml.evaluator.visitors.AttributeOptimizerBattery;
+import org.jpmml.evaluator.visitors.ValueParser;
 import org.jpmml.model.PMMLUtil;
 
 import io.jarscore.kernel.Daemons;
@@ -313,7 +315,26 @@ public final class Model implements AutoCloseable {
 
     /** JPMML-Evaluator's interpreter over {@code pmmlFile}, which {@link PmmlLimits#check} has passed. */
     private static Jpmml interpret(Path pmmlFile) throws Exception {
-        return new Jpmml(unmarshal(pmmlFile), Map.of());
+        return new Jpmml(optimized(unmarshal(pmmlFile)), Map.of());
+    }
+
+    /**
+     * {@code pmml}, changed in place for JPMML-Evaluator to interpret faster: the attribute optimizers
+     * of JPMML-Evaluator's own loader (predicate values, node scores and target categories parsed once,
+     * as the fields' types say, rather than at every row). Values that do not parse stay as they were,
+     * to be read as before. Only a document that JPMML-Evaluator alone reads from then on, and over
+     * which no evaluator was built yet, is passed here: the kernel compiler reads the values as
+     * written, and an evaluator keeps what it has read (docs/kernel.md, "What a load does").
+     */
+    static PMML optimized(PMML pmml) {
+        ValueParser.Mode previous = ValueParser.MODE_PROVIDER.get();
+        ValueParser.MODE_PROVIDER.set(ValueParser.Mode.LOOSE);
+        try {
+            new AttributeOptimizerBattery().applyTo(pmml);
+        } finally {
+            ValueParser.MODE_PROVIDER.set(previous);
+        }
+        return pmml;
     }
 
     /** The PMML document in {@code pmmlFile}, which {@link PmmlLimits#check} has passed. */
@@ -370,51 +391,63 @@ public final class Model implements AutoCloseable {
 
     /** Loads a PMML file for JPMML-Evaluator's interpreter (the reference the JAR is checked against). */
     public static Model loadPmml(Path pmmlFile) {
-        return parsePmml(pmmlFile).model();
+        return interpreted(pmmlFile, parsePmml(pmmlFile));
     }
 
     /** What reads a PMML document besides JPMML-Evaluator, from the one parse of {@link #loadPmml(Path, AlsoReads)}. */
     @FunctionalInterface
     public interface AlsoReads {
         /**
-         * Reads {@code pmml}, which JPMML-Evaluator evaluates, without changing it; {@code fields} are
-         * its {@link #describe(PMML, Path)} fields (null where that gives null).
+         * Reads {@code pmml} as parsed, without changing it, before JPMML-Evaluator reads it and its
+         * optimizers change it ({@link #optimized}).
          */
-        void read(PMML pmml, ModelFields fields) throws Exception;
+        void read(PMML pmml) throws Exception;
     }
 
     /**
-     * As {@link #loadPmml(Path)}, with the parsed document handed to {@code alsoReads} before the
-     * model is returned: one pass over the XML for a caller that builds something else from it too
-     * (conversion compiles the fast kernel from it). When {@code alsoReads} fails, the model is closed
-     * and its exception thrown as it is.
+     * As {@link #loadPmml(Path)}, with the parsed document handed to {@code alsoReads} first: one pass
+     * over the XML for a caller that builds something else from it too (conversion compiles the fast
+     * kernel from it). When {@code alsoReads} fails, its exception is thrown as it is, and no model is
+     * made. {@link #describe(Model, Path)} then gives the document's fields.
      */
     public static Model loadPmml(Path pmmlFile, AlsoReads alsoReads) throws Exception {
-        Parsed parsed = parsePmml(pmmlFile);
-        try {
-            ModelFields fields = VectorizedInputs.fromPmml(pmmlFile).isEmpty() ? parsed.model().jpmml.join().fields : null;
-            alsoReads.read(parsed.pmml(), fields);
-        } catch (Exception | Error e) {
-            parsed.model().close();
-            throw e;
-        }
-        return parsed.model();
+        PMML pmml = parsePmml(pmmlFile);
+        alsoReads.read(pmml);
+        return interpreted(pmmlFile, pmml);
     }
 
-    private record Parsed(PMML pmml, Model model) {
+    /**
+     * {@link #describe(PMML, Path)} for the document {@code model} interprets, read from
+     * {@code pmmlFile} by {@link #loadPmml(Path, AlsoReads)}: from the evaluator it has, as another
+     * evaluator over that document would keep what it reads before the optimizers change it.
+     */
+    public static ModelFields describe(Model model, Path pmmlFile) {
+        return VectorizedInputs.fromPmml(pmmlFile).isEmpty() ? model.jpmml().fields : null;
     }
 
-    private static Parsed parsePmml(Path pmmlFile) {
+    private static PMML parsePmml(Path pmmlFile) {
         if (!Files.isRegularFile(pmmlFile)) {
             throw new ArtifactException("PMML file not found: " + pmmlFile);
         }
         PmmlLimits.check(pmmlFile);
         try {
-            PMML pmml = unmarshal(pmmlFile);
-            return new Parsed(pmml, new Model(pmmlFile.toString(), new Jpmml(pmml, Map.of()), null));
+            return unmarshal(pmmlFile);
         } catch (Exception | LinkageError e) {
-            throw new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
+            throw unreadable(pmmlFile, e);
         }
+    }
+
+    /** JPMML-Evaluator interpreting {@code pmml}, read from {@code pmmlFile}, which no one else reads from now on. */
+    private static Model interpreted(Path pmmlFile, PMML pmml) {
+        try {
+            return new Model(pmmlFile.toString(), new Jpmml(optimized(pmml), Map.of()), null);
+        } catch (Exception | LinkageError e) {
+            throw unreadable(pmmlFile, e);
+        }
+    }
+
+    private static ArtifactException unreadable(Path pmmlFile, Throwable e) {
+        return new ArtifactException("cannot read PMML file " + pmmlFile + ": " + describe(e), e);
     }
 
     public String source() {
