@@ -124,7 +124,7 @@ public final class TranspileCommand {
             throws Exception {
         CompletableFuture<ModelFields> fields = new CompletableFuture<>();
         List<OneParse> started = new ArrayList<>(1);
-        Model interpreted;
+        Model interpreted = null;
         try {
             interpreted = Model.loadPmml(pmmlFile, pmml -> {
                 Callable<KernelBuild.Built> kernel = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields::join);
@@ -135,6 +135,9 @@ public final class TranspileCommand {
             fields.completeExceptionally(e);
             for (OneParse job : started) {
                 job.cancel();
+            }
+            if (interpreted != null) {
+                interpreted.close();
             }
             throw e;
         }
