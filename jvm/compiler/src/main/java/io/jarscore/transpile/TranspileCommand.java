@@ -12,8 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -21,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
+import java.util.concurrent.atomic.AtomicReference;
 
 import com.sun.codemodel.JCodeModel;
 import org.dmg.pmml.PMML;
@@ -122,40 +121,12 @@ public final class TranspileCommand {
      */
     public static OneParse startFromOneParse(Path pmmlFile, Path jarFile, String className, Path sourcesDir)
             throws Exception {
+        AtomicReference<Callable<KernelBuild.Built>> kernel = new AtomicReference<>();
         CompletableFuture<ModelFields> fields = new CompletableFuture<>();
-        List<OneParse> started = new ArrayList<>(1);
-        Model interpreted = null;
-        try {
-            interpreted = Model.loadPmml(pmmlFile, pmml -> {
-                Callable<KernelBuild.Built> kernel = KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields::join);
-                started.add(startJar(pmmlFile, jarFile, className, sourcesDir, kernel, fields));
-            });
-            fields.complete(Model.describe(interpreted, pmmlFile));
-        } catch (Exception | Error e) {
-            fields.completeExceptionally(e);
-            for (OneParse job : started) {
-                job.cancel();
-            }
-            if (interpreted != null) {
-                interpreted.close();
-            }
-            throw e;
-        }
-        if (started.isEmpty()) {   // loadPmml calls alsoReads before it returns
-            interpreted.close();
-            throw new IllegalStateException("the kernel's sources were not generated");
-        }
-        return new OneParse(interpreted, started.get(0));
-    }
-
-    /**
-     * The JAR's thread: the kernel alone when it compiles and the model's fields are recorded with
-     * it, else (inputs JPMML-Transpiler folds into lists, or no kernel) JPMML-Transpiler's classes.
-     */
-    private static OneParse startJar(Path pmmlFile, Path jarFile, String className, Path sourcesDir,
-                                     Callable<KernelBuild.Built> kernel, CompletableFuture<ModelFields> fields) {
         FutureTask<Void> jar = new FutureTask<>(() -> {
-            KernelBuild.Built built = kernel.call();
+            // The kernel alone when it compiles and the model's fields are recorded with it, else
+            // (inputs JPMML-Transpiler folds into lists, or no kernel) JPMML-Transpiler's classes.
+            KernelBuild.Built built = kernel.get().call();
             if (built.entries() != null && fields.join() != null) {
                 writeAtomically(jarFile, out -> KernelBuild.write(built, null, out));
             } else {
@@ -163,10 +134,30 @@ public final class TranspileCommand {
             }
             return null;
         });
-        Thread thread = new Thread(jar, "jarscore-kernel-javac");
-        thread.setDaemon(true);
-        thread.start();
-        return new OneParse(null, jar, thread);
+        Thread writer = new Thread(jar, "jarscore-kernel-javac");
+        writer.setDaemon(true);
+        Model interpreted = null;
+        try {
+            interpreted = Model.loadPmml(pmmlFile, pmml -> {
+                kernel.set(KernelBuild.prepare(pmml, className + "Kernel", sourcesDir, fields::join));
+                writer.start();
+            });
+            fields.complete(Model.describe(interpreted, pmmlFile));
+        } catch (Exception | Error e) {
+            fields.completeExceptionally(e);   // before the join: the writer may be waiting for them
+            stop(jar, writer);
+            if (interpreted != null) {
+                interpreted.close();
+            }
+            throw e;
+        }
+        return new OneParse(interpreted, jar, writer);
+    }
+
+    /** Interrupts {@code jar} and returns when {@code writer} has ended (at once if it never started). */
+    private static void stop(FutureTask<Void> jar, Thread writer) throws InterruptedException {
+        jar.cancel(true);
+        writer.join();
     }
 
     /** What {@link #startFromOneParse} started: the interpreted model now, the JAR when written. */
@@ -179,10 +170,6 @@ public final class TranspileCommand {
             this.interpreted = interpreted;
             this.jar = jar;
             this.writer = writer;
-        }
-
-        OneParse(Model interpreted, OneParse writing) {
-            this(interpreted, writing.jar, writing.writer);
         }
 
         /** JPMML-Evaluator interpreting the PMML; the caller closes it. */
@@ -208,8 +195,7 @@ public final class TranspileCommand {
          * into the JAR's folder after this (a failed conversion then removes that folder whole).
          */
         public void cancel() throws InterruptedException {
-            jar.cancel(true);
-            writer.join();
+            stop(jar, writer);
         }
     }
 
